@@ -1,0 +1,120 @@
+"""prompts:chat on the emulator vs a bare JSON endpoint on the same stack, both driven by wrk.
+
+The emulator answers with limits enabled but never reached (so the limiter and the quota run on
+every request). The figure that matters is the ratio, measured in one run on one machine.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.targets import BENCH_KEY
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = '{body}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["authorization"] = "Bearer {token}"
+"""
+
+
+@contextmanager
+def target(kind: str) -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.targets", kind], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _chatbot_token(base_url: str) -> str:
+    body = {
+        "chatbot": {
+            "name": "bench",
+            "setting": {"model": "MODEL_LITE", "response_length": {"enabled": False}},
+            "appearance": {"enabled": False},
+            "reference": {},
+            "rate_limit": {
+                "enabled": True,
+                "setting": {
+                    "limit": 2**31 - 1,
+                    "duration": "1s",
+                    "throttle_message": "slow down",
+                    "vary_by": "RATE_LIMIT_VARY_BY_DEVICE_ID",
+                },
+            },
+            "quota_limit": {
+                "enabled": True,
+                "setting": {"limit": 2**31 - 1, "reset": "QUOTA_LIMIT_RESET_DAILY"},
+            },
+        }
+    }
+    headers = {"authorization": f"Bearer {BENCH_KEY}"}
+    created = httpx.post(f"{base_url}/bv/aisk/v1/chatbots", json=body, headers=headers).json()
+    chatbot_id = created["chatbot"]["id"]
+    minted = httpx.post(
+        f"{base_url}/bv/aisk/v1/chatbots/{chatbot_id}/token", json={}, headers=headers
+    )
+    return str(minted.json()["token"])
+
+
+def wrk(base_url: str, token: str, seconds: int, connections: int) -> dict[str, Any]:
+    request = {
+        "question": "How many messages may I send?",
+        "kb_ids": [],
+        "metadata": {"session_id": "bench", "device": {"id": "bench-device", "platform": "ios"}},
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder, "post.lua")
+        script.write_text(WRK_SCRIPT.format(body=json.dumps(request), token=token))
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "-s",
+                str(script),
+                "--latency",
+                f"{base_url}/bv/aisk/v1/prompts:chat",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 30,
+        ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    p99 = re.search(r"99%\s+(\S+)", out)
+    return {
+        "rps": rps,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "p99": p99.group(1) if p99 else "?",
+    }
+
+
+def run(seconds: int = 10, connections: int = 32) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    results: dict[str, Any] = {"seconds": seconds, "connections": connections}
+    with target("bare") as url:
+        results["bare"] = wrk(url, "unused", seconds, connections)
+    with target("emulator") as url:
+        results["emulator"] = wrk(url, _chatbot_token(url), seconds, connections)
+    results["ratio"] = results["emulator"]["rps"] / results["bare"]["rps"]
+    return results

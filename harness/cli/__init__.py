@@ -1,0 +1,1 @@
+"""The ``aisk-harness`` command line: the only part of the harness that prints."""

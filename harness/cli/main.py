@@ -1,0 +1,47 @@
+"""``aisk-harness``: one entry point, a subcommand per job.
+
+Each subcommand lives in its own module exposing ``add_parser(subparsers)``, which registers the
+subcommand and sets ``handler`` (``argparse.Namespace -> int``) as a default. Errors of the harness
+(``HarnessError``) end the command with a one-line reason and their exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from harness.errors import HarnessError
+
+# Modules that register a subcommand, in the order `--help` lists them.
+SUBCOMMAND_MODULES = ("harness.cli.run", "harness.cli.serve")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aisk-harness",
+        description="Load and rate-limit conformance harness for the AI Skills chat API.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in SUBCOMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except HarnessError as exc:
+        print(f"aisk-harness {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"aisk-harness {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

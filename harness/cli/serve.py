@@ -1,0 +1,144 @@
+"""``aisk-harness serve``: the emulator in the foreground, for manual runs and other tools."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from pydantic import SecretStr
+
+from harness.api.duration import DurationError, parse_duration
+from harness.api.timestamps import TimestampError, load_zone
+from harness.emulator import (
+    FAULTS,
+    Algorithm,
+    EmulatorConfig,
+    EmulatorService,
+    LatencyRange,
+    SystemClock,
+    base_url_of,
+    bind,
+    build_app,
+    policy_for,
+    serve,
+)
+from harness.errors import ConfigError
+
+API_KEY_ENV = "AISK_API_KEY"
+
+
+def parse_latency(text: str) -> LatencyRange:
+    """``"20ms"`` (fixed) or ``"200ms..2s"`` (uniform between the two)."""
+    low_text, _, high_text = text.partition("..")
+    try:
+        low = parse_duration(low_text.strip())
+        high = parse_duration(high_text.strip()) if high_text else low
+        return LatencyRange(low, high)
+    except (DurationError, ValueError):
+        raise ConfigError(
+            f"--latency {text!r}: expected a Go duration ('20ms') or a range 'LOW..HIGH' "
+            "with 0 <= LOW <= HIGH ('200ms..2s')"
+        ) from None
+
+
+def add_emulator_options(parser: argparse.ArgumentParser) -> None:
+    """The options that shape an emulator; ``run`` reuses them for its embedded one."""
+    group = parser.add_argument_group("emulator")
+    group.add_argument(
+        "--algorithm",
+        choices=[a.value for a in Algorithm],
+        default=Algorithm.SLIDING_LOG.value,
+        help="which correct limiter family to emulate (default: %(default)s)",
+    )
+    group.add_argument(
+        "--org-timezone",
+        default="Asia/Taipei",
+        metavar="ZONE",
+        help="IANA zone of the organisations' quota day (default: %(default)s)",
+    )
+    group.add_argument(
+        "--latency",
+        metavar="LOW[..HIGH]",
+        help="simulated answer time of the language model, e.g. '5ms..30ms' or '200ms..2s'",
+    )
+    group.add_argument(
+        "--fault",
+        choices=sorted(FAULTS),
+        metavar="NAME",
+        help="one seeded bug, so the checks can prove they catch it: " + ", ".join(sorted(FAULTS)),
+    )
+    group.add_argument(
+        "--trust-forwarded-for",
+        action="store_true",
+        help="key vary-by-IP limits by X-Forwarded-For (as behind a trusted proxy)",
+    )
+    group.add_argument("--seed", type=int, help="seed of the simulated latency")
+
+
+def emulator_config(args: argparse.Namespace, api_keys: list[str]) -> EmulatorConfig:
+    try:
+        zone = load_zone(args.org_timezone)
+    except TimestampError as exc:
+        raise ConfigError(f"--org-timezone: {exc}") from None
+    settings: dict[str, Any] = {
+        "api_keys": tuple(SecretStr(key) for key in api_keys),
+        "algorithm": Algorithm(args.algorithm),
+        "org_timezone": zone,
+        "latency": parse_latency(args.latency) if args.latency else None,
+        "trust_forwarded_for": args.trust_forwarded_for,
+        "policy": policy_for(args.fault),
+        "seed": args.seed,
+    }
+    return EmulatorConfig(**settings)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    keys = list(args.api_key or [])
+    if not keys and os.environ.get(API_KEY_ENV):
+        keys = [os.environ[API_KEY_ENV]]
+    if not keys or any(not key for key in keys):
+        raise ConfigError(
+            f"--api-key: give at least one non-empty key (repeat for more organisations), "
+            f"or set {API_KEY_ENV}"
+        )
+    config = emulator_config(args, keys)
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        raise ConfigError(
+            f"--host/--port: cannot listen on {args.host}:{args.port}: {exc.strerror}"
+        ) from None
+    service = EmulatorService(config, SystemClock())
+    fault = f", fault {args.fault}" if args.fault else ""
+    print(
+        f"aisk-harness emulator listening on {base_url_of(sock)} "
+        f"({len(keys)} organisation(s), {config.algorithm.value}, "
+        f"quota day in {args.org_timezone}{fault})",
+        flush=True,
+    )
+    serve(build_app(service), sock)
+    return 0
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the embedded emulator of the chatbot API",
+        description="Run the emulator of the chatbot API until interrupted.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to listen on, 0 for any free (%(default)s)"
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        metavar="KEY",
+        help=f"an organisation's API key (repeatable; default from ${API_KEY_ENV})",
+    )
+    add_emulator_options(parser)
+    parser.set_defaults(handler=_handle)
+
+
+__all__ = ["add_emulator_options", "add_parser", "emulator_config", "parse_latency"]

@@ -1,0 +1,330 @@
+"""The emulated API, free of HTTP: credentials, bodies and the peer in, an ``Answer`` out.
+
+Chat decides before it waits: the rate limit first (a throttled request consumes nothing), then
+the daily quota (a refused request consumes nothing either), then the admission is recorded in
+both, with no ``await`` in between so concurrent requests cannot both take the last slot. Only then
+does the simulated language model take its time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from harness.api.chat import ChatRequest
+from harness.api.chatbot import ChatbotBody, ChatbotStatus, RateLimitVaryBy
+from harness.api.duration import parse_duration
+from harness.api.status import GrpcCode
+from harness.api.timestamps import format_rfc3339
+from harness.emulator import answers
+from harness.emulator.answers import Answer
+from harness.emulator.clock import Clock, instant_of
+from harness.emulator.config import EmulatorConfig
+from harness.emulator.limiter import KeyState, LimiterTable, Rule, TableFullError
+from harness.emulator.policy import KeyMode
+from harness.emulator.quota import QuotaBook
+from harness.emulator.store import ChatbotEntry, Limits, Store
+from harness.emulator.validation import (
+    TokenRequest,
+    chat_violations,
+    chatbot_violations,
+    parse,
+)
+
+__all__ = ["CITATIONS", "EmulatorService", "Peer", "Stats"]
+
+# The yield a racy server makes between its check and its record (a store round trip).
+RACE_WINDOW_S = 0.01
+UTC_ZONE = ZoneInfo("UTC")
+
+CITATIONS: list[dict[str, Any]] = [
+    {
+        "type": "SOURCE_TYPE_WEBSITE",
+        "web_link": {
+            "url": "https://example.com/help/rate-limits",
+            "title": "Rate limits",
+            "thumbnail_url": "https://example.com/help/rate-limits.png",
+        },
+        "source_id": "emulated-web-1",
+    },
+    {
+        "type": "SOURCE_TYPE_VOD",
+        "vod": {
+            "contents": [
+                {
+                    "content": "Limits are counted per device.",
+                    "period": {"start_time": "12.5", "end_time": "18"},
+                }
+            ],
+            "resource_id": "emulated-vod-1",
+            "name": "Getting started",
+            "thumbnail_url": "https://example.com/vod/1.png",
+            "duration_in_second": 93.5,
+        },
+        "source_id": "emulated-vod-1",
+    },
+]
+
+
+_CITATIONS_JSON = answers.encode(CITATIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """Where a chat request came from, as the HTTP layer saw it."""
+
+    host: str
+    forwarded_for: str | None = None
+
+
+@dataclass(slots=True)
+class Stats:
+    admitted: int = 0
+    throttled: int = 0
+    out_of_quota: int = 0
+    rejected: int = 0  # 4xx other than 429, and 503 for a full table
+    peers: set[str] = field(default_factory=set)
+
+
+MAX_PEERS_REMEMBERED = 65_536
+
+
+def _created(body: ChatbotBody, now_ns: int) -> dict[str, object]:
+    stamp = instant_of(now_ns)
+    text = format_rfc3339(stamp).removesuffix("Z") + f".{stamp.microsecond // 1000:03d}Z"
+    wire = body.chatbot.to_wire()
+    wire.update(
+        status=ChatbotStatus.READY.value,
+        character_count="0",
+        created_at=text,
+        updated_at=text,
+    )
+    return wire
+
+
+def _limits(body: ChatbotBody) -> Limits:
+    rate, quota = body.chatbot.rate_limit, body.chatbot.quota_limit
+    rate_setting = rate.setting if rate is not None and rate.enabled else None
+    quota_setting = quota.setting if quota is not None and quota.enabled else None
+    return Limits(
+        rate_limit=rate_setting.limit if rate_setting else None,
+        duration_ns=parse_duration(rate_setting.duration) if rate_setting else 0,
+        throttle_message=rate_setting.throttle_message if rate_setting else "",
+        vary_by=RateLimitVaryBy(rate_setting.vary_by)
+        if rate_setting
+        else RateLimitVaryBy.UNSPECIFIED,
+        quota=quota_setting.limit if quota_setting else None,
+    )
+
+
+class EmulatorService:
+    def __init__(self, config: EmulatorConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.policy = config.policy
+        self.store = Store(config.api_keys)
+        self.limiter = LimiterTable(config.algorithm, config.max_rate_keys)
+        self.quota = QuotaBook()
+        self.stats = Stats()
+        self._random = random.Random(config.seed)
+        self._quota_zone = UTC_ZONE if self.policy.quota_day_in_utc else config.org_timezone
+
+    # -- management (organisation API key) -------------------------------------------------
+
+    def unauthenticated(self) -> Answer:
+        self.stats.rejected += 1
+        return answers.error_answer(
+            GrpcCode.UNAUTHENTICATED, "the authorization header is missing or not recognised"
+        )
+
+    def _owned(self, authorization: str | None, chatbot_id: str) -> ChatbotEntry | Answer:
+        org = self.store.org_of(authorization)
+        if org is None:
+            return self.unauthenticated()
+        entry = self.store.get(chatbot_id)
+        if entry is None:
+            return answers.error_answer(GrpcCode.NOT_FOUND, f"chatbot {chatbot_id!r} not found")
+        if entry.org != org:
+            return answers.error_answer(
+                GrpcCode.PERMISSION_DENIED, "the chatbot belongs to another organisation"
+            )
+        return entry
+
+    def create_chatbot(self, authorization: str | None, raw: bytes) -> Answer:
+        org = self.store.org_of(authorization)
+        if org is None:
+            return self.unauthenticated()
+        body, violations = parse(raw, ChatbotBody)
+        if body is not None:
+            violations = chatbot_violations(body)
+        if body is None or violations:
+            self.stats.rejected += 1
+            return answers.invalid_argument(violations)
+        if self.store.count(org) >= self.config.max_chatbots_per_org:
+            return answers.error_answer(
+                GrpcCode.RESOURCE_EXHAUSTED,
+                f"the organisation has {self.config.max_chatbots_per_org} chatbots, the most "
+                "this emulator keeps: delete some first",
+            )
+        entry = self.store.add(org, _created(body, self.clock.now_ns()), _limits(body))
+        return answers.ok({"chatbot": entry.wire})
+
+    def get_chatbot(self, authorization: str | None, chatbot_id: str) -> Answer:
+        entry = self._owned(authorization, chatbot_id)
+        return entry if isinstance(entry, Answer) else answers.ok({"chatbot": entry.wire})
+
+    def delete_chatbot(self, authorization: str | None, chatbot_id: str) -> Answer:
+        entry = self._owned(authorization, chatbot_id)
+        if isinstance(entry, Answer):
+            return entry
+        self.store.remove(entry)
+        self.limiter.forget_chatbot(entry.id)
+        self.quota.forget(entry.id)
+        return answers.ok({})
+
+    def create_token(self, authorization: str | None, chatbot_id: str, raw: bytes) -> Answer:
+        entry = self._owned(authorization, chatbot_id)
+        if isinstance(entry, Answer):
+            return entry
+        if raw.strip():
+            _, violations = parse(raw, TokenRequest)
+            if violations:
+                return answers.invalid_argument(violations)
+        return answers.ok({"token": self.store.mint(entry)})
+
+    # -- chat (chatbot token) ----------------------------------------------------------------
+
+    def _client_ip(self, peer: Peer) -> str:
+        trusted = self.config.trust_forwarded_for or self.policy.forwarded_for_always_trusted
+        if trusted and peer.forwarded_for:
+            first = peer.forwarded_for.split(",")[0].strip()
+            if first:
+                return first
+        return peer.host
+
+    def _rate_key(self, limits: Limits, request: ChatRequest, peer: Peer) -> str:
+        if self.policy.key_mode is KeyMode.CHATBOT:
+            return ""
+        vary_by = limits.vary_by
+        if self.policy.key_mode is KeyMode.SWAPPED:
+            vary_by = {
+                RateLimitVaryBy.IP: RateLimitVaryBy.DEVICE_ID,
+                RateLimitVaryBy.DEVICE_ID: RateLimitVaryBy.IP,
+            }.get(vary_by, vary_by)
+        ip = self._client_ip(peer)
+        if vary_by is RateLimitVaryBy.IP:
+            return "ip:" + ip
+        if vary_by is RateLimitVaryBy.DEVICE_ID:
+            device = request.metadata.device if request.metadata else None
+            # Decision: a request without a device id is keyed by its IP, never unlimited.
+            return "device:" + device.id if device is not None and device.id else "ip:" + ip
+        return ""
+
+    def _remember(self, peer: Peer) -> None:
+        peers = self.stats.peers
+        if len(peers) < MAX_PEERS_REMEMBERED:
+            peers.add(peer.host)
+
+    async def chat(self, authorization: str | None, raw: bytes, peer: Peer) -> Answer:
+        self._remember(peer)
+        entry = self.store.chatbot_of_token(authorization)
+        if entry is None:
+            return self.unauthenticated()
+        request, violations = parse(raw, ChatRequest)
+        if request is not None:
+            violations = chat_violations(request)
+        if request is None or violations:
+            self.stats.rejected += 1
+            return answers.invalid_argument(violations)
+        refusal_or_admit = self._decide(entry, request, peer)
+        if isinstance(refusal_or_admit, Answer):
+            return refusal_or_admit
+        if self.policy.race_check_record:
+            await asyncio.sleep(RACE_WINDOW_S)
+        refusal_or_admit()
+        latency = self.config.latency
+        if latency is not None and latency.high_ns > 0:
+            delay = self._random.uniform(latency.low_ns, latency.high_ns) / 1e9
+            await asyncio.sleep(delay)
+        return answers.chat_answer(
+            f"(emulated) You asked: {request.question[:200]}", _CITATIONS_JSON
+        )
+
+    def _decide(
+        self, entry: ChatbotEntry, request: ChatRequest, peer: Peer
+    ) -> Answer | Callable[[], None]:
+        """The refusal, or the function that records the admission."""
+        limits = entry.limits
+        now_ns = self.clock.now_ns()
+        state: KeyState | None = None
+        if limits.rate_limit is not None:
+            rule = Rule(
+                max(1, limits.rate_limit + self.policy.limit_offset),
+                limits.duration_ns * self.policy.duration_factor,
+            )
+            try:
+                state = self.limiter.state(
+                    (entry.id, self._rate_key(limits, request, peer)), rule, now_ns
+                )
+            except TableFullError as exc:
+                self.stats.rejected += 1
+                return answers.error_answer(GrpcCode.UNAVAILABLE, f"emulator overloaded: {exc}")
+            wait_ns = state.wait(now_ns)
+            if wait_ns > 0:
+                return self._throttle(entry, limits.rate_limit, state, now_ns, wait_ns)
+        zone = self._quota_zone
+        if limits.quota is not None:
+            refusal = self.quota.exhausted(
+                entry.id, limits.quota + self.policy.quota_offset, now_ns, zone
+            )
+            if refusal is not None:
+                self.stats.out_of_quota += 1
+                if self.policy.reset_at_in_utc:
+                    refusal = replace(refusal, reset_at=refusal.reset_at.astimezone(UTC))
+                return answers.out_of_quota(replace(refusal, limit=limits.quota))
+
+        def admit() -> None:
+            # Racy servers record at a later instant; a correct one records at the decision's.
+            at = self.clock.now_ns() if self.policy.race_check_record else now_ns
+            if state is not None:
+                state.record(at)
+            if limits.quota is not None:
+                self.quota.record(entry.id, at, zone)
+            self.stats.admitted += 1
+
+        return admit
+
+    def _throttle(
+        self, entry: ChatbotEntry, limit: int, state: KeyState, now_ns: int, wait_ns: int
+    ) -> Answer:
+        limits = entry.limits
+        self.stats.throttled += 1
+        if self.policy.count_throttled:
+            state.record(now_ns)
+        if self.policy.quota_counts_throttled and limits.quota is not None:
+            self.quota.record(entry.id, now_ns, self._quota_zone)
+        return answers.throttled(
+            policy=self.policy,
+            limit=limit,
+            duration_ns=limits.duration_ns,
+            throttle_message=limits.throttle_message,
+            vary_by=limits.vary_by.value,
+            true_wait_ns=wait_ns,
+        )
+
+    def snapshot(self) -> dict[str, object]:
+        """Counters for operators and tests: what the emulator decided and whom it saw."""
+        return {
+            "admitted": self.stats.admitted,
+            "throttled": self.stats.throttled,
+            "out_of_quota": self.stats.out_of_quota,
+            "rejected": self.stats.rejected,
+            "peers": sorted(self.stats.peers),
+            "live_rate_keys": len(self.limiter),
+            "now": format_rfc3339(instant_of(self.clock.now_ns())),
+        }

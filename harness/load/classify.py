@@ -1,0 +1,272 @@
+"""Turn one HTTP answer into the answer columns of a record (pure; runs on the hot path).
+
+The body is parsed once. 429 metadata is kept both as the raw text and as parsed values, so the
+checks can judge the format (Go's canonical duration text) as well as the number.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+
+from harness.api.chat import ChatResponse
+from harness.api.chatbot import ChatbotBody, TokenBody, WireModel
+from harness.api.duration import DurationError, parse_duration
+from harness.api.status import REASON_OUT_OF_QUOTA, REASON_THROTTLING, Status
+from harness.api.timestamps import TimestampError, parse_rfc3339
+
+__all__ = ["Answer", "classify_answer", "transport_answer"]
+
+_KNOWN_KEYS = frozenset(
+    {
+        "duration",
+        "limit",
+        "throttle_message",
+        "vary_by",
+        "wait",
+        "wait_sec",
+        "reset_at",
+        "reset_in",
+        "reset_in_sec",
+    }
+)
+
+# The model a 2xx body of each endpoint must validate against; None: any JSON object.
+_SUCCESS_MODELS: dict[str, type[WireModel] | None] = {
+    "chat": ChatResponse,
+    "create_chatbot": ChatbotBody,
+    "get_chatbot": ChatbotBody,
+    "create_token": TokenBody,
+    "delete_chatbot": None,
+}
+
+
+class Answer(NamedTuple):
+    """The answer columns of a ``Record``, in the same order (``http_status`` .. ``detail``)."""
+
+    http_status: int
+    outcome: str
+    grpc_code: int | None
+    message: str | None
+    reason: str | None
+    domain: str | None
+    body_valid: bool
+    body_error: str
+    error_class: str
+    response_bytes: int
+    m_duration: str | None
+    duration_ns: int | None
+    m_limit: str | None
+    limit: int | None
+    m_throttle_message: str | None
+    m_vary_by: str | None
+    m_wait: str | None
+    wait_ns: int | None
+    m_wait_sec: str | None
+    wait_sec: float | None
+    m_reset_at: str | None
+    reset_at_ns: int | None
+    reset_at_offset_s: int | None
+    m_reset_in: str | None
+    reset_in_ns: int | None
+    m_reset_in_sec: str | None
+    reset_in_sec: float | None
+    m_other: str
+    detail: str
+
+
+_NO_METADATA = (None,) * 17 + ("",)
+
+
+def transport_answer(error_class: str, error_text: str) -> Answer:
+    """The answer columns of a request that got no HTTP answer at all."""
+    return Answer(0, "transport_error", None, None, None, None, False, error_text[:200],
+                  error_class, 0, *_NO_METADATA, "")  # fmt: skip
+
+
+def _outcome(http_status: int, reason: str | None) -> str:
+    if 200 <= http_status < 300:
+        return "ok"
+    if http_status >= 500:
+        return "server_error"
+    if http_status == 429 and reason == REASON_THROTTLING:
+        return "throttled"
+    if http_status == 429 and reason == REASON_OUT_OF_QUOTA:
+        return "out_of_quota"
+    return "client_error"
+
+
+@lru_cache(maxsize=256)
+def _cached_duration(text: str) -> int | None:
+    # Configured durations repeat on every 429; waits do not, so only this one is cached.
+    return _duration(text)
+
+
+def _duration(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except DurationError:
+        return None
+
+
+def _int(text: str | None) -> int | None:
+    if text is None or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
+def _float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def _instant(text: str | None) -> tuple[int | None, int | None]:
+    if text is None:
+        return None, None
+    try:
+        moment = parse_rfc3339(text)
+    except TimestampError:
+        return None, None
+    offset = moment.utcoffset()
+    epoch_us = round(moment.timestamp() * 1_000_000)
+    return epoch_us * 1000, int(offset.total_seconds()) if offset is not None else None
+
+
+def _metadata_columns(raw: dict[str, Any]) -> tuple[tuple[object, ...], str]:
+    """The 18 metadata columns, and a complaint if some value was not a JSON string."""
+    text: dict[str, str | None] = {}
+    complaint = ""
+    for key, value in raw.items():
+        if isinstance(value, str):
+            text[key] = value
+        else:
+            text[key] = json.dumps(value)
+            complaint = complaint or f"metadata {key!r} is not a JSON string"
+    duration = text.get("duration")
+    reset_at_ns, reset_at_offset = _instant(text.get("reset_at"))
+    other = {key: value for key, value in text.items() if key not in _KNOWN_KEYS}
+    columns = (
+        duration,
+        _cached_duration(duration) if duration is not None else None,
+        text.get("limit"),
+        _int(text.get("limit")),
+        text.get("throttle_message"),
+        text.get("vary_by"),
+        text.get("wait"),
+        _duration(text.get("wait")),
+        text.get("wait_sec"),
+        _float(text.get("wait_sec")),
+        text.get("reset_at"),
+        reset_at_ns,
+        reset_at_offset,
+        text.get("reset_in"),
+        _duration(text.get("reset_in")),
+        text.get("reset_in_sec"),
+        _float(text.get("reset_in_sec")),
+        json.dumps(other, sort_keys=True) if other else "",
+    )
+    return columns, complaint
+
+
+def _error_answer(http_status: int, body: bytes) -> Answer:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: nested too deep for json
+        return Answer(http_status, _outcome(http_status, None), None, None, None, None, False,
+                      "body is not JSON", "", len(body), *_NO_METADATA, "")  # fmt: skip
+    error = ""
+    try:
+        status = Status.model_validate(document)
+    except ValidationError as exc:
+        error = f"not a google.rpc.Status: {_first_error(exc)}"
+        status = None
+    info = status.error_info() if status is not None else None
+    raw_info = _raw_error_info(document)
+    reason = raw_info.get("reason") if raw_info is not None else None
+    reason = reason if isinstance(reason, str) else None
+    domain = raw_info.get("domain") if raw_info is not None else None
+    metadata = raw_info.get("metadata") if raw_info is not None else None
+    if isinstance(metadata, dict):
+        columns, complaint = _metadata_columns(metadata)
+        error = error or complaint
+    else:
+        columns = _NO_METADATA
+    code = document.get("code") if isinstance(document, dict) else None
+    message = document.get("message") if isinstance(document, dict) else None
+    head = (
+        http_status,
+        _outcome(http_status, reason),
+        code if isinstance(code, int) and not isinstance(code, bool) else None,
+        message if isinstance(message, str) else None,
+        reason,
+        domain if isinstance(domain, str) else None,
+        not error and (info is not None or http_status != 429),
+        error or ("" if info is not None or http_status != 429 else "429 without an ErrorInfo"),
+        "",
+        len(body),
+    )
+    return Answer._make((*head, *columns, ""))
+
+
+def _raw_error_info(document: Any) -> dict[str, Any] | None:
+    """The first detail calling itself an ErrorInfo, read leniently so odd answers still count."""
+    if not isinstance(document, dict) or not isinstance(document.get("details"), list):
+        return None
+    for detail in document["details"]:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith(
+            "google.rpc.ErrorInfo"
+        ):
+            return detail
+    return None
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{location}: {first['msg']}"
+
+
+def _success_answer(kind: str, http_status: int, body: bytes) -> Answer:
+    model = _SUCCESS_MODELS.get(kind)
+    error = ""
+    detail = ""
+    try:
+        if model is None:
+            if not isinstance(json.loads(body), dict):
+                error = "body is not a JSON object"
+        else:
+            parsed = model.model_validate_json(body)
+            if isinstance(parsed, ChatbotBody):
+                detail = _settings_detail(parsed)
+    except ValidationError as exc:
+        error = f"not a {model.__name__ if model else 'JSON object'}: {_first_error(exc)}"
+    except (ValueError, RecursionError):
+        error = "body is not JSON"
+    return Answer(http_status, "ok", None, None, None, None, not error, error, "", len(body),
+                  *_NO_METADATA, detail)  # fmt: skip
+
+
+def _settings_detail(body: ChatbotBody) -> str:
+    chatbot = body.chatbot
+    settings = {
+        "rate_limit": chatbot.rate_limit.to_wire() if chatbot.rate_limit else None,
+        "quota_limit": chatbot.quota_limit.to_wire() if chatbot.quota_limit else None,
+    }
+    return json.dumps(settings, sort_keys=True)
+
+
+def classify_answer(kind: str, http_status: int, body: bytes) -> Answer:
+    """The answer columns for an HTTP answer of ``http_status`` with ``body`` to ``kind``."""
+    if 200 <= http_status < 300:
+        return _success_answer(kind, http_status, body)
+    return _error_answer(http_status, body)

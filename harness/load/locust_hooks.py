@@ -1,0 +1,386 @@
+"""The Locust event hooks of a run: set-up, record shipping, clock offsets, autostop, teardown.
+
+Roles: the local process or the master creates the chatbots and tokens once (``test_start``),
+writes ``run.json`` and the records; workers receive the set-up in one message, claim slots,
+estimate their clock offset to the master, and ship record batches. On stop the master waits for
+every worker's last batch (Locust's own stop barrier: a worker's ``test_stop`` runs before it
+reports "client_stopped"), then deletes the chatbots, also after a failure or an interrupt.
+"""
+
+from __future__ import annotations
+
+from locust.runners import (
+    STATE_CLEANUP,
+    STATE_RUNNING,
+    STATE_STOPPED,
+    STATE_STOPPING,
+    MasterRunner,
+    WorkerRunner,
+)
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import gevent
+from pydantic import SecretStr
+
+from harness.api.client import AiskClient
+from harness.api.errors import AiskError
+from harness.errors import HarnessError
+from harness.load.chatbots import chatbot_for_case
+from harness.load.clock_offset import estimate_offset
+from harness.load.keys import plan_keys
+from harness.load.locust_options import add_harness_options
+from harness.load.locust_recorder import Recorder
+from harness.load.locust_state import CaseSetup, LoadState, state_of
+from harness.load.plan import CasePlan, KeyRecord, RunPlan, write_plan
+from harness.load.records import pack, unpack
+from harness.load.scenario import (
+    Scenario,
+    default_scenario_path,
+    load_scenario,
+    parse_scenario,
+    with_overrides,
+)
+from harness.load.sink import RecordSink
+
+__all__ = ["register"]
+
+log = logging.getLogger("aisk-harness")
+CLOCK_SAMPLES = 8
+AUTOSTOP_GRACE_S = 30.0
+RECORDING_FILE = "recording.json"
+
+
+def register(events: Any) -> None:
+    events.init_command_line_parser.add_listener(add_harness_options)
+    events.init.add_listener(_on_init)
+    events.test_start.add_listener(_on_test_start)
+    events.test_stop.add_listener(_on_test_stop)
+    events.quitting.add_listener(_on_quitting)
+
+
+class _Master:
+    """What only the recording process (local or master) keeps."""
+
+    def __init__(self, scenario: Scenario, options: Any) -> None:
+        self.scenario = scenario
+        self.options = options
+        self.run_dir: Path | None = None
+        self.sink: RecordSink | None = None
+        self.plan: RunPlan | None = None
+        self.received: dict[str, int] = {}
+        self.reported: dict[str, int] = {}
+        self.torn_down = True
+
+
+def _fail(environment: Any, message: str) -> None:
+    """End the run with exit code 2 and a one-line reason (no traceback)."""
+    log.error("aisk-harness: %s", message)
+    environment.process_exit_code = 2
+    runner = environment.runner
+    if runner is not None:
+        gevent.spawn_later(0.1, runner.quit)
+
+
+def _scenario(options: Any) -> Scenario:
+    path = Path(options.aisk_scenario) if options.aisk_scenario else default_scenario_path()
+    scenario = load_scenario(path)
+    if options.aisk_duration or options.aisk_clients_per_key:
+        scenario = with_overrides(
+            scenario, options.aisk_duration or None, options.aisk_clients_per_key or None
+        )
+    return scenario
+
+
+def _on_init(environment: Any, **_: Any) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per set-up call is noise
+    options = environment.parsed_options
+    runner = environment.runner
+    role = (
+        "master"
+        if isinstance(runner, MasterRunner)
+        else "worker"
+        if isinstance(runner, WorkerRunner)
+        else "local"
+    )
+    state = LoadState(environment, role, options.aisk_request_timeout)
+    environment.aisk_state = state
+    if role == "worker":
+        state.recorder = Recorder(
+            "w?", ship=lambda batch: runner.send_message("aisk_records", pack(batch))
+        )
+        runner.register_message("aisk_setup", _worker_setup, concurrent=True)
+        runner.register_message("aisk_slot", _worker_slot)
+        runner.register_message("aisk_pong", _worker_pong)
+        return
+    try:
+        scenario = _scenario(options)
+    except HarnessError as exc:
+        raise SystemExit(_exit_with(str(exc))) from None
+    environment.aisk_master = _Master(scenario, options)
+    if role == "master":
+        runner.register_message("aisk_claim", _master_claim)
+        runner.register_message("aisk_records", _master_records)
+        runner.register_message("aisk_flushed", _master_flushed)
+        runner.register_message("aisk_ping", _master_ping)
+
+
+def _exit_with(message: str) -> int:
+    log.error("aisk-harness: %s", message)
+    return 2
+
+
+def _run_dir(options: Any) -> Path:
+    if options.aisk_out:
+        return Path(options.aisk_out)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("reports") / "runs" / stamp
+
+
+def _on_test_start(environment: Any, **_: Any) -> None:
+    state = state_of(environment)
+    if state.role == "worker":
+        return
+    master: _Master = environment.aisk_master
+    options = master.options
+    run_id = options.aisk_run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    run_dir = _run_dir(options)
+    try:
+        sink = RecordSink(run_dir, state.role)
+        setups = _create_chatbots(state.host, options.aisk_api_key, master.scenario, run_id)
+    except (HarnessError, AiskError) as exc:
+        _fail(environment, str(exc))
+        return
+    master.run_dir, master.sink, master.torn_down = run_dir, sink, False
+    master.received, master.reported = {}, {}
+    state.recorder = Recorder(state.role, sink=sink)
+    state.install(run_id, master.scenario, setups, options.aisk_forwarded_for)
+    master.plan = _write_plan(state, master, setups)
+    state.ready.set()
+    if state.role == "master":
+        environment.runner.send_message(
+            "aisk_setup",
+            {
+                "run_id": run_id,
+                "scenario": master.scenario.model_dump(mode="json"),
+                "forwarded_for": options.aisk_forwarded_for,
+                "cases": {
+                    name: [setup.chatbot_id, setup.token.get_secret_value()]
+                    for name, setup in setups.items()
+                },
+            },
+        )
+    if options.aisk_autostop:
+        limit_s = master.scenario.duration_ns / 1e9 + AUTOSTOP_GRACE_S
+        gevent.spawn(_autostop, environment, limit_s)
+    log.info("aisk-harness: run %s, %d slots, records in %s", run_id, len(state.slots), run_dir)
+
+
+def _create_chatbots(
+    host: str, api_key: str, scenario: Scenario, run_id: str
+) -> dict[str, CaseSetup]:
+    """One chatbot and one token per case; on failure, what was created is deleted again."""
+    if not api_key:
+        raise HarnessError("no API key: set AISK_API_KEY or pass --aisk-api-key")
+    setups: dict[str, CaseSetup] = {}
+    with AiskClient(host, api_key, timeout=30.0) as client:
+        try:
+            for case in scenario.cases:
+                chatbot = client.create_chatbot(chatbot_for_case(case, run_id))
+                setups[case.name] = CaseSetup(chatbot.id, SecretStr(""))
+                token = client.create_chatbot_token(chatbot.id)
+                setups[case.name] = CaseSetup(chatbot.id, token)
+        except AiskError:
+            _delete_chatbots(host, api_key, setups)
+            raise
+    return setups
+
+
+def _delete_chatbots(host: str, api_key: str, setups: dict[str, CaseSetup]) -> list[str]:
+    """Delete every chatbot of the run; returns the problems (the run goes on reporting)."""
+    problems = []
+    with AiskClient(host, api_key, timeout=30.0) as client:
+        for name, setup in setups.items():
+            try:
+                client.delete_chatbot(setup.chatbot_id)
+            except AiskError as exc:
+                problems.append(f"case {name}: cannot delete chatbot {setup.chatbot_id}: {exc}")
+    return problems
+
+
+def _write_plan(state: LoadState, master: _Master, setups: dict[str, CaseSetup]) -> RunPlan:
+    assert master.run_dir is not None
+    assert state.scenario is not None
+    options = master.options
+    plans = plan_keys(
+        state.scenario,
+        state.run_id,
+        target_host=urlsplit(state.host).hostname or "",
+        forwarded_for=options.aisk_forwarded_for,
+    )
+    emulator = json.loads(options.aisk_emulator) if options.aisk_emulator else None
+    plan = RunPlan(
+        run_id=state.run_id,
+        created_at=datetime.now(UTC).isoformat(),
+        target=state.host,
+        embedded_emulator=emulator is not None,
+        emulator=emulator,
+        org_timezone=options.aisk_org_timezone,
+        forwarded_for=options.aisk_forwarded_for,
+        scenario=state.scenario,
+        cases=[
+            CasePlan(
+                case=case,
+                chatbot_id=setups[case.name].chatbot_id,
+                duration_ns=state.scenario.case_duration_ns(case),
+                keys=[KeyRecord.of(key) for key in plans[case.name]],
+            )
+            for case in state.scenario.cases
+        ],
+        second_org=bool(options.aisk_second_api_key),
+    )
+    write_plan(master.run_dir, plan)
+    return plan
+
+
+def _autostop(environment: Any, limit_s: float) -> None:
+    """Stop once every user has finished its slot (or the scenario's time is long past)."""
+    runner = environment.runner
+    started = time.monotonic()
+    while True:
+        gevent.sleep(0.5)
+        if runner.state in (STATE_STOPPING, STATE_STOPPED, STATE_CLEANUP):
+            return
+        finished = runner.state == STATE_RUNNING and runner.user_count == 0
+        if finished or time.monotonic() - started > limit_s:
+            if not finished:
+                log.warning("aisk-harness: the scenario overran its time; stopping the users")
+            runner.stop()
+            runner.quit()
+            return
+
+
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    state = state_of(environment)
+    if state.role == "worker":
+        if state.ready.is_set():
+            state.recorder.ship_now()
+            environment.runner.send_message(
+                "aisk_flushed",
+                {"process": state.recorder.process, "recorded": state.recorder.recorded},
+            )
+        return
+    _finish(environment)
+
+
+def _on_quitting(environment: Any, **_: Any) -> None:
+    state = getattr(environment, "aisk_state", None)
+    if state is None or state.role == "worker":
+        return
+    runner = environment.runner
+    if runner is not None and runner.state not in (STATE_STOPPED, STATE_STOPPING, STATE_CLEANUP):
+        # Stopping first lets every worker ship its last batch before the master goes.
+        runner.stop()
+    _finish(environment)
+
+
+def _finish(environment: Any) -> None:
+    """Write what is buffered, account for every process's records, delete the chatbots."""
+    state = state_of(environment)
+    master: _Master = environment.aisk_master
+    if master.sink is None or master.run_dir is None:
+        return
+    master.sink.close()
+    if master.sink.write_error:
+        log.error("aisk-harness: %s", master.sink.write_error)
+        environment.process_exit_code = 2
+    local = state.recorder.recorded if state.role == "local" else 0
+    recording = {
+        "records_written": master.sink.written,
+        "local_recorded": local,
+        "workers": {
+            process: {"recorded": master.reported.get(process), "received": received}
+            for process, received in sorted(master.received.items())
+        },
+    }
+    for process, reported in master.reported.items():
+        if master.received.get(process, 0) != reported:
+            log.error(
+                "aisk-harness: worker %s recorded %d requests but %d reached the master",
+                process, reported, master.received.get(process, 0),
+            )  # fmt: skip
+    (master.run_dir / RECORDING_FILE).write_text(json.dumps(recording, indent=2))
+    if not master.torn_down:
+        master.torn_down = True
+        for problem in _delete_chatbots(state.host, master.options.aisk_api_key, state.setups):
+            log.error("aisk-harness: %s", problem)
+
+
+# -- messages ------------------------------------------------------------------------------
+
+
+def _master_claim(environment: Any, msg: Any, **_: Any) -> None:
+    state = state_of(environment)
+    index = state.next_slot_index()
+    environment.runner.send_message(
+        "aisk_slot", {"nonce": msg.data["nonce"], "index": index}, msg.data["client_id"]
+    )
+
+
+def _master_records(environment: Any, msg: Any, **_: Any) -> None:
+    master: _Master = environment.aisk_master
+    records = unpack(msg.data)
+    if master.sink is not None and records:
+        master.sink.extend(records)
+        process = records[0].process
+        master.received[process] = master.received.get(process, 0) + len(records)
+
+
+def _master_flushed(environment: Any, msg: Any, **_: Any) -> None:
+    master: _Master = environment.aisk_master
+    master.reported[msg.data["process"]] = int(msg.data["recorded"])
+    master.received.setdefault(msg.data["process"], 0)
+
+
+def _master_ping(environment: Any, msg: Any, **_: Any) -> None:
+    environment.runner.send_message(
+        "aisk_pong", {"t1": msg.data["t1"], "t2": time.time_ns()}, msg.data["client_id"]
+    )
+
+
+def _worker_setup(environment: Any, msg: Any, **_: Any) -> None:
+    state = state_of(environment)
+    runner = environment.runner
+    data = msg.data
+    setups = {
+        name: CaseSetup(chatbot_id, SecretStr(token))
+        for name, (chatbot_id, token) in data["cases"].items()
+    }
+    scenario = parse_scenario(data["scenario"], "set-up message")
+    state.recorder.process = f"w{runner.worker_index}"
+    state.install(data["run_id"], scenario, setups, data["forwarded_for"])
+    environment.aisk_pongs = []
+    for _sample in range(CLOCK_SAMPLES):
+        runner.send_message("aisk_ping", {"client_id": runner.client_id, "t1": time.time_ns()})
+        gevent.sleep(0.02)
+    deadline = time.monotonic() + 2.0
+    while len(environment.aisk_pongs) < CLOCK_SAMPLES and time.monotonic() < deadline:
+        gevent.sleep(0.01)
+    if environment.aisk_pongs:
+        state.recorder.offset = estimate_offset(environment.aisk_pongs)
+    state.recorder.start_shipping()
+    state.ready.set()
+
+
+def _worker_slot(environment: Any, msg: Any, **_: Any) -> None:
+    state_of(environment).answer_claim(msg.data["nonce"], int(msg.data["index"]))
+
+
+def _worker_pong(environment: Any, msg: Any, **_: Any) -> None:
+    environment.aisk_pongs.append((msg.data["t1"], msg.data["t2"], time.time_ns()))

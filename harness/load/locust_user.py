@@ -1,0 +1,260 @@
+"""The Locust user of the harness: one user per slot (a key and the clients sharing it).
+
+Every request is timed with this process's monotonic clock just before it is handed to the HTTP
+client and just after its whole answer is read, so the server's decision lies in [send, recv].
+The fast HTTP client never retries. A request cut short by a stop is still recorded, as an
+``interrupted`` transport error: it was sent, and the target may have counted it.
+"""
+
+from __future__ import annotations
+
+from locust import User, task
+from locust.contrib.fasthttp import FastHttpSession
+from locust.exception import StopUser
+
+import socket
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import gevent
+from gevent import GreenletExit
+from gevent.pool import Group
+from geventhttpclient._parser import HTTPParseError
+
+from harness.api.client import CHAT_PATH
+from harness.api.duration import parse_duration
+from harness.load.chat_body import chat_bodies
+from harness.load.classify import Answer, classify_answer, transport_answer
+from harness.load.keys import KeyPlan
+from harness.load.locust_pool import SourceBoundClientPool
+from harness.load.locust_recorder import RequestContext
+from harness.load.locust_state import LoadState, state_of
+from harness.load.scenario import Burst, Paced, Polite
+from harness.load.schedule import Slot
+
+__all__ = ["KeyUser"]
+
+NS = 1_000_000_000
+
+
+def error_class(error: BaseException | None) -> str:
+    """What kind of transport failure a request met (the ``error_class`` column)."""
+    if isinstance(error, gevent.Timeout | socket.timeout | TimeoutError):
+        return "timeout"
+    if isinstance(error, ConnectionRefusedError):
+        return "connect"
+    if isinstance(error, ConnectionResetError | BrokenPipeError):
+        return "reset"
+    if isinstance(error, HTTPParseError):
+        return "protocol"
+    return "other"
+
+
+class _KeySender:
+    """Sends the requests of one key: rotation of devices/IPs/headers, timing, recording."""
+
+    def __init__(self, user: KeyUser, state: LoadState, slot: Slot, key: KeyPlan) -> None:
+        self.state = state
+        self.slot = slot
+        self.key = key
+        setup = state.setup_for(slot.case.name)
+        self.chatbot_id = setup.chatbot_id
+        self.name = f"chat {slot.case.name}"
+        self._auth = f"Bearer {setup.token.get_secret_value()}"
+        self._bodies = chat_bodies(key, f"{state.run_id}-{slot.index}")
+        concurrency = max(slot.clients, getattr(slot.case.behaviour, "size", 1))
+        self._pools = [
+            SourceBoundClientPool(
+                ip,
+                concurrency=concurrency,
+                connection_timeout=state.request_timeout_s,
+                network_timeout=state.request_timeout_s,
+            )
+            for ip in (key.source_ips or ("",))
+        ]
+        self._sessions = [
+            FastHttpSession(
+                state.host,
+                request_event=user.environment.events.request,
+                user=user,
+                client_pool=pool,
+                max_retries=0,
+            )
+            for pool in self._pools
+        ]
+        self.sent = 0
+
+    def prewarm(self, connections: int) -> None:
+        for pool in self._pools:
+            pool.prewarm(self.state.host, connections)
+
+    def send(self, phase: str, client: int) -> Answer:
+        turn = self.sent
+        self.sent += 1
+        key = self.key
+        session = self._sessions[turn % len(self._sessions)]
+        pool = self._pools[turn % len(self._pools)]
+        device_index = turn % len(self._bodies)
+        headers = {"authorization": self._auth, "content-type": "application/json"}
+        forwarded_for = (
+            key.forwarded_fors[turn % len(key.forwarded_fors)] if key.forwarded_fors else ""
+        )
+        if forwarded_for:
+            headers["x-forwarded-for"] = forwarded_for
+        send_wall, send_mono = time.time_ns(), time.monotonic_ns()
+        try:
+            with session.request(
+                "POST", CHAT_PATH, name=self.name, data=self._bodies[device_index],  # type: ignore[arg-type]
+                headers=headers, catch_response=True,
+            ) as response:  # fmt: skip
+                recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
+                answer = _judge(response)
+        except GreenletExit:
+            recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
+            answer = transport_answer("interrupted", "the run stopped before the answer came")
+            self._record(phase, client, pool, device_index, forwarded_for,
+                         (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
+            raise
+        self._record(phase, client, pool, device_index, forwarded_for,
+                     (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
+        return answer
+
+    def _record(
+        self,
+        phase: str,
+        client: int,
+        pool: SourceBoundClientPool,
+        device_index: int,
+        forwarded_for: str,
+        times: tuple[int, int, int, int],
+        answer: Answer,
+    ) -> None:
+        context = RequestContext(
+            self.slot.case.name,
+            self.chatbot_id,
+            self.slot.case.vary_mode,
+            self.key.key,
+            pool.local_ip,
+            self.key.device_ids[device_index],
+            forwarded_for,
+            f"{self.slot.index}.{client}",
+        )
+        self.state.recorder.add("chat", phase, context, *times, answer)
+
+
+def _judge(response: Any) -> Answer:
+    """Classify the answer and tell Locust whether it was a failure of the target."""
+    status = response.status_code or 0
+    if status == 0:
+        error = response.error
+        response.failure(error or "no answer")
+        return transport_answer(error_class(error), f"{type(error).__name__}: {error}")
+    answer = classify_answer("chat", status, response.content or b"")
+    if answer.outcome in ("ok", "throttled", "out_of_quota") and answer.body_valid:
+        response.success()  # a well-formed 429 is the target doing its job
+    else:
+        response.failure(f"{answer.outcome}: HTTP {status} {answer.body_error}".strip())
+    return answer
+
+
+class KeyUser(User):
+    """Claims one slot and runs its behaviour to the end, then stops."""
+
+    abstract = False
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self._load = state_of(environment)
+
+    @task
+    def run_slot(self) -> None:
+        slot = self._load.claim_slot()
+        if slot is None:
+            raise StopUser
+        deadline = time.monotonic_ns() + slot.duration_ns
+        behaviour = slot.case.behaviour
+        if isinstance(behaviour, Burst):
+            self._burst(slot, behaviour)
+        else:
+            sender = _KeySender(self, self._load, slot, slot.keys[0])
+            limit = slot.case.max_requests_per_key
+
+            def more() -> bool:
+                return sender.sent < limit and time.monotonic_ns() < deadline
+
+            loop: Callable[[int], None]
+            if isinstance(behaviour, Paced):
+                start = time.monotonic_ns()
+                interval_ns = NS / behaviour.rate
+
+                def loop(client: int) -> None:
+                    turn = client
+                    while more():
+                        due = start + int(turn * interval_ns)
+                        pause = (due - time.monotonic_ns()) / NS
+                        if pause > 0:
+                            gevent.sleep(pause)
+                            if not more():
+                                return
+                        sender.send("paced", client)
+                        turn += slot.clients
+
+            elif isinstance(behaviour, Polite):
+                margin_s = _seconds(behaviour.retry_margin)
+
+                def loop(client: int) -> None:
+                    phase = "polite"
+                    while more():
+                        answer = sender.send(phase, client)
+                        phase = "polite"
+                        if answer.outcome == "throttled" and answer.wait_ns is not None:
+                            pause = answer.wait_ns / NS + margin_s
+                            if time.monotonic_ns() + pause * NS >= deadline:
+                                return
+                            gevent.sleep(pause)
+                            phase = "polite-retry"
+
+            else:
+
+                def loop(client: int) -> None:
+                    while more():
+                        sender.send("hammer", client)
+
+            _together(loop, slot.clients)
+        raise StopUser
+
+    def _burst(self, slot: Slot, burst: Burst) -> None:
+        interval_s = _seconds(burst.interval)
+        start = time.monotonic()
+        for repetition, key in enumerate(slot.keys):
+            sender = _KeySender(self, self._load, slot, key)
+            if burst.concurrent:
+                sender.prewarm(burst.size)
+            pause = start + repetition * interval_s - time.monotonic()
+            if pause > 0:
+                gevent.sleep(pause)
+            if burst.concurrent:
+                _together(partial(sender.send, "burst"), burst.size)
+            else:
+                for _ in range(burst.size):
+                    sender.send("burst", 0)
+
+
+def _seconds(go_duration: str) -> float:
+    return parse_duration(go_duration) / NS
+
+
+def _together(work: Callable[[int], Any], clients: int) -> None:
+    """Run ``work(client)`` for each client at once; a stop kills all (each records its cut)."""
+    if clients == 1:
+        work(0)
+        return
+    group = Group()
+    try:
+        for client in range(clients):
+            group.spawn(work, client)
+        group.join(raise_error=True)
+    finally:
+        group.kill(block=True)

@@ -1,0 +1,267 @@
+"""Scenario files: a list of cases, each a chatbot configuration, a population and a behaviour.
+
+A scenario is TOML, validated here; errors name the field (``cases[2].rate_limit.limit``) and say
+what is expected. Durations are Go duration strings ("2s", "1m30s") like the API's own.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from harness.api.chatbot import RateLimitVaryBy
+from harness.api.duration import DurationError, parse_duration
+from harness.errors import ConfigError
+
+__all__ = [
+    "Behaviour",
+    "Burst",
+    "Case",
+    "Hammer",
+    "Paced",
+    "Polite",
+    "Population",
+    "QuotaSpec",
+    "RateLimitSpec",
+    "Scenario",
+    "default_scenario_path",
+    "format_validation_error",
+    "load_scenario",
+    "parse_scenario",
+    "with_overrides",
+]
+
+INT32_MAX = 2**31 - 1
+VaryMode = Literal["ip", "device", "none"]
+VARY_BY_ENUM: dict[str, RateLimitVaryBy] = {
+    "ip": RateLimitVaryBy.IP,
+    "device": RateLimitVaryBy.DEVICE_ID,
+    "none": RateLimitVaryBy.UNSPECIFIED,
+}
+
+
+def _go_duration(text: str) -> str:
+    try:
+        value = parse_duration(text)
+    except DurationError as exc:
+        raise ValueError(str(exc)) from None
+    if value <= 0:
+        raise ValueError(f"duration {text!r} must be greater than zero")
+    return text
+
+
+GoDuration = Annotated[str, AfterValidator(_go_duration)]
+
+
+def _ns(text: str) -> int:
+    return parse_duration(text)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RateLimitSpec(_Strict):
+    """The chatbot's rate limit: ``limit`` messages per ``duration``, keyed by ``vary_by``."""
+
+    limit: int = Field(ge=1, le=INT32_MAX)
+    duration: GoDuration
+    vary_by: VaryMode = "none"
+    throttle_message: str = Field(default="Too many messages in a row", min_length=1)
+
+    @property
+    def duration_ns(self) -> int:
+        return _ns(self.duration)
+
+
+class QuotaSpec(_Strict):
+    """The chatbot's daily quota (``QUOTA_LIMIT_RESET_DAILY``) in messages."""
+
+    limit: int = Field(ge=1, le=INT32_MAX)
+
+
+class Population(_Strict):
+    """How many distinct keys (IPs or device ids) a case uses, and concurrent clients per key.
+
+    ``rotate`` varies the attribute that is *not* the key across ``rotate_values`` values, to prove
+    the target keys by the right thing: one device seen from several IPs, one IP with several
+    device ids, or one IP sending several spoofed X-Forwarded-For values.
+    """
+
+    keys: int = Field(default=1, ge=1, le=10_000)
+    users_per_key: int = Field(default=1, ge=1, le=1_000)
+    rotate: Literal["none", "device", "ip", "forwarded_for"] = "none"
+    rotate_values: int = Field(default=4, ge=2, le=250)
+
+
+class Hammer(_Strict):
+    """Each client sends as fast as it can."""
+
+    kind: Literal["hammer"]
+
+
+class Paced(_Strict):
+    """Each key sends ``rate`` requests per second in all, on a fixed schedule."""
+
+    kind: Literal["paced"]
+    rate: float = Field(gt=0, le=100_000)
+
+
+class Polite(_Strict):
+    """On a throttle, a client sleeps the reported ``wait`` (plus ``retry_margin``) and retries."""
+
+    kind: Literal["polite"]
+    retry_margin: GoDuration | Literal["0s"] = "0s"
+
+
+class Burst(_Strict):
+    """``size`` requests at once on a fresh key, ``repeat`` times, ``interval`` apart.
+
+    ``concurrent = false`` sends them back to back instead, each after the previous answer.
+    Every repetition uses new keys, so every burst meets a fresh budget.
+    """
+
+    kind: Literal["burst"]
+    size: int = Field(ge=1, le=10_000)
+    repeat: int = Field(default=1, ge=1, le=1_000)
+    interval: GoDuration = "1s"
+    concurrent: bool = True
+
+
+Behaviour = Annotated[Hammer | Paced | Polite | Burst, Field(discriminator="kind")]
+
+_CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class Case(_Strict):
+    """One chatbot configuration, driven by one population with one behaviour."""
+
+    name: str
+    behaviour: Behaviour
+    population: Population = Population()
+    rate_limit: RateLimitSpec | None = None
+    quota: QuotaSpec | None = None
+    duration: GoDuration | None = None
+    max_requests_per_key: int = Field(default=1_000_000, ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, name: str) -> str:
+        if not _CASE_NAME.match(name):
+            raise ValueError("must be lowercase letters, digits and '-', 1 to 63 characters")
+        return name
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Case:
+        rotate = self.population.rotate
+        mode = self.rate_limit.vary_by if self.rate_limit else "none"
+        if rotate == "device" and mode == "device":
+            raise ValueError("population.rotate = 'device' cannot vary the key itself (vary_by)")
+        if rotate == "ip" and mode == "ip":
+            raise ValueError("population.rotate = 'ip' cannot vary the key itself (vary_by)")
+        return self
+
+    @property
+    def vary_mode(self) -> VaryMode:
+        return self.rate_limit.vary_by if self.rate_limit else "none"
+
+
+class Scenario(_Strict):
+    """A list of cases run side by side, each for ``duration`` unless it sets its own."""
+
+    name: str = "scenario"
+    duration: GoDuration = "60s"
+    cases: list[Case] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Scenario:
+        seen: set[str] = set()
+        for case in self.cases:
+            if case.name in seen:
+                raise ValueError(f"case name {case.name!r} is used twice; names must be unique")
+            seen.add(case.name)
+        return self
+
+    def case_duration_ns(self, case: Case) -> int:
+        return _ns(case.duration or self.duration)
+
+    @property
+    def duration_ns(self) -> int:
+        return max(self.case_duration_ns(case) for case in self.cases)
+
+
+def _path(location: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in ("hammer", "paced", "polite", "burst"):
+            continue  # the discriminated-union tag pydantic inserts; not a field of the file
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """One line per problem: ``source: field.path: what is expected (got ...)``."""
+    lines = []
+    for error in exc.errors():
+        got = error.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message, shown = "unknown field", ""
+        lines.append(f"{source}: {_path(error['loc'])}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def parse_scenario(document: dict[str, Any], source: str = "scenario") -> Scenario:
+    try:
+        return Scenario.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file; every problem is named in the ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read scenario file {str(path)!r}: {exc.strerror}") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_scenario(document, str(path))
+
+
+def default_scenario_path() -> Path:
+    """The built-in scenario shipped with the package."""
+    return Path(__file__).with_name("scenarios") / "default.toml"
+
+
+def with_overrides(
+    scenario: Scenario, duration: str | None = None, clients_per_key: int | None = None
+) -> Scenario:
+    """The scenario with every case's duration and/or clients per key replaced, re-validated."""
+    document = scenario.model_dump(mode="json", exclude_none=True)
+    if duration:
+        document["duration"] = duration
+        for case in document["cases"]:
+            case.pop("duration", None)
+    if clients_per_key is not None:
+        for case in document["cases"]:
+            case.setdefault("population", {})["users_per_key"] = clients_per_key
+    return parse_scenario(document, "command line (--duration/--users)")

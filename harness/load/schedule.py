@@ -1,0 +1,44 @@
+"""Slots: the unit of work one Locust user takes, so that every key is sent by one process.
+
+A slot is one key of a case (a burst's slot holds one fresh key per repetition) with the clients
+that share it. Users claim slots by index from the master, so however Locust spreads users over
+workers, all traffic of a key shares one process and one monotonic clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.load.keys import KeyPlan
+from harness.load.scenario import Burst, Case, Scenario
+
+__all__ = ["Slot", "build_slots"]
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    index: int
+    case: Case
+    keys: tuple[KeyPlan, ...]  # one, or one per burst repetition
+    clients: int  # simulated clients sharing the key, each one request at a time
+    duration_ns: int
+
+
+def build_slots(scenario: Scenario, plans: dict[str, list[KeyPlan]]) -> list[Slot]:
+    """Every slot of the run, cases in file order, keys in index order."""
+    slots: list[Slot] = []
+    for case in scenario.cases:
+        keys = plans[case.name]
+        duration_ns = scenario.case_duration_ns(case)
+        if isinstance(case.behaviour, Burst):
+            repeat = case.behaviour.repeat
+            groups = [
+                tuple(keys[i * repeat : (i + 1) * repeat]) for i in range(len(keys) // repeat)
+            ]
+            clients = 1
+        else:
+            groups = [(key,) for key in keys]
+            clients = case.population.users_per_key
+        for group in groups:
+            slots.append(Slot(len(slots), case, group, clients, duration_ns))
+    return slots
