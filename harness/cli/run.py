@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.api.duration import DurationError, parse_duration
+from harness.cli.check import judge, print_verdict
 from harness.cli.serve import API_KEY_ENV, add_emulator_options, emulator_config
 from harness.emulator import BackgroundEmulator
 from harness.errors import ConfigError, HarnessError
@@ -175,7 +176,9 @@ def _handle(args: argparse.Namespace) -> int:
     if not (run_dir / PLAN_FILE).exists():
         raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
     _print_summary(run_dir)
-    return 0
+    verdict = judge(run_dir)
+    print_verdict(verdict, run_dir)
+    return 0 if verdict.conformant else 1
 
 
 def add_parser(subparsers: Any) -> None:

@@ -89,7 +89,7 @@ FAULTS: dict[str, Fault] = {
         _fault(
             "long-window",
             "the window is twice the configured duration",
-            "recovery",
+            "under-admission",
             duration_factor=2,
         ),
         _fault("short-wait", "reports half the true wait", "wait-honesty", wait_factor=0.5),

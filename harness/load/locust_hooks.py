@@ -33,10 +33,11 @@ from harness.api.client import AiskClient
 from harness.api.errors import AiskError
 from harness.errors import HarnessError
 from harness.load.chatbots import chatbot_for_case
+from harness.load.classify import classify_answer, transport_answer
 from harness.load.clock_offset import estimate_offset
 from harness.load.keys import plan_keys
 from harness.load.locust_options import add_harness_options
-from harness.load.locust_recorder import Recorder
+from harness.load.locust_recorder import Recorder, RequestContext
 from harness.load.locust_state import CaseSetup, LoadState, state_of
 from harness.load.plan import CasePlan, KeyRecord, RunPlan, write_plan
 from harness.load.records import pack, unpack
@@ -47,6 +48,7 @@ from harness.load.scenario import (
     parse_scenario,
     with_overrides,
 )
+from harness.load.setup_probes import run_setup_probes
 from harness.load.sink import RecordSink
 
 __all__ = ["register"]
@@ -160,6 +162,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     master.run_dir, master.sink, master.torn_down = run_dir, sink, False
     master.received, master.reported = {}, {}
     state.recorder = Recorder(state.role, sink=sink)
+    _record_setup_probes(state, options, setups)
     state.install(run_id, master.scenario, setups, options.aisk_forwarded_for)
     master.plan = _write_plan(state, master, setups)
     state.ready.set()
@@ -200,6 +203,22 @@ def _create_chatbots(
             _delete_chatbots(host, api_key, setups)
             raise
     return setups
+
+
+def _record_setup_probes(state: LoadState, options: Any, setups: dict[str, CaseSetup]) -> None:
+    """The settings round trip and access probes, recorded before the load starts."""
+    chatbots = {name: setup.chatbot_id for name, setup in setups.items()}
+    probes = run_setup_probes(
+        state.host, options.aisk_api_key, options.aisk_second_api_key, chatbots
+    )
+    for probe in probes:
+        answer = (
+            classify_answer(probe.kind, probe.http_status, probe.body)
+            if probe.http_status
+            else transport_answer("other", probe.error)
+        )
+        context = RequestContext(probe.case, probe.chatbot_id, "", "", "", "", "", "setup")
+        state.recorder.add(probe.kind, probe.phase, context, *probe.times, answer)
 
 
 def _delete_chatbots(host: str, api_key: str, setups: dict[str, CaseSetup]) -> list[str]:

@@ -31,7 +31,8 @@ OUTCOMES = ("ok", "throttled", "out_of_quota", "client_error", "server_error", "
 
 def summarise(records: pd.DataFrame) -> pd.DataFrame:
     """Per case: requests, each outcome, and latency percentiles (ms) from every request."""
-    chats = records[records["kind"] == "chat"]
+    probe = records["phase"].astype(str).str.startswith("access:")
+    chats = records[(records["kind"] == "chat") & ~probe]
     if chats.empty:
         return pd.DataFrame(columns=["case", "requests", *OUTCOMES, "p50_ms", "p95_ms", "p99_ms"])
     counts = chats.pivot_table(

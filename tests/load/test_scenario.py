@@ -37,19 +37,23 @@ def error_of(document: dict[str, Any]) -> str:
 
 def test_the_built_in_scenario_loads() -> None:
     scenario = load_scenario(default_scenario_path())
-    names = [c.name for c in scenario.cases]
-    assert names == [
-        "device-hammer",
-        "ip-hammer",
-        "chatbot-paced",
-        "device-polite",
-        "device-burst",
-        "quota-hammer",
-    ]
+    # The conformance checks need each of these probes; the scenario must keep offering them.
+    kinds = {c.behaviour.kind for c in scenario.cases}
+    assert kinds == {"hammer", "paced", "polite", "burst"}
+    assert {c.population.rotate for c in scenario.cases} == {
+        "none",
+        "ip",
+        "device",
+        "forwarded_for",
+    }
+    bursts = [c.behaviour for c in scenario.cases if isinstance(c.behaviour, Burst)]
+    assert {b.concurrent for b in bursts} == {True, False}
+    assert any(c.quota is not None for c in scenario.cases)
+    assert any(c.rate_limit and c.rate_limit.duration_ns >= 60 * 10**9 for c in scenario.cases)
     assert scenario.duration_ns == 40 * 10**9
     assert {c.vary_mode for c in scenario.cases} == {"ip", "device", "none"}
     by_name = {c.name: c for c in scenario.cases}
-    assert isinstance(by_name["device-burst"].behaviour, Burst)
+    assert isinstance(by_name["concurrent-burst"].behaviour, Burst)
     assert isinstance(by_name["chatbot-paced"].behaviour, Paced)
     assert isinstance(by_name["device-polite"].behaviour, Polite)
     assert isinstance(by_name["ip-hammer"].behaviour, Hammer)

@@ -1,0 +1,58 @@
+"""The registry: every check in one list, run over one run's records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from harness.conformance.answers import throttle_metadata_finding, well_formed_finding
+from harness.conformance.buckets import Bucket, buckets
+from harness.conformance.findings import Finding, Outcome
+from harness.conformance.identify import Identification, identify
+from harness.conformance.limits import (
+    burst_finding,
+    concurrency_finding,
+    over_admission_finding,
+    under_admission_finding,
+    vary_isolation_finding,
+)
+from harness.conformance.probes import access_finding, settings_roundtrip_finding
+from harness.conformance.quota import quota_finding
+from harness.conformance.spec import CheckInput
+from harness.conformance.verdict import CheckResult, Verdict
+from harness.conformance.waits import wait_honesty_finding
+
+__all__ = ["CHECK_IDS", "evaluate"]
+
+Check = Callable[[CheckInput, list[Bucket], Identification], Finding]
+
+CHECKS: list[Check] = [
+    lambda data, _b, _i: well_formed_finding(data),
+    lambda data, _b, _i: throttle_metadata_finding(data),
+    lambda data, b, i: burst_finding(b, i, data.tolerance),
+    lambda data, b, i: over_admission_finding(b, i, data.tolerance),
+    lambda data, b, _i: under_admission_finding(b, data.tolerance),
+    lambda data, b, _i: wait_honesty_finding(b, data.tolerance),
+    lambda data, b, i: vary_isolation_finding(b, i, data.tolerance),
+    lambda data, b, i: concurrency_finding(b, i, data.tolerance),
+    lambda data, _b, _i: quota_finding(data),
+    lambda data, _b, _i: settings_roundtrip_finding(data),
+    lambda data, _b, _i: access_finding(data),
+]
+CHECK_IDS = (
+    "well-formed", "throttle-metadata", "burst", "over-admission", "under-admission",
+    "wait-honesty", "vary-isolation", "concurrency", "quota", "settings-roundtrip", "access",
+)  # fmt: skip
+
+
+def evaluate(data: CheckInput, target: str) -> Verdict:
+    """Every check over the run; conformant when none fails."""
+    keyed = list(buckets(data))
+    identification = identify(keyed, data.tolerance)
+    findings = [check(data, keyed, identification) for check in CHECKS]
+    return Verdict(
+        conformant=not any(f.outcome is Outcome.FAIL for f in findings),
+        target=target,
+        algorithm=identification.family.value,
+        algorithm_reason=identification.reason,
+        checks=[CheckResult.of(f) for f in findings],
+    )

@@ -1,0 +1,126 @@
+"""The inputs of the checks: what each case configured, the tolerances, and the records.
+
+Built once from ``run.json`` and the records; the checks read nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from harness.api.chatbot import RateLimitVaryBy
+from harness.api.duration import format_duration
+from harness.load.plan import RunPlan
+from harness.load.scenario import VARY_BY_ENUM, Burst
+
+__all__ = ["CaseSpec", "CheckInput", "RateSpec", "Tolerance", "check_input"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    """The slack every inequality carries (research §4.2).
+
+    ``granularity_ns``: the server's clock and ``wait`` resolution (g); ``boundary_ns``: `<` vs `≤`
+    and rounding at window edges (β); ``rate_error``: server vs client clock rate (ρ);
+    ``server_clock_ns``: how far the target's wall clock may be from ours (quota instants only).
+    """
+
+    granularity_ns: int = 1_000
+    boundary_ns: int = 1_000_000
+    rate_error: float = 2e-4
+    server_clock_ns: int = 2_000_000_000
+
+    def short(self, duration_ns: int) -> int:
+        """D⁻: a window surely shorter than the server's."""
+        return int(duration_ns * (1 - self.rate_error)) - self.boundary_ns
+
+    def long(self, duration_ns: int) -> int:
+        """D⁺: a window surely longer than the server's."""
+        return int(duration_ns * (1 + self.rate_error)) + self.boundary_ns
+
+
+@dataclass(frozen=True, slots=True)
+class RateSpec:
+    limit: int
+    duration_ns: int
+    throttle_message: str
+    vary_by: str  # the enum value the chatbot was created with ("" for no vary)
+
+    @property
+    def canonical_duration(self) -> str:
+        return format_duration(self.duration_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSpec:
+    name: str
+    chatbot_id: str
+    rate: RateSpec | None
+    quota: int | None
+    behaviour: str  # hammer | paced | polite | burst
+    concurrent_burst: bool
+    rotate: str  # none | device | ip | forwarded_for
+    keys: int
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """Everything the checks judge: the records (all kinds) and the configuration."""
+
+    records: pd.DataFrame
+    cases: dict[str, CaseSpec]
+    org_timezone: ZoneInfo
+    second_org: bool
+    tolerance: Tolerance = field(default_factory=Tolerance)
+
+    @property
+    def chats(self) -> pd.DataFrame:
+        """The load's chat requests (not the set-up's access probes)."""
+        records = self.records
+        probe = records["phase"].astype(str).str.startswith("access:")
+        return records[(records["kind"] == "chat") & ~probe]
+
+    @property
+    def probes(self) -> pd.DataFrame:
+        """The set-up's requests: settings round trip and access probes."""
+        phase = self.records["phase"].astype(str)
+        return self.records[(phase == "roundtrip") | phase.str.startswith("access:")]
+
+
+def _case_spec(plan: RunPlan, name: str) -> CaseSpec:
+    case_plan = plan.case(name)
+    case = case_plan.case
+    rate = None
+    if case.rate_limit is not None:
+        vary = VARY_BY_ENUM[case.rate_limit.vary_by]
+        rate = RateSpec(
+            limit=case.rate_limit.limit,
+            duration_ns=case.rate_limit.duration_ns,
+            throttle_message=case.rate_limit.throttle_message,
+            vary_by="" if vary is RateLimitVaryBy.UNSPECIFIED else vary.value,
+        )
+    behaviour = case.behaviour
+    return CaseSpec(
+        name=name,
+        chatbot_id=case_plan.chatbot_id,
+        rate=rate,
+        quota=case.quota.limit if case.quota is not None else None,
+        behaviour=behaviour.kind,
+        concurrent_burst=isinstance(behaviour, Burst) and behaviour.concurrent,
+        rotate=case.population.rotate,
+        keys=case.population.keys,
+    )
+
+
+def check_input(
+    plan: RunPlan, records: pd.DataFrame, tolerance: Tolerance | None = None
+) -> CheckInput:
+    return CheckInput(
+        records=records,
+        cases={case.case.name: _case_spec(plan, case.case.name) for case in plan.cases},
+        org_timezone=ZoneInfo(plan.org_timezone),
+        second_org=plan.second_org,
+        tolerance=tolerance or Tolerance(),
+    )

@@ -1,0 +1,79 @@
+"""The harness proves itself: every seeded fault fails the check designed for it, and every
+correct limiter family passes every check, under 5-30 ms of simulated latency.
+
+Each case is a real run: ``aisk-harness run`` with the embedded emulator, Locust in a subprocess.
+The repetitions that hunt for false failures (``test_correct_families_never_fail_repeatedly``) are
+``slow``: ``make test-slow``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.conformance import CHECK_IDS
+from harness.emulator import FAULTS, Algorithm
+
+pytestmark = pytest.mark.locust
+
+QUICK = Path(__file__).with_name("quick.toml")
+RUN_TIMEOUT_S = 180
+
+
+def verdict_of(tmp_path: Path, *options: str) -> tuple[int, dict[str, Any], str]:
+    run_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AISK_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli.main", "run", "--scenario", str(QUICK),
+         "--latency", "5ms..30ms", "--out", str(run_dir), *options],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    verdict_file = run_dir / "verdict.json"
+    assert verdict_file.is_file(), done.stderr[-3000:]
+    return done.returncode, json.loads(verdict_file.read_text()), done.stdout
+
+
+def outcomes(verdict: dict[str, Any]) -> dict[str, str]:
+    return {check["id"]: check["outcome"] for check in verdict["checks"]}
+
+
+def test_every_fault_names_a_real_check() -> None:
+    assert {fault.caught_by for fault in FAULTS.values()} <= set(CHECK_IDS)
+
+
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+def test_a_correct_family_passes_every_check_and_is_identified(
+    algorithm: Algorithm, tmp_path: Path
+) -> None:
+    code, verdict, stdout = verdict_of(tmp_path, "--algorithm", algorithm.value)
+    failed = {name: outcome for name, outcome in outcomes(verdict).items() if outcome == "fail"}
+    assert failed == {}, stdout[-3000:]
+    assert code == 0
+    assert verdict["conformant"] is True
+    assert verdict["algorithm"] == algorithm.value
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_fails_the_check_designed_for_it(fault: str, tmp_path: Path) -> None:
+    code, verdict, stdout = verdict_of(tmp_path, "--fault", fault)
+    designed = FAULTS[fault].caught_by
+    assert outcomes(verdict)[designed] == "fail", stdout[-3000:]
+    assert verdict["conformant"] is False
+    assert code == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("repetition", range(10))
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+def test_correct_families_never_fail_repeatedly(
+    algorithm: Algorithm, repetition: int, tmp_path: Path
+) -> None:
+    code, verdict, stdout = verdict_of(tmp_path, "--algorithm", algorithm.value)
+    assert "fail" not in outcomes(verdict).values(), stdout[-3000:]
+    assert code == 0
