@@ -8,10 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import emulator_throughput
+from bench import checks_scale, emulator_throughput, locust_overhead
 
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "emulator_throughput": emulator_throughput.run,
+    "locust_overhead": locust_overhead.run,
+    "checks_scale": checks_scale.run,
 }
 
 

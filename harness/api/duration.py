@@ -9,6 +9,7 @@ canonicality check is simply ``format_duration(parse_duration(s)) == s``.
 from __future__ import annotations
 
 __all__ = [
+    "CANONICAL_DURATION",
     "MAX_DURATION_NS",
     "MIN_DURATION_NS",
     "DurationError",
@@ -38,6 +39,19 @@ _UNITS = {
     "m": MINUTE,
     "h": HOUR,
 }
+
+
+# Exactly the texts ``format_duration`` produces for non-negative values: "0s", "999ns",
+# "1.5µs", "500ms", "59.9s", "1m0s", "1h0m0s". Lets a column of millions of texts be judged
+# canonical by one vectorised match instead of formatting each value.
+CANONICAL_DURATION = (
+    r"^(?:0s"
+    r"|[1-9]\d{0,2}ns"
+    r"|[1-9]\d{0,2}(?:\.\d{0,2}[1-9])?µs"
+    r"|[1-9]\d{0,2}(?:\.\d{0,5}[1-9])?ms"
+    r"|(?:[1-9]\d*h[1-5]?\dm[1-5]?\d|(?:[1-5]\d|[1-9])m[1-5]?\d|[1-5]\d|[1-9])"
+    r"(?:\.\d{0,8}[1-9])?s)$"
+)
 
 
 class DurationError(ValueError):

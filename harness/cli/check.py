@@ -6,7 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from harness.conformance import Outcome, Verdict, check_input, evaluate, write_junit, write_verdict
+from harness.conformance import (
+    CHECK_COLUMNS,
+    Outcome,
+    Verdict,
+    check_input,
+    evaluate,
+    write_junit,
+    write_verdict,
+)
 from harness.errors import ConfigError
 from harness.load.plan import read_plan
 from harness.load.results import read_records
@@ -24,7 +32,9 @@ def judge(run_dir: Path) -> Verdict:
     if not run_dir.is_dir():
         raise ConfigError(f"RUN_DIR {str(run_dir)!r} is not a directory")
     plan = read_plan(run_dir)
-    verdict = evaluate(check_input(plan, read_records(run_dir)), plan.target)
+    verdict = evaluate(
+        check_input(plan, read_records(run_dir, CHECK_COLUMNS, chats_first=True)), plan.target
+    )
     write_verdict(run_dir, verdict)
     write_junit(run_dir, verdict)
     return verdict

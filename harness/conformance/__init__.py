@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from harness.conformance.checks import CHECK_IDS, evaluate
 from harness.conformance.findings import Finding, Outcome
-from harness.conformance.spec import CheckInput, Tolerance, check_input
+from harness.conformance.spec import CHECK_COLUMNS, CheckInput, Tolerance, check_input
 from harness.conformance.verdict import Verdict, write_junit, write_verdict
 
 __all__ = [
+    "CHECK_COLUMNS",
     "CHECK_IDS",
     "CheckInput",
     "Finding",

@@ -8,7 +8,7 @@ widened by that offset's error bound. ``lo`` is widened by the server's granular
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,9 +36,15 @@ class Bucket:
     hi: Ints
     code: npt.NDArray[np.int8]
     wait_ns: npt.NDArray[np.float64]  # NaN where no wait was parsed
-    request_id: npt.NDArray[np.object_]
-    phase: npt.NDArray[np.object_]
+    rows: npt.NDArray[np.intp]  # positions of the requests in ``source``
+    source: pd.Series  # the run's request ids, read only for evidence
+    retries: int  # requests sent right after a reported wait (polite clients)
     one_clock: bool
+
+    def ids(self, indices: Iterable[int]) -> list[str]:
+        """The request ids of some of this bucket's requests: the evidence a finding cites."""
+        positions = self.rows[np.fromiter(indices, dtype=np.intp)]
+        return [str(value) for value in self.source.iloc[positions]]
 
     def __len__(self) -> int:
         return len(self.lo)
@@ -51,45 +57,70 @@ class Bucket:
         return np.flatnonzero(self.code != THROTTLED)
 
 
-def _frame(group: pd.DataFrame, granularity_ns: int) -> tuple[Ints, Ints, bool]:
-    if group["process"].nunique() <= 1:
-        lo = group["send_mono_ns"].to_numpy(np.int64) - granularity_ns
-        return lo, group["recv_mono_ns"].to_numpy(np.int64), True
-    offset = group["clock_offset_ns"].to_numpy(np.int64)
-    error = group["clock_offset_err_ns"].to_numpy(np.int64)
-    lo = group["send_wall_ns"].to_numpy(np.int64) + offset - error - granularity_ns
-    hi = group["recv_wall_ns"].to_numpy(np.int64) + offset + error
+def _frame(
+    columns: dict[str, np.ndarray], rows: slice, granularity_ns: int
+) -> tuple[Ints, Ints, bool]:
+    process = columns["process"][rows]
+    if len(process) == 0 or (process == process[0]).all():
+        lo = columns["send_mono_ns"][rows] - granularity_ns
+        return lo, columns["recv_mono_ns"][rows], True
+    offset, error = columns["clock_offset_ns"][rows], columns["clock_offset_err_ns"][rows]
+    lo = columns["send_wall_ns"][rows] + offset - error - granularity_ns
+    hi = columns["recv_wall_ns"][rows] + offset + error
     return lo, hi, False
 
 
+_INTS = ("send_mono_ns", "recv_mono_ns", "send_wall_ns", "recv_wall_ns", "clock_offset_ns",
+         "clock_offset_err_ns")  # fmt: skip
+
+
 def buckets(data: CheckInput, case_names: set[str] | None = None) -> Iterator[Bucket]:
-    """Every key of every rate-limited case (optionally only some cases)."""
+    """Every key of every rate-limited case (optionally only some cases).
+
+    One stable sort by (case, key) and slices, rather than a group-by that would copy every
+    column per key: the checks must stay linear in millions of records.
+    """
     chats = data.chats
     granularity = data.tolerance.granularity_ns
-    for (case_name, key), group in chats.groupby(["case", "key"], sort=True):
+    if chats.empty:
+        return
+    grouped = chats.groupby(["case", "key"], sort=False, observed=True)
+    group_codes = grouped.ngroup().to_numpy()
+    order = np.argsort(group_codes, kind="stable")
+    columns: dict[str, np.ndarray] = {name: chats[name].to_numpy(np.int64)[order] for name in _INTS}
+    columns["process"] = pd.factorize(chats["process"])[0][order]
+    columns["code"] = np.asarray(chats["outcome"].map(_CODES).fillna(OTHER), dtype=np.int8)[order]
+    columns["wait"] = chats["wait_ns"].to_numpy(np.float64, na_value=np.nan)[order]
+    columns["retry"] = np.asarray(chats["phase"] == "polite-retry", dtype=bool)[order]
+    columns["row"] = order
+    source = chats["request_id"]
+    sorted_codes = group_codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    ends = np.r_[starts[1:], len(sorted_codes)]
+    for start, end in zip(starts, ends, strict=True):
+        first = int(order[start])
+        case_name, key = chats["case"].iloc[first], chats["key"].iloc[first]
         case = data.cases.get(str(case_name))
         if case is None or case.rate is None:
             continue
         if case_names is not None and case.name not in case_names:
             continue
-        lo, hi, one_clock = _frame(group, granularity)
+        rows = slice(int(start), int(end))
+        lo, hi, one_clock = _frame(columns, rows, granularity)
         # Relative to the bucket's first instant: small numbers stay exact in float64 too.
         base = lo.min()
         lo, hi = lo - base, hi - base
-        order = np.argsort(lo, kind="stable")
-        code: npt.NDArray[np.int8] = np.asarray(
-            group["outcome"].map(_CODES).fillna(OTHER), dtype=np.int8
-        )
-        wait = group["wait_ns"].to_numpy(np.float64, na_value=np.nan)
+        within = np.argsort(lo, kind="stable")
         yield Bucket(
             case=case,
             rate=case.rate,
             key=str(key),
-            lo=lo[order],
-            hi=hi[order],
-            code=code[order],
-            wait_ns=wait[order],
-            request_id=group["request_id"].to_numpy(object)[order],
-            phase=group["phase"].to_numpy(object)[order],
+            lo=lo[within],
+            hi=hi[within],
+            code=columns["code"][rows][within],
+            wait_ns=columns["wait"][rows][within],
+            rows=columns["row"][rows][within],
+            source=source,
+            retries=int(np.count_nonzero(columns["retry"][rows])),
             one_clock=one_clock,
         )

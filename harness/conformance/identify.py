@@ -2,12 +2,13 @@
 
 The API only promises "at most ``limit`` messages per ``duration``"; sliding log, fixed window
 (aligned or anchored) and token bucket all keep it, each in its own sense (research §1.2).
-The evidence, in order:
-- every ``wait`` at most D/L (and enough throttles to have seen a long one): a token bucket;
-- no run of L+1 admissions inside one window: a sliding log (the strictest reading);
-- retry instants on one lattice over several blocked periods: aligned fixed windows, phase known;
-- otherwise: windows anchored at their first admission.
-The trace is then held to that family strictly.
+Each family's own checks are tighter than the family-free ones and sound only against it, so a
+trace is held to a family only when sound evidence refutes every other one:
+- no run of L+1 admissions inside one window: a sliding log (its own check is that very test);
+- a wait longer than D/L refutes a token bucket;
+- retry instants on no common lattice of period D refute aligned fixed windows;
+- a retry instant that is one window after no request refutes anchored windows (and the log).
+When more than one family is left the trace stays undetermined: family-free checks only.
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ from harness.conformance.intervals import Phase, estimate_phase, tight_windows
 from harness.conformance.spec import Tolerance
 
 __all__ = ["Family", "Identification", "identify", "retry_bounds"]
-
-# Fewer throttles than this cannot tell a token bucket from a window that is rarely reached.
-MIN_THROTTLES_FOR_BUCKET = 10
 
 
 class Family(StrEnum):
@@ -54,12 +52,33 @@ def retry_bounds(bucket: Bucket, tolerance: Tolerance) -> tuple[np.ndarray, np.n
     return throttled, bucket.lo[throttled] + wait - slack, bucket.hi[throttled] + wait + slack
 
 
+def _unanchored(
+    bucket: Bucket, retry_lo: np.ndarray, retry_hi: np.ndarray, tolerance: Tolerance
+) -> bool:
+    """Whether some promised retry instant lies one window after no request at all.
+
+    A sliding log and anchored windows both free their budget exactly D after an admission (the
+    oldest in the log, the window's first hit), so every retry instant they promise is some
+    consumer's instant plus D; aligned windows and token buckets promise other instants.
+    """
+    if not len(retry_lo):
+        return False
+    consumers = bucket.consumers()
+    duration = bucket.rate.duration_ns
+    c_lo, c_hi = np.sort(bucket.lo[consumers]), np.sort(bucket.hi[consumers])
+    # Consumers c with [lo_c + D⁻, hi_c + D⁺] meeting [retry_lo, retry_hi].
+    meeting = np.searchsorted(c_lo, retry_hi - tolerance.short(duration), "right") - (
+        np.searchsorted(c_hi, retry_lo - tolerance.long(duration), "left")
+    )
+    return bool(np.any(meeting == 0))
+
+
 def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
+    """The family the trace is held to: one whose own checks cannot fail a correct target of any
+    family (module docstring), or undetermined."""
     throttles = 0
-    long_wait = False
-    over_limit = False
+    long_wait = over_limit = falsified = confirmed = unanchored = False
     phases: dict[tuple[str, str], Phase] = {}
-    falsified = confirmed = False
     for bucket in buckets:
         rate = bucket.rate
         throttled, retry_lo, retry_hi = retry_bounds(bucket, tolerance)
@@ -70,8 +89,12 @@ def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
         short = tolerance.short(rate.duration_ns)
         runs = tight_windows(bucket.lo[admitted], bucket.hi[admitted], rate.limit + 1, short)
         over_limit |= bool(len(runs))
+        unanchored |= _unanchored(bucket, retry_lo, retry_hi, tolerance)
+        # Widened by the lattice's drift between any two turns the bucket's requests and retry
+        # instants (up to D after the last request) span, each interval holds every boundary
+        # of the bucket, unwrapped: so does the phase's error, and checks need add only β.
         span = float(bucket.hi.max() - bucket.lo.min()) if len(bucket) else 0.0
-        drift = tolerance.rate_error * span
+        drift = tolerance.rate_error * (span + rate.duration_ns)
         phase = estimate_phase(retry_lo - drift, retry_hi + drift, rate.duration_ns)
         if phase is None:
             falsified = True
@@ -80,21 +103,42 @@ def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
             confirmed |= phase.periods_seen >= 2
     if not throttles:
         return Identification(Family.UNDETERMINED, "no throttle was seen")
-    if not long_wait and throttles >= MIN_THROTTLES_FOR_BUCKET:
-        return Identification(
-            Family.TOKEN_BUCKET, f"all {throttles} waits are at most duration/limit"
-        )
     if not over_limit:
+        # The sliding log's own check is this very test, so holding the trace to it is safe.
         return Identification(
-            Family.SLIDING_LOG, "waits up to the duration; never more than limit within it"
+            Family.SLIDING_LOG, "never more than limit admitted within a duration"
         )
-    if confirmed and not falsified:
+    candidates = {
+        Family.TOKEN_BUCKET: not long_wait,
+        Family.FIXED_WINDOW: not falsified,
+        Family.ANCHORED_WINDOW: not unanchored,
+    }
+    left = [family for family, possible in candidates.items() if possible]
+    if left == [Family.TOKEN_BUCKET]:
+        return Identification(
+            Family.TOKEN_BUCKET,
+            f"all {throttles} waits at most duration/limit; retry instants on no aligned "
+            "lattice, some one window after no admission",
+        )
+    if left == [Family.FIXED_WINDOW]:
+        seen = "over several periods" if confirmed else "in one period"
         return Identification(
             Family.FIXED_WINDOW,
-            "more than limit within a duration, retry instants on one aligned lattice",
+            f"more than limit within a duration; waits beyond duration/limit; retry instants on "
+            f"one aligned lattice ({seen}), some one window after no admission",
             phases,
         )
+    if left == [Family.ANCHORED_WINDOW]:
+        return Identification(
+            Family.ANCHORED_WINDOW,
+            "more than limit within a duration; waits beyond duration/limit; retry instants on "
+            "no common lattice, each possibly one window after an admission",
+        )
+    if not left:
+        return Identification(
+            Family.UNDETERMINED, "no correct family explains the waits and admissions"
+        )
     return Identification(
-        Family.ANCHORED_WINDOW,
-        "more than limit within a duration, retry instants on no common lattice",
+        Family.UNDETERMINED,
+        "more than limit within a duration; could be " + " or ".join(f.value for f in left),
     )

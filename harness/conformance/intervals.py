@@ -210,9 +210,10 @@ def moving_retry_instants(
     disjoint = (high1 < low2) | (high2 < low1)
     consumers = np.flatnonzero(code != throttled_code)
     if len(consumers):
+        # Either throttle may have been decided first: anything meeting the hull of both
+        # intervals may have been admitted between them (``second`` can end before ``first``).
         c_lo, c_hi = np.sort(lo[consumers]), np.sort(hi[consumers])
-        meeting = np.searchsorted(c_lo, hi[second], "left") - np.searchsorted(
-            c_hi, lo[first], "right"
-        )
+        last = np.maximum(hi[first], hi[second])
+        meeting = np.searchsorted(c_lo, last, "left") - np.searchsorted(c_hi, lo[first], "right")
         disjoint &= meeting == 0
     return first[disjoint], second[disjoint]

@@ -35,7 +35,7 @@ __all__ = [
 
 
 def _ids(bucket: Bucket, indices: Iterable[int]) -> list[str]:
-    return [str(bucket.request_id[i]) for i in indices]
+    return bucket.ids(indices)
 
 
 def over_admissions(
@@ -89,6 +89,7 @@ def over_admissions(
                 )
     phase = identification.phases.get((bucket.case.name, bucket.key))
     if family is Family.FIXED_WINDOW and phase is not None and phase.periods_seen >= 1:
+        # The phase's error already covers the lattice's drift over the bucket (identify).
         window = surely_in_aligned_window(lo, hi, phase, tolerance.boundary_ns)
         known = window >= 0
         if known.any():

@@ -8,7 +8,7 @@ clock may be from ours (``Tolerance.server_clock_ns``).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -84,37 +84,52 @@ def _case_problems(
             & (refused["reset_at_ns"] - refused["reset_in_ns"] <= late_r + granularity)
         ).fillna(False),
     }
-    bad_reset = []
-    days_of = zip(
-        first_day.loc[refused.index].tolist(), last_day.loc[refused.index].tolist(), strict=True
-    )
-    for (index, row), (day_from, day_to) in zip(refused.iterrows(), days_of, strict=True):
-        if pd.isna(row["reset_at_ns"]):
-            bad_reset.append(index)
-            continue
-        reset_at = datetime.fromtimestamp(int(row["reset_at_ns"]) / 1e9, UTC)
-        expected_offset = reset_at.astimezone(zone).utcoffset()
-        offset_ok = expected_offset is not None and row["reset_at_offset_s"] == int(
-            expected_offset.total_seconds()
-        )
-        days = {d for d in (day_from, day_to) if d is not None}
-        allowed = {
-            _ns(candidate)
-            for day in days
-            for candidate in next_reset_candidates(
-                datetime(day.year, day.month, day.day, 12, tzinfo=zone), zone
-            )
-        }
-        if not offset_ok or abs(min(abs(int(row["reset_at_ns"]) - a) for a in allowed)) > 1000:
-            bad_reset.append(index)
-    checks["reset_at is not the next local midnight, with the zone's offset"] = refused.index.isin(
-        bad_reset
-    )
+    reset_ok = _reset_at_ok(
+        refused["reset_at_ns"], refused["reset_at_offset_s"],
+        first_day.loc[refused.index], last_day.loc[refused.index], zone,
+    )  # fmt: skip
+    checks["reset_at is not the next local midnight, with the zone's offset"] = ~reset_ok
     for text, mask in checks.items():
         bad = refused[np.asarray(mask, dtype=bool)]
         if len(bad):
             problems.append((text, bad))
     return problems
+
+
+def _reset_at_ok(
+    reset_at_ns: pd.Series,
+    offset_s: pd.Series,
+    first_day: pd.Series,
+    last_day: pd.Series,
+    zone: ZoneInfo,
+) -> pd.Series:
+    """``reset_at`` is a next local midnight of a day the answer may fall in, with the zone's
+    offset at that instant. Judged once per distinct (reset_at, offset, days): refusals repeat."""
+    frame = pd.DataFrame(
+        {"at": reset_at_ns, "offset": offset_s, "first": first_day, "last": last_day}
+    )
+    groups = frame.groupby(list(frame.columns), dropna=False, sort=False)
+    verdicts = np.zeros(groups.ngroups, dtype=bool)
+    for number, (combo, _) in enumerate(groups):
+        at, offset, *days = cast(tuple[Any, ...], combo)
+        if pd.isna(at) or pd.isna(offset):
+            continue
+        instant = datetime.fromtimestamp(int(at) / 1e9, UTC)
+        expected = instant.astimezone(zone).utcoffset()
+        allowed = {
+            _ns(candidate)
+            for day in days
+            if day is not None and not pd.isna(day)
+            for candidate in next_reset_candidates(
+                datetime(day.year, day.month, day.day, 12, tzinfo=zone), zone
+            )
+        }
+        verdicts[number] = (
+            expected is not None
+            and int(offset) == int(expected.total_seconds())
+            and any(abs(int(at) - moment) <= 1000 for moment in allowed)
+        )
+    return pd.Series(verdicts[groups.ngroup().to_numpy()], index=reset_at_ns.index, dtype=bool)
 
 
 def quota_finding(data: CheckInput) -> Finding:

@@ -6,6 +6,7 @@ Built once from ``run.json`` and the records; the checks read nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -15,7 +16,18 @@ from harness.api.duration import format_duration
 from harness.load.plan import RunPlan
 from harness.load.scenario import VARY_BY_ENUM, Burst
 
-__all__ = ["CaseSpec", "CheckInput", "RateSpec", "Tolerance", "check_input"]
+__all__ = ["CHECK_COLUMNS", "CaseSpec", "CheckInput", "RateSpec", "Tolerance", "check_input"]
+
+# The record columns the checks read: loading only these keeps millions of records small.
+CHECK_COLUMNS = (
+    "request_id", "process", "kind", "phase", "case", "key",
+    "send_wall_ns", "recv_wall_ns", "send_mono_ns", "recv_mono_ns",
+    "clock_offset_ns", "clock_offset_err_ns",
+    "http_status", "outcome", "grpc_code", "domain", "body_valid", "body_error",
+    "m_duration", "m_limit", "m_throttle_message", "m_vary_by", "m_wait", "wait_ns",
+    "m_wait_sec", "wait_sec", "reset_at_ns", "reset_at_offset_s", "m_reset_in", "reset_in_ns",
+    "m_reset_in_sec", "reset_in_sec", "detail",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +87,18 @@ class CheckInput:
     second_org: bool
     tolerance: Tolerance = field(default_factory=Tolerance)
 
-    @property
+    @cached_property
     def chats(self) -> pd.DataFrame:
         """The load's chat requests (not the set-up's access probes)."""
         records = self.records
         probe = records["phase"].astype(str).str.startswith("access:")
-        return records[(records["kind"] == "chat") & ~probe]
+        mask = (records["kind"] == "chat") & ~probe
+        count = int(mask.sum())
+        if mask.iloc[:count].all():
+            return records.iloc[:count]  # chats come first (read_records(chats_first=True))
+        return records[mask]
 
-    @property
+    @cached_property
     def probes(self) -> pd.DataFrame:
         """The set-up's requests: settings round trip and access probes."""
         phase = self.records["phase"].astype(str)

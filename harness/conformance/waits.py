@@ -29,7 +29,6 @@ def _problems(bucket: Bucket, tolerance: Tolerance) -> list[tuple[str, list[str]
         + tolerance.boundary_ns
         + tolerance.rate_error * np.nan_to_num(wait)
     ).astype(np.int64)
-    ids = bucket.request_id
     found: list[tuple[str, list[str]]] = []
     admitted = np.flatnonzero(bucket.code == 0)
     j, a = early_admissions(bucket.lo, bucket.hi, admitted, throttled, wait, slack)
@@ -37,7 +36,7 @@ def _problems(bucket: Bucket, tolerance: Tolerance) -> list[tuple[str, list[str]
         found.append((
             f"admitted before the retry instant an earlier throttle promised (wait "
             f"{wait[j[0]] / 1e9:.6f}s was longer than the time really left)",
-            [str(ids[j[0]]), str(ids[a[0]])],
+            bucket.ids([j[0], a[0]]),
         ))  # fmt: skip
     j, p = first_retry_throttled(
         bucket.lo, bucket.hi, bucket.code, throttled, wait, slack, THROTTLED
@@ -46,7 +45,7 @@ def _problems(bucket: Bucket, tolerance: Tolerance) -> list[tuple[str, list[str]
         found.append((
             f"a retry sent after the reported wait ({wait[j[0]] / 1e9:.6f}s) had passed was "
             "throttled again, with nothing admitted in between",
-            [str(ids[j[0]]), str(ids[p[0]])],
+            bucket.ids([j[0], p[0]]),
         ))  # fmt: skip
     j1, j2 = moving_retry_instants(
         bucket.lo, bucket.hi, bucket.code, throttled, wait, slack, THROTTLED
@@ -55,7 +54,7 @@ def _problems(bucket: Bucket, tolerance: Tolerance) -> list[tuple[str, list[str]
         found.append((
             "the promised retry instant moved between two throttles with nothing admitted in "
             "between (are throttled requests counted?)",
-            [str(ids[j1[0]]), str(ids[j2[0]])],
+            bucket.ids([j1[0], j2[0]]),
         ))  # fmt: skip
     return found
 
@@ -79,7 +78,7 @@ def wait_honesty_finding(buckets: list[Bucket], tolerance: Tolerance) -> Finding
         )  # fmt: skip
     if not judged:
         return Finding("wait-honesty", title, Outcome.INCONCLUSIVE, "no throttle to judge")
-    retries = sum(int(np.count_nonzero(b.phase == "polite-retry")) for b in buckets)
+    retries = sum(bucket.retries for bucket in buckets)
     if not retries:
         return Finding(
             "wait-honesty", title, Outcome.INCONCLUSIVE,

@@ -236,6 +236,9 @@ def _first_error(exc: ValidationError) -> str:
     return f"{location}: {first['msg']}"
 
 
+# A target often repeats a success body word for word (the emulator always does); validating it
+# once is enough. Answers are immutable tuples, so sharing one is safe.
+@lru_cache(maxsize=1024)
 def _success_answer(kind: str, http_status: int, body: bytes) -> Answer:
     model = _SUCCESS_MODELS.get(kind)
     error = ""

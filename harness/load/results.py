@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from harness.load.records import RECORD_SCHEMA
@@ -13,15 +16,48 @@ from harness.load.sink import records_dir
 __all__ = ["read_records", "summarise"]
 
 
-def read_records(run_dir: Path) -> pd.DataFrame:
-    """Every record of a run (all Parquet parts), in ``RECORD_SCHEMA``; empty if none."""
+# Text columns whose values rarely repeat: kept as plain strings.
+_UNIQUE_TEXT = frozenset({"request_id", "m_wait", "m_wait_sec", "m_reset_in", "m_reset_in_sec"})
+
+
+def read_records(
+    run_dir: Path, columns: Sequence[str] | None = None, *, chats_first: bool = False
+) -> pd.DataFrame:
+    """Every record of a run (all Parquet parts), in ``RECORD_SCHEMA`` or only ``columns``.
+
+    ``chats_first`` puts the load's chat requests before the set-up's requests, so a reader can
+    take them as one slice (no copy of millions of rows).
+    """
     folder = records_dir(run_dir)
     parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
-    table = (
-        ds.dataset(parts, schema=RECORD_SCHEMA, format="parquet").to_table()
-        if parts
-        else RECORD_SCHEMA.empty_table()
+    names = list(columns) if columns is not None else list(RECORD_SCHEMA.names)
+    # Repetitive text columns are read as dictionaries and become categoricals: a fraction of
+    # the memory, and pandas compares and matches them per distinct value instead of per row.
+    repetitive = [
+        field.name
+        for field in RECORD_SCHEMA
+        if field.type == pa.string() and field.name not in _UNIQUE_TEXT and field.name in names
+    ]
+    schema = pa.schema(
+        [
+            field.with_type(pa.dictionary(pa.int32(), pa.string()))
+            if field.name in repetitive
+            else field
+            for field in RECORD_SCHEMA
+        ]
     )
+    if parts:
+        file_format = ds.ParquetFileFormat(read_options={"dictionary_columns": repetitive})
+        table = ds.dataset(parts, schema=schema, format=file_format).to_table(columns=names)
+    else:
+        table = schema.empty_table().select(names)
+    if chats_first and "kind" in names and "phase" in names:
+        probe = pc.starts_with(pc.cast(table.column("phase"), pa.string()), "access:")
+        chat = pc.and_(
+            pc.equal(pc.cast(table.column("kind"), pa.string()), "chat"), pc.invert(probe)
+        )
+        if not pc.all(chat).as_py():
+            table = pa.concat_tables([table.filter(chat), table.filter(pc.invert(chat))])
     frame: pd.DataFrame = table.to_pandas()
     return frame
 

@@ -260,3 +260,50 @@ def test_bad_arguments_end_with_one_line_and_exit_code_2(
     assert named in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_unreachable_target_or_a_refused_key_is_exit_code_2(
+    target: Target, tmp_path: Path
+) -> None:
+    scenario = str(scenario_file(tmp_path, "1s"))
+    unreachable = run(
+        ["--target", "http://127.0.0.1:9", "--api-key", API_KEY, "--scenario", scenario,
+         "--out", str(tmp_path / "a")],
+        tmp_path,
+    )  # fmt: skip
+    assert unreachable.returncode == 2
+    assert "cannot connect" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
+    refused = run(
+        ["--target", target.url, "--api-key", "not-a-key-of-this-target", "--scenario", scenario,
+         "--out", str(tmp_path / "b")],
+        tmp_path,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "401" in refused.stderr
+    assert "not-a-key-of-this-target" not in refused.stderr + refused.stdout
+
+
+def test_check_re_judges_a_saved_run_offline(target: Target, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    done = run(
+        ["--target", target.url, "--api-key", API_KEY, "--scenario",
+         str(scenario_file(tmp_path, "2s")), "--out", str(run_dir)],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    first = json.loads((run_dir / "verdict.json").read_text())
+    (run_dir / "verdict.json").unlink()
+    again = subprocess.run(
+        [sys.executable, "-m", "harness.cli.main", "check", str(run_dir)],
+        capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0
+    assert json.loads((run_dir / "verdict.json").read_text()) == first
+    assert (run_dir / "junit.xml").is_file()
+    missing = subprocess.run(
+        [sys.executable, "-m", "harness.cli.main", "check", str(tmp_path / "nowhere")],
+        capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert "Traceback" not in missing.stderr

@@ -1,0 +1,292 @@
+"""Admission counts against the limit: over- and under-admission, bursts, vary isolation.
+
+Buckets are built by hand (times in ns, on one clock) so each border can be hit exactly; most
+tests use a tolerance of zero so that D⁻ = D = D⁺.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.conformance import Outcome
+from harness.conformance.buckets import ADMITTED, OTHER, THROTTLED, Bucket
+from harness.conformance.identify import Family, Identification
+from harness.conformance.intervals import Phase
+from harness.conformance.limits import (
+    burst_finding,
+    concurrency_finding,
+    over_admission_finding,
+    over_admissions,
+    under_admission_finding,
+    under_admissions,
+    vary_isolation_finding,
+)
+from harness.conformance.spec import CaseSpec, Tolerance
+
+D = 1_000
+EXACT = Tolerance(granularity_ns=0, boundary_ns=0, rate_error=0.0)
+A, T, X = ADMITTED, THROTTLED, OTHER
+
+Interval = tuple[int, int, int]  # (lo, hi, code)
+
+
+def make_bucket(case: CaseSpec, requests: Sequence[Interval], key: str = "k") -> Bucket:
+    """A bucket of ``requests`` sorted by ``lo`` as ``buckets()`` sorts them; the request ids
+    are ``r0``, ``r1``... in that order."""
+    ordered = sorted(requests, key=lambda r: r[0])
+    assert case.rate is not None
+    return Bucket(
+        case=case,
+        rate=case.rate,
+        key=key,
+        lo=np.asarray([r[0] for r in ordered], dtype=np.int64),
+        hi=np.asarray([r[1] for r in ordered], dtype=np.int64),
+        code=np.asarray([r[2] for r in ordered], dtype=np.int8),
+        wait_ns=np.full(len(ordered), np.nan),
+        rows=np.arange(len(ordered), dtype=np.intp),
+        source=pd.Series([f"r{i}" for i in range(len(ordered))]),
+        retries=0,
+        one_clock=True,
+    )
+
+
+def held_to(family: Family, phases: dict[tuple[str, str], Phase] | None = None) -> Identification:
+    return Identification(family, "given", phases or {})
+
+
+ANY = held_to(Family.UNDETERMINED)
+
+
+@pytest.fixture
+def case(make_case: Callable[..., CaseSpec]) -> CaseSpec:
+    return make_case("c", 2, D)
+
+
+def spaced(count: int, start: int, hull: int, code: int = A) -> list[Interval]:
+    """``count`` point intervals from ``start`` to ``start + hull``."""
+    return [
+        (start + hull * i // (count - 1), start + hull * i // (count - 1), code)
+        for i in range(count)
+    ]
+
+
+# Over-admission -----------------------------------------------------------------------------
+
+
+def test_two_limits_and_one_within_exactly_one_window_fail_every_family(case: CaseSpec) -> None:
+    # 2L+1 = 5 admitted with a hull of exactly D: no family admits more than 2L in a closed D.
+    found = over_admissions(make_bucket(case, spaced(5, 0, D)), ANY, EXACT)
+    assert found is not None
+    assert "5 admitted within 1 window(s)" in found[0]
+    assert found[1] == ["r0", "r1", "r2", "r3", "r4"]
+    assert over_admissions(make_bucket(case, spaced(5, 0, D + 1)), ANY, EXACT) is None
+
+
+def test_three_limits_and_one_within_two_windows_fail_every_family(case: CaseSpec) -> None:
+    assert over_admissions(make_bucket(case, spaced(7, 0, 2 * D)), ANY, EXACT) is not None
+    assert over_admissions(make_bucket(case, spaced(7, 0, 2 * D + 1)), ANY, EXACT) is None
+
+
+def test_only_certain_admissions_count_for_over_admission(case: CaseSpec) -> None:
+    requests = [*spaced(4, 0, 10), (5, 5, X), (6, 6, T)]
+    assert over_admissions(make_bucket(case, requests), ANY, EXACT) is None
+
+
+def test_limit_and_one_inside_a_window_fail_a_sliding_log_only_strictly(case: CaseSpec) -> None:
+    log = held_to(Family.SLIDING_LOG)
+    assert over_admissions(make_bucket(case, spaced(3, 0, D - 1)), log, EXACT) is not None
+    assert over_admissions(make_bucket(case, spaced(3, 0, D)), log, EXACT) is None
+    # Undetermined, three in a window is what aligned windows or a token bucket may do.
+    assert over_admissions(make_bucket(case, spaced(3, 0, D - 1)), ANY, EXACT) is None
+
+
+def test_anchored_windows_need_a_possible_window_start_one_window_before(case: CaseSpec) -> None:
+    anchored = held_to(Family.ANCHORED_WINDOW)
+    run = spaced(3, 5_000, 100)
+    found = over_admissions(make_bucket(case, run), anchored, EXACT)
+    assert found is not None
+    assert "anchored-window" in found[0]
+    # Anything that may have used budget (here an unknown outcome) may have opened a window
+    # at 4 050, which ends at 5 050, inside the run.
+    assert over_admissions(make_bucket(case, [(4_050, 4_050, X), *run]), anchored, EXACT) is None
+    # A throttle opens no window.
+    assert over_admissions(make_bucket(case, [(4_050, 4_050, T), *run]), anchored, EXACT)
+
+
+def test_a_token_bucket_allows_one_more_per_refill_interval(case: CaseSpec) -> None:
+    bucket = held_to(Family.TOKEN_BUCKET)
+    # Limit 2 per 1000: the third admission needs D/L = 500 after the first.
+    assert over_admissions(make_bucket(case, spaced(3, 0, 499)), bucket, EXACT) is not None
+    assert over_admissions(make_bucket(case, spaced(3, 0, 500)), bucket, EXACT) is None
+    assert over_admissions(make_bucket(case, spaced(4, 0, 999)), bucket, EXACT) is not None
+    assert over_admissions(make_bucket(case, spaced(4, 0, 1_000)), bucket, EXACT) is None
+
+
+def test_aligned_windows_count_only_admissions_surely_inside_one(case: CaseSpec) -> None:
+    phases = {("c", "k"): Phase(0.0, 10.0, D, 2)}
+    aligned = held_to(Family.FIXED_WINDOW, phases)
+    inside = [(100, 110, A), (200, 210, A), (300, 310, A)]
+    found = over_admissions(make_bucket(case, inside), aligned, EXACT)
+    assert found is not None
+    assert "3 admitted inside one aligned window" in found[0]
+    near_boundary = [(100, 110, A), (200, 210, A), (985, 991, A)]  # 991 + 10 reaches 1 000
+    assert over_admissions(make_bucket(case, near_boundary), aligned, EXACT) is None
+    weak = held_to(Family.FIXED_WINDOW, {("c", "k"): Phase(0.0, 10.0, D, 0)})
+    assert over_admissions(make_bucket(case, inside), weak, EXACT) is None
+
+
+def test_over_admission_leaves_rotated_keys_to_vary_isolation(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    plain, rotated = make_case("c", 2, D), make_case("r", 2, D, rotate="ip")
+    too_many = spaced(5, 0, 10)
+    finding = over_admission_finding(
+        [make_bucket(plain, spaced(2, 0, 10)), make_bucket(rotated, too_many)], ANY, EXACT
+    )
+    assert (finding.outcome, finding.summary) == (Outcome.PASS, "1 keys judged, none in violation")
+    failed = over_admission_finding([make_bucket(plain, too_many)], ANY, EXACT)
+    assert failed.outcome is Outcome.FAIL
+    assert failed.evidence == ("r0", "r1", "r2", "r3", "r4")
+    skipped = over_admission_finding([make_bucket(rotated, too_many)], ANY, EXACT)
+    assert skipped.outcome is Outcome.SKIPPED
+
+
+# Under-admission ----------------------------------------------------------------------------
+
+
+def test_a_throttle_after_fewer_than_limit_requests_of_a_fresh_key_fails(case: CaseSpec) -> None:
+    found = under_admissions(make_bucket(case, [(0, 10, A), (20, 30, T)]), EXACT)
+    assert found is not None
+    assert "fewer than 2 requests of this key came before it" in found[0]
+    assert found[1] == ["r1"]
+    # An unknown outcome may have used the budget too.
+    unknown = [(0, 10, A), (12, 14, X), (20, 30, T)]
+    assert under_admissions(make_bucket(case, unknown), EXACT) is None
+    # Throttles never use it.
+    throttles = [(0, 10, A), (12, 14, T), (20, 30, T)]
+    assert under_admissions(make_bucket(case, throttles), EXACT) is not None
+
+
+def test_a_throttle_with_the_budget_surely_back_fails(case: CaseSpec) -> None:
+    # Two admissions, then a throttle at least a window after the first one: an admission at
+    # τ no longer counts at τ + D in any family (the log expires entries ``<= now - D``).
+    requests = [(0, 10, A), (500, 510, A), (1_010, 1_020, T)]
+    found = under_admissions(make_bucket(case, requests), EXACT)
+    assert found is not None
+    assert "within the 1µs before it" in found[0]
+    may_still_count = [(0, 10, A), (500, 510, A), (1_009, 1_020, T)]
+    assert under_admissions(make_bucket(case, may_still_count), EXACT) is None
+
+
+def test_under_admission_finding_judges_every_key(case: CaseSpec) -> None:
+    good = make_bucket(case, [(0, 1, A), (2, 3, A), (4, 5, T)], key="a")
+    bad = make_bucket(case, [(0, 1, A), (4, 5, T)], key="b")
+    assert under_admission_finding([good], EXACT).outcome is Outcome.PASS
+    finding = under_admission_finding([good, bad], EXACT)
+    assert finding.outcome is Outcome.FAIL
+    assert "key 'b'" in finding.summary
+    assert under_admission_finding([], EXACT).outcome is Outcome.SKIPPED
+
+
+# Bursts -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def burst(make_case: Callable[..., CaseSpec]) -> CaseSpec:
+    return make_case("b", 2, D, behaviour="burst")
+
+
+@pytest.fixture
+def concurrent(make_case: Callable[..., CaseSpec]) -> CaseSpec:
+    return make_case("cb", 2, D, behaviour="burst", concurrent=True)
+
+
+def test_a_burst_admitting_more_than_the_family_allows_fails(burst: CaseSpec) -> None:
+    three = make_bucket(burst, [*spaced(3, 0, 100), (101, 102, T)])
+    finding = burst_finding([three], held_to(Family.SLIDING_LOG), EXACT)
+    assert finding.outcome is Outcome.FAIL
+    assert "at most 2 allowed (sliding-log)" in finding.summary
+    # Undetermined: a boundary may split the burst, so 2L = 4 may be admitted.
+    assert burst_finding([three], ANY, EXACT).outcome is Outcome.PASS
+    five = make_bucket(burst, spaced(5, 0, 100))
+    assert burst_finding([five], ANY, EXACT).outcome is Outcome.FAIL
+
+
+def test_a_token_bucket_burst_may_admit_one_more_per_refill(burst: CaseSpec) -> None:
+    bucket = held_to(Family.TOKEN_BUCKET)
+    assert burst_finding([make_bucket(burst, spaced(3, 0, 500))], bucket, EXACT).outcome is (
+        Outcome.PASS
+    )
+    assert burst_finding([make_bucket(burst, spaced(3, 0, 499))], bucket, EXACT).outcome is (
+        Outcome.FAIL
+    )
+
+
+def test_a_burst_with_an_aligned_boundary_inside_may_admit_twice(burst: CaseSpec) -> None:
+    requests = [*spaced(4, 900, 200), (1_101, 1_102, T)]
+    phases = {("b", "k"): Phase(0.0, 10.0, D, 2)}
+    assert (
+        burst_finding(
+            [make_bucket(burst, requests)], held_to(Family.FIXED_WINDOW, phases), EXACT
+        ).outcome
+        is Outcome.PASS
+    )
+    away = {("b", "k"): Phase(500.0, 10.0, D, 2)}  # boundaries at 500, 1 500: none inside
+    finding = burst_finding(
+        [make_bucket(burst, requests)], held_to(Family.FIXED_WINDOW, away), EXACT
+    )
+    assert finding.outcome is Outcome.FAIL
+
+
+def test_a_burst_throttled_before_the_limit_fails(burst: CaseSpec) -> None:
+    short = make_bucket(burst, [(0, 1, A), (2, 3, T), (4, 5, T)])
+    finding = burst_finding([short], ANY, EXACT)
+    assert finding.outcome is Outcome.FAIL
+    assert "only 1 admitted before throttling" in finding.summary
+    unknown = make_bucket(burst, [(0, 1, A), (1, 2, X), (2, 3, T)])
+    assert burst_finding([unknown], ANY, EXACT).outcome is Outcome.PASS
+
+
+def test_sequential_and_concurrent_bursts_are_judged_by_their_own_check(
+    burst: CaseSpec, concurrent: CaseSpec, case: CaseSpec
+) -> None:
+    exact = make_bucket(burst, [*spaced(2, 0, 10), (11, 12, T)])
+    crowd = make_bucket(concurrent, spaced(5, 0, 10))
+    hammer = make_bucket(case, spaced(5, 0, 10))
+    assert burst_finding([exact, crowd, hammer], ANY, EXACT).outcome is Outcome.PASS
+    assert "1 admitted exactly the limit" in burst_finding([exact], ANY, EXACT).summary
+    assert concurrency_finding([exact, crowd, hammer], ANY, EXACT).outcome is Outcome.FAIL
+    assert concurrency_finding([hammer], ANY, EXACT).outcome is Outcome.SKIPPED
+
+
+# Vary isolation -----------------------------------------------------------------------------
+
+
+def test_a_rotated_key_split_into_several_budgets_fails_vary_isolation(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    rotated = make_case("r", 2, D, rotate="forwarded_for")
+    finding = vary_isolation_finding([make_bucket(rotated, spaced(5, 0, 10))], ANY, EXACT)
+    assert finding.outcome is Outcome.FAIL
+    assert "rotating forwarded_for split one key" in finding.summary
+    fine = vary_isolation_finding([make_bucket(rotated, spaced(4, 0, 10))], ANY, EXACT)
+    assert fine.outcome is Outcome.PASS
+
+
+def test_a_key_throttled_by_another_keys_traffic_fails_vary_isolation(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    two = make_case("two", 2, D, keys=2)
+    first = make_bucket(two, [(0, 1, A), (2, 3, A), (4, 5, T)], key="a")
+    second = make_bucket(two, [(6, 7, T)], key="b")
+    finding = vary_isolation_finding([first, second], ANY, EXACT)
+    assert finding.outcome is Outcome.FAIL
+    assert "another key's traffic used this key's budget" in finding.summary
+    # A chatbot-wide limit (no vary) shares one budget by design: not judged here.
+    shared = make_case("shared", 2, D, keys=2, vary_by="")
+    alone = [make_bucket(shared, [(6, 7, T)], key=k) for k in ("a", "b")]
+    assert vary_isolation_finding(alone, ANY, EXACT).outcome is Outcome.SKIPPED

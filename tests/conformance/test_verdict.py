@@ -1,0 +1,101 @@
+"""The verdict: every registered check runs once; verdict.json and junit.xml say the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from harness.conformance import CHECK_IDS, Outcome, Verdict, evaluate, write_junit, write_verdict
+from harness.conformance.spec import CaseSpec, CheckInput
+from harness.conformance.verdict import CheckResult
+from harness.load.classify import Answer, classify_answer
+from harness.load.records import Record
+
+S = 1_000_000_000
+
+
+def failing_input(
+    make_record: Callable[..., Record],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> CheckInput:
+    """Two admissions and a 5xx on a limit of 5 per second: one check fails, others pass."""
+    server_error: Answer = classify_answer("chat", 500, b'{"code":13,"message":"x","details":[]}')
+    records = [
+        make_record(request_id="a", send_mono_ns=0, recv_mono_ns=S // 100),
+        make_record(request_id="b", send_mono_ns=S // 10, recv_mono_ns=S // 10 + S // 100),
+        make_record(request_id="c", send_mono_ns=S // 5, recv_mono_ns=S // 4, answer=server_error),
+    ]
+    return make_input(records, [make_case("case", 5, S)])
+
+
+def test_every_registered_check_runs_once_in_order(
+    make_record: Callable[..., Record],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    verdict = evaluate(failing_input(make_record, make_case, make_input), "emulator")
+    assert tuple(check.id for check in verdict.checks) == CHECK_IDS
+    assert [c.id for c in verdict.failed] == ["well-formed"]
+    assert verdict.conformant is False
+    assert verdict.target == "emulator"
+    assert verdict.algorithm == "undetermined"
+
+
+def test_verdict_json_reads_back_as_the_same_verdict(
+    tmp_path: Path,
+    make_record: Callable[..., Record],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    verdict = evaluate(failing_input(make_record, make_case, make_input), "emulator")
+    path = write_verdict(tmp_path, verdict)
+    assert path == tmp_path / "verdict.json"
+    assert Verdict.model_validate_json(path.read_text(encoding="utf-8")) == verdict
+
+
+def test_junit_has_one_testcase_per_check_and_marks_failures(
+    tmp_path: Path,
+    make_record: Callable[..., Record],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    verdict = evaluate(failing_input(make_record, make_case, make_input), "emulator")
+    suite = ET.parse(write_junit(tmp_path, verdict)).getroot()
+    assert suite.tag == "testsuite"
+    cases = suite.findall("testcase")
+    assert [c.get("name", "").split(":")[0] for c in cases] == list(CHECK_IDS)
+    assert suite.get("tests") == str(len(CHECK_IDS))
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert [c.get("name") for c in failed] == ["well-formed: Answers are well-formed"]
+    failure = failed[0].find("failure")
+    assert failure is not None
+    assert "5xx" in failure.get("message", "")
+    assert failure.text == "evidence: c"
+    assert suite.get("failures") == "1"
+    not_passed = [c for c in verdict.checks if c.outcome in (Outcome.SKIPPED, Outcome.INCONCLUSIVE)]
+    assert len([c for c in cases if c.find("skipped") is not None]) == len(not_passed)
+    assert suite.get("skipped") == str(len(not_passed))
+
+
+def test_junit_stays_well_formed_whatever_the_summaries_say(tmp_path: Path) -> None:
+    odd = 'wait "1µs" < 2µs & > 0; \u6e2c\u8a66'
+    checks = [
+        CheckResult(id="a", title="A & B", outcome=Outcome.FAIL, summary=odd, evidence=["<r1>"]),
+        CheckResult(id="b", title="B", outcome=Outcome.INCONCLUSIVE, summary=odd, evidence=[]),
+        CheckResult(id="c", title="C", outcome=Outcome.PASS, summary=odd, evidence=[]),
+    ]
+    verdict = Verdict(
+        conformant=False, target="t", algorithm="x", algorithm_reason="y", checks=checks
+    )
+    suite = ET.parse(write_junit(tmp_path, verdict)).getroot()
+    first, second, third = suite.findall("testcase")
+    failure = first.find("failure")
+    assert failure is not None
+    assert (failure.get("message"), failure.text) == (odd, "evidence: <r1>")
+    skipped = second.find("skipped")
+    assert skipped is not None
+    assert skipped.get("message") == f"inconclusive: {odd}"
+    assert list(third) == []
+    assert (tmp_path / "junit.xml").read_bytes().startswith(b"<?xml")
