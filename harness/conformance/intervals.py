@@ -179,13 +179,8 @@ def first_retry_throttled(
     j, p = throttled[inside], nxt[inside]
     broken = code[p] == throttled_code
     j, p = j[broken], p[broken]
-    consumers = np.flatnonzero(code != throttled_code)
-    if len(consumers):
-        c_lo, c_hi = np.sort(lo[consumers]), np.sort(hi[consumers])
-        meeting = np.searchsorted(c_lo, hi[p], "left") - np.searchsorted(c_hi, lo[j], "right")
-        keep = meeting == 0
-        j, p = j[keep], p[keep]
-    return j, p
+    keep = _nothing_between(lo, hi, code, throttled_code, lo[j], hi[p])
+    return j[keep], p[keep]
 
 
 def moving_retry_instants(
@@ -208,12 +203,26 @@ def moving_retry_instants(
     low2 = lo[second] + wait[second] - slack[second]
     high2 = hi[second] + wait[second] + slack[second]
     disjoint = (high1 < low2) | (high2 < low1)
-    consumers = np.flatnonzero(code != throttled_code)
-    if len(consumers):
-        # Either throttle may have been decided first: anything meeting the hull of both
-        # intervals may have been admitted between them (``second`` can end before ``first``).
-        c_lo, c_hi = np.sort(lo[consumers]), np.sort(hi[consumers])
-        last = np.maximum(hi[first], hi[second])
-        meeting = np.searchsorted(c_lo, last, "left") - np.searchsorted(c_hi, lo[first], "right")
-        disjoint &= meeting == 0
+    # Either throttle may have been decided first: anything meeting the hull of both intervals
+    # may have been admitted between them (``second`` can end before ``first``).
+    last = np.maximum(hi[first], hi[second])
+    disjoint &= _nothing_between(lo, hi, code, throttled_code, lo[first], last)
     return first[disjoint], second[disjoint]
+
+
+def _nothing_between(
+    lo: Ints,
+    hi: Ints,
+    code: npt.NDArray[np.int8],
+    throttled_code: int,
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """For each ``(start, end)``: no request that could use budget has an interval meeting it."""
+    consumers = np.flatnonzero(code != throttled_code)
+    if not len(consumers):
+        return np.ones(len(start), dtype=bool)
+    c_lo, c_hi = np.sort(lo[consumers]), np.sort(hi[consumers])
+    meeting = np.searchsorted(c_lo, end, "left") - np.searchsorted(c_hi, start, "right")
+    result: npt.NDArray[np.bool_] = meeting == 0
+    return result
