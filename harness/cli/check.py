@@ -42,6 +42,8 @@ def judge(run_dir: Path) -> Verdict:
 
 def print_verdict(verdict: Verdict, run_dir: Path) -> None:
     print(f"\nlimiter: {verdict.algorithm} ({verdict.algorithm_reason})")
+    for name, value in verdict.algorithm_parameters.items():
+        print(f"  {name}: {value}")
     width = max(len(check.id) for check in verdict.checks)
     for check in verdict.checks:
         print(f"  {MARKS[check.outcome]:<12} {check.id:<{width}}  {check.summary}")

@@ -40,6 +40,7 @@ class Bucket:
     source: pd.Series  # the run's request ids, read only for evidence
     retries: int  # requests sent right after a reported wait (polite clients)
     one_clock: bool
+    wall_of_zero_ns: int  # the Unix time (our wall clock) of this bucket's instant 0
 
     def ids(self, indices: Iterable[int]) -> list[str]:
         """The request ids of some of this bucket's requests: the evidence a finding cites."""
@@ -109,6 +110,10 @@ def buckets(data: CheckInput, case_names: set[str] | None = None) -> Iterator[Bu
         lo, hi, one_clock = _frame(columns, rows, granularity)
         # Relative to the bucket's first instant: small numbers stay exact in float64 too.
         base = lo.min()
+        wall_of_zero = int(base)
+        if one_clock:
+            wall_minus_mono = columns["send_wall_ns"][rows] - columns["send_mono_ns"][rows]
+            wall_of_zero += int(np.median(wall_minus_mono))
         lo, hi = lo - base, hi - base
         within = np.argsort(lo, kind="stable")
         yield Bucket(
@@ -123,4 +128,5 @@ def buckets(data: CheckInput, case_names: set[str] | None = None) -> Iterator[Bu
             source=source,
             retries=int(np.count_nonzero(columns["retry"][rows])),
             one_clock=one_clock,
+            wall_of_zero_ns=wall_of_zero,
         )

@@ -54,5 +54,6 @@ def evaluate(data: CheckInput, target: str) -> Verdict:
         target=target,
         algorithm=identification.family.value,
         algorithm_reason=identification.reason,
+        algorithm_parameters=identification.parameters,
         checks=[CheckResult.of(f) for f in findings],
     )

@@ -38,6 +38,7 @@ class Identification:
     family: Family
     reason: str
     phases: dict[tuple[str, str], Phase] = field(default_factory=dict)
+    parameters: dict[str, object] = field(default_factory=dict)
 
     def describe(self) -> str:
         return f"{self.family.value}: {self.reason}"
@@ -71,6 +72,39 @@ def _unanchored(
         np.searchsorted(c_hi, retry_lo - tolerance.long(duration), "left")
     )
     return bool(np.any(meeting == 0))
+
+
+def _refill(buckets: list[Bucket]) -> dict[str, object]:
+    """A token bucket's refill, read from the longest wait: one message every D/L."""
+    longest: dict[str, float] = {}
+    for bucket in buckets:
+        waits = bucket.wait_ns[~np.isnan(bucket.wait_ns)]
+        if len(waits):
+            name = bucket.case.name
+            longest[name] = max(longest.get(name, 0.0), float(waits.max()) / 1e9)
+    configured = {b.case.name: b.rate.duration_ns / b.rate.limit / 1e9 for b in buckets}
+    return {
+        "longest_wait_s": longest,
+        "refill_interval_s_configured": {name: configured[name] for name in longest},
+    }
+
+
+def _alignment(buckets: list[Bucket], phases: dict[tuple[str, str], Phase]) -> dict[str, object]:
+    """Where aligned windows start, as Unix time modulo the duration (0: epoch-aligned)."""
+    starts: dict[str, list[float]] = {}
+    for bucket in buckets:
+        phase = phases.get((bucket.case.name, bucket.key))
+        if phase is None or phase.periods_seen < 1:
+            continue
+        start = (phase.offset + bucket.wall_of_zero_ns) % phase.period
+        if start > phase.period / 2:
+            start -= phase.period  # report -1 ms rather than D - 1 ms
+        starts.setdefault(bucket.case.name, []).append(start / 1e6)
+    return {
+        "window_start_ms_after_epoch_multiple": {
+            name: round(float(np.median(values)), 3) for name, values in starts.items()
+        }
+    }
 
 
 def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
@@ -119,6 +153,7 @@ def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
             Family.TOKEN_BUCKET,
             f"all {throttles} waits at most duration/limit; retry instants on no aligned "
             "lattice, some one window after no admission",
+            parameters=_refill(buckets),
         )
     if left == [Family.FIXED_WINDOW]:
         seen = "over several periods" if confirmed else "in one period"
@@ -127,6 +162,7 @@ def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
             f"more than limit within a duration; waits beyond duration/limit; retry instants on "
             f"one aligned lattice ({seen}), some one window after no admission",
             phases,
+            _alignment(buckets, phases),
         )
     if left == [Family.ANCHORED_WINDOW]:
         return Identification(

@@ -91,7 +91,7 @@ class CheckInput:
     def chats(self) -> pd.DataFrame:
         """The load's chat requests (not the set-up's access probes)."""
         records = self.records
-        probe = records["phase"].astype(str).str.startswith("access:")
+        probe = records["phase"].str.startswith("access:").fillna(False).astype(bool)
         mask = (records["kind"] == "chat") & ~probe
         count = int(mask.sum())
         if mask.iloc[:count].all():

@@ -44,6 +44,7 @@ class Verdict(BaseModel):
     target: str
     algorithm: str
     algorithm_reason: str
+    algorithm_parameters: dict[str, object] = {}
     checks: list[CheckResult]
 
     @property

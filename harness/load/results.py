@@ -58,7 +58,14 @@ def read_records(
         )
         if not pc.all(chat).as_py():
             table = pa.concat_tables([table.filter(chat), table.filter(pc.invert(chat))])
-    frame: pd.DataFrame = table.to_pandas()
+    # Column by column, letting each Arrow column go once converted: the peak is one frame plus
+    # one column, not two copies of millions of records.
+    data: dict[str, pd.Series] = {}
+    for name in list(table.column_names):
+        data[name] = table.column(name).to_pandas()
+        table = table.drop_columns([name])
+    frame = pd.DataFrame(data, copy=False)
+    pa.default_memory_pool().release_unused()  # give the Arrow buffers back, not just to the pool
     return frame
 
 
@@ -67,7 +74,7 @@ OUTCOMES = ("ok", "throttled", "out_of_quota", "client_error", "server_error", "
 
 def summarise(records: pd.DataFrame) -> pd.DataFrame:
     """Per case: requests, each outcome, and latency percentiles (ms) from every request."""
-    probe = records["phase"].astype(str).str.startswith("access:")
+    probe = records["phase"].str.startswith("access:").fillna(False).astype(bool)
     chats = records[(records["kind"] == "chat") & ~probe]
     if chats.empty:
         return pd.DataFrame(columns=["case", "requests", *OUTCOMES, "p50_ms", "p95_ms", "p99_ms"])

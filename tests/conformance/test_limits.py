@@ -51,6 +51,7 @@ def make_bucket(case: CaseSpec, requests: Sequence[Interval], key: str = "k") ->
         source=pd.Series([f"r{i}" for i in range(len(ordered))]),
         retries=0,
         one_clock=True,
+        wall_of_zero_ns=0,
     )
 
 
