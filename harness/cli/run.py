@@ -114,8 +114,10 @@ def _run_locust(command: list[str], env: dict[str, str]) -> int:
     child = subprocess.Popen(command, env=env, start_new_session=True)
 
     def forward(signum: int, frame: FrameType | None) -> None:
+        # SIGTERM, whatever we got: Locust handles it in a greenlet of its own, whereas SIGINT
+        # becomes a KeyboardInterrupt in whichever greenlet happens to run, mid-request.
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.send_signal(signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -121,10 +121,6 @@ class Recorder:
         else:
             self.ship_now()
 
-    def flush_if_due(self) -> None:
-        if self._sink is not None:
-            self._sink.flush_if_due()
-
 
 def now_pair() -> tuple[int, int]:
     """(wall ns, monotonic ns) read back to back."""

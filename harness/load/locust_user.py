@@ -114,9 +114,15 @@ class _KeySender:
             )  # fmt: skip
             recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
             answer = _classify(response)
-        except GreenletExit:
+        except BaseException as stop:
+            # A stop (GreenletExit, or a Ctrl-C raised in this greenlet) or a bug: the request
+            # was sent and may have been counted, so it is recorded before the stop goes on.
             recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
-            answer = transport_answer("interrupted", "the run stopped before the answer came")
+            interrupted = isinstance(stop, GreenletExit | KeyboardInterrupt | SystemExit)
+            answer = transport_answer(
+                "interrupted" if interrupted else "other",
+                "the run stopped before the answer came" if interrupted else repr(stop),
+            )
             self._record(phase, client, pool, device_index, forwarded_for,
                          (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
             raise

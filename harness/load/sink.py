@@ -55,9 +55,12 @@ class RecordSink:
         self.write_error: str | None = None
 
     def append(self, record: Record) -> None:
+        """Buffer a record; write the buffer once it is full or older than the flush interval."""
         self._buffer.append(record)
         if len(self._buffer) >= self._batch_size:
             self.flush()
+        else:
+            self.flush_if_due()
 
     def extend(self, records: Iterable[Record]) -> None:
         for record in records:

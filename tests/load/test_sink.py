@@ -102,6 +102,22 @@ def test_flush_if_due_follows_the_injected_clock(
     assert len(parts(tmp_path)) == 2
 
 
+def test_appending_writes_the_buffer_once_it_is_older_than_the_interval(
+    tmp_path: Path, make_record: RecordFactory
+) -> None:
+    clock = FakeClock()
+    sink = RecordSink(tmp_path, "local", batch_size=1000, flush_interval_s=2.0, monotonic=clock)
+    sink.append(make_record())
+    clock.now += 1.0
+    sink.append(make_record(request_id="local-1"))
+    assert (sink.pending, parts(tmp_path)) == (2, [])
+    clock.now += 1.0
+    sink.append(make_record(request_id="local-2"))
+    # A busy run is written every two seconds, not only every batch_size records.
+    assert sink.pending == 0
+    assert [ids_in(p) for p in parts(tmp_path)] == [["local-0", "local-1", "local-2"]]
+
+
 def test_flush_if_due_with_nothing_buffered_writes_nothing(tmp_path: Path) -> None:
     clock = FakeClock()
     sink = RecordSink(tmp_path, "local", flush_interval_s=1.0, monotonic=clock)
