@@ -49,7 +49,7 @@ def retry_bounds(bucket: Bucket, tolerance: Tolerance) -> tuple[np.ndarray, np.n
     throttled = bucket.where(THROTTLED)
     throttled = throttled[~np.isnan(bucket.wait_ns[throttled])]
     wait = bucket.wait_ns[throttled]
-    slack = tolerance.granularity_ns + tolerance.boundary_ns + tolerance.rate_error * wait
+    slack = tolerance.retry_slack(wait)
     return throttled, bucket.lo[throttled] + wait - slack, bucket.hi[throttled] + wait + slack
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from harness.api.chatbot import RateLimitVaryBy
@@ -47,6 +49,10 @@ class Tolerance:
     def short(self, duration_ns: int) -> int:
         """D⁻: a window surely shorter than the server's."""
         return int(duration_ns * (1 - self.rate_error)) - self.boundary_ns
+
+    def retry_slack(self, wait_ns: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """ω: how far a promised retry instant may be from ``τ + wait`` (g + β + ρ·wait)."""
+        return self.granularity_ns + self.boundary_ns + self.rate_error * wait_ns
 
     def long(self, duration_ns: int) -> int:
         """D⁺: a window surely longer than the server's."""

@@ -24,11 +24,7 @@ def _problems(bucket: Bucket, tolerance: Tolerance) -> list[tuple[str, list[str]
     wait = bucket.wait_ns
     throttled = bucket.where(THROTTLED)
     throttled = throttled[~np.isnan(wait[throttled])]
-    slack = (
-        tolerance.granularity_ns
-        + tolerance.boundary_ns
-        + tolerance.rate_error * np.nan_to_num(wait)
-    ).astype(np.int64)
+    slack = tolerance.retry_slack(np.nan_to_num(wait)).astype(np.int64)
     found: list[tuple[str, list[str]]] = []
     admitted = np.flatnonzero(bucket.code == 0)
     j, a = early_admissions(bucket.lo, bucket.hi, admitted, throttled, wait, slack)

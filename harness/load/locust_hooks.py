@@ -24,7 +24,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import gevent
 from pydantic import SecretStr
@@ -35,7 +34,6 @@ from harness.errors import HarnessError
 from harness.load.chatbots import chatbot_for_case
 from harness.load.classify import classify_answer, transport_answer
 from harness.load.clock_offset import estimate_offset
-from harness.load.keys import plan_keys
 from harness.load.locust_options import add_harness_options
 from harness.load.locust_recorder import Recorder, RequestContext
 from harness.load.locust_state import CaseSetup, LoadState, state_of
@@ -237,12 +235,7 @@ def _write_plan(state: LoadState, master: _Master, setups: dict[str, CaseSetup])
     assert master.run_dir is not None
     assert state.scenario is not None
     options = master.options
-    plans = plan_keys(
-        state.scenario,
-        state.run_id,
-        target_host=urlsplit(state.host).hostname or "",
-        forwarded_for=options.aisk_forwarded_for,
-    )
+    plans = state.plans  # derived once, in LoadState.install
     emulator = json.loads(options.aisk_emulator) if options.aisk_emulator else None
     plan = RunPlan(
         run_id=state.run_id,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from gevent.event import AsyncResult, Event
 from pydantic import SecretStr
 
-from harness.load.keys import plan_keys
+from harness.load.keys import KeyPlan, plan_keys
 from harness.load.locust_recorder import Recorder
 from harness.load.scenario import Scenario
 from harness.load.schedule import Slot, build_slots
@@ -43,6 +43,7 @@ class LoadState:
         self.run_id = ""
         self.scenario: Scenario | None = None
         self.setups: dict[str, CaseSetup] = {}
+        self.plans: dict[str, list[KeyPlan]] = {}
         self.slots: list[Slot] = []
         self.recorder: Recorder  # set by the hooks before any user starts
         self.ready = Event()
@@ -64,8 +65,8 @@ class LoadState:
         self.scenario = scenario
         self.setups = setups
         host = _hostname(self.host)
-        plans = plan_keys(scenario, run_id, target_host=host, forwarded_for=forwarded_for)
-        self.slots = build_slots(scenario, plans)
+        self.plans = plan_keys(scenario, run_id, target_host=host, forwarded_for=forwarded_for)
+        self.slots = build_slots(scenario, self.plans)
 
     def setup_for(self, case: str) -> CaseSetup:
         return self.setups[case]
