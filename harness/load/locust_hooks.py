@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import pyarrow as pa
 from pydantic import SecretStr
 
 from harness.api.client import AiskClient
@@ -35,10 +36,10 @@ from harness.load.chatbots import chatbot_for_case
 from harness.load.classify import classify_answer, transport_answer
 from harness.load.clock_offset import estimate_offset
 from harness.load.locust_options import add_harness_options
-from harness.load.locust_recorder import Recorder, RequestContext
+from harness.load.locust_recorder import Recorder
 from harness.load.locust_state import CaseSetup, LoadState, state_of
 from harness.load.plan import CasePlan, KeyRecord, RunPlan, write_plan
-from harness.load.records import pack, unpack
+from harness.load.row_buffer import RequestContext, table_from_bytes, table_to_bytes
 from harness.load.scenario import (
     Scenario,
     default_scenario_path,
@@ -112,9 +113,12 @@ def _on_init(environment: Any, **_: Any) -> None:
     state = LoadState(environment, role, options.aisk_request_timeout)
     environment.aisk_state = state
     if role == "worker":
-        state.recorder = Recorder(
-            "w?", ship=lambda batch: runner.send_message("aisk_records", pack(batch))
-        )
+
+        def ship(table: pa.Table) -> None:
+            batch = {"process": state.recorder.process, "table": table_to_bytes(table)}
+            runner.send_message("aisk_records", batch)
+
+        state.recorder = Recorder("w?", ship=ship)
         runner.register_message("aisk_setup", _worker_setup, concurrent=True)
         runner.register_message("aisk_slot", _worker_slot)
         runner.register_message("aisk_pong", _worker_pong)
@@ -160,6 +164,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     master.run_dir, master.sink, master.torn_down = run_dir, sink, False
     master.received, master.reported = {}, {}
     state.recorder = Recorder(state.role, sink=sink)
+    state.recorder.start()
     _record_setup_probes(state, options, setups)
     state.install(run_id, master.scenario, setups, options.aisk_forwarded_for)
     master.plan = _write_plan(state, master, setups)
@@ -282,7 +287,7 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     state = state_of(environment)
     if state.role == "worker":
         if state.ready.is_set():
-            state.recorder.ship_now()
+            state.recorder.flush()
             environment.runner.send_message(
                 "aisk_flushed",
                 {"process": state.recorder.process, "recorded": state.recorder.recorded},
@@ -308,6 +313,7 @@ def _finish(environment: Any) -> None:
     master: _Master = environment.aisk_master
     if master.sink is None or master.run_dir is None:
         return
+    state.recorder.hand_over()
     master.sink.close()
     if master.sink.write_error:
         log.error("aisk-harness: %s", master.sink.write_error)
@@ -347,11 +353,15 @@ def _master_claim(environment: Any, msg: Any, **_: Any) -> None:
 
 def _master_records(environment: Any, msg: Any, **_: Any) -> None:
     master: _Master = environment.aisk_master
-    records = unpack(msg.data)
-    if master.sink is not None and records:
-        master.sink.extend(records)
-        process = records[0].process
-        master.received[process] = master.received.get(process, 0) + len(records)
+    process = str(msg.data["process"])
+    try:
+        table = table_from_bytes(msg.data["table"])
+    except ValueError as exc:
+        log.error("aisk-harness: a record batch from %s was unreadable: %s", process, exc)
+        return
+    if master.sink is not None and table.num_rows:
+        master.sink.append_table(table)
+        master.received[process] = master.received.get(process, 0) + table.num_rows
 
 
 def _master_flushed(environment: Any, msg: Any, **_: Any) -> None:
@@ -386,7 +396,7 @@ def _worker_setup(environment: Any, msg: Any, **_: Any) -> None:
         gevent.sleep(0.01)
     if environment.aisk_pongs:
         state.recorder.offset = estimate_offset(environment.aisk_pongs)
-    state.recorder.start_shipping()
+    state.recorder.start()
     state.ready.set()
 
 

@@ -8,58 +8,55 @@ total, so the master knows when it has everything.
 
 from __future__ import annotations
 
-import itertools
-import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 import gevent
+import pyarrow as pa
 
 from harness.load.classify import Answer
 from harness.load.clock_offset import ClockOffset
-from harness.load.records import Record
+from harness.load.row_buffer import RequestContext, RowBuffer
 from harness.load.sink import RecordSink
 
-__all__ = ["Recorder", "RequestContext"]
+__all__ = ["Recorder"]
 
 SHIP_INTERVAL_S = 1.0
-SHIP_BATCH = 5_000
-
-
-class RequestContext(NamedTuple):
-    """The request-side columns of a record that stay the same for a simulated client."""
-
-    case: str
-    chatbot_id: str
-    key_mode: str
-    key: str
-    source_ip: str
-    device_id: str
-    forwarded_for: str
-    user: str
+FLUSH_INTERVAL_S = 2.0
+BATCH_ROWS = 5_000
 
 
 class Recorder:
-    """Builds records and hands them to a sink (local, master) or to the master (worker)."""
+    """Keeps records (a ``RowBuffer``) and hands them, as tables, to a sink or to the master.
+
+    ``add`` only appends a tuple; conversion happens per batch of ``BATCH_ROWS`` rows and at least
+    every ``SHIP_INTERVAL_S`` (worker) or ``FLUSH_INTERVAL_S`` (local, master) once started.
+    """
 
     def __init__(
         self,
         process: str,
         *,
         sink: RecordSink | None = None,
-        ship: Callable[[list[Record]], None] | None = None,
+        ship: Callable[[pa.Table], None] | None = None,
     ) -> None:
         if (sink is None) == (ship is None):
             raise ValueError("a recorder writes to exactly one of a sink or the master")
-        self.process = process
+        self._buffer = RowBuffer(process)
+        self._rows = self._buffer.rows
         self._sink = sink
         self._ship = ship
-        self._outbox: list[Record] = []
-        self._sequence = itertools.count()
         self.offset = ClockOffset(0, 0)
         self.recorded = 0
         self.shipped = 0
-        self._shipper: gevent.Greenlet | None = None
+        self._timer: gevent.Greenlet | None = None
+
+    @property
+    def process(self) -> str:
+        return self._buffer.process
+
+    @process.setter
+    def process(self, name: str) -> None:
+        self._buffer.process = name
 
     def add(
         self,
@@ -72,56 +69,42 @@ class Recorder:
         recv_mono_ns: int,
         answer: Answer,
     ) -> None:
-        record = Record._make(
-            (
-                f"{self.process}-{next(self._sequence)}",
-                self.process,
-                kind,
-                phase,
-                *context,
-                send_wall_ns,
-                recv_wall_ns,
-                send_mono_ns,
-                recv_mono_ns,
-                self.offset.offset_ns,
-                self.offset.error_ns,
-                (recv_mono_ns - send_mono_ns) / 1e6,
-                *answer,
-            )
-        )
+        rows = self._rows
+        rows.append(
+            (kind, phase, context, self.offset, send_wall_ns, recv_wall_ns, send_mono_ns,
+             recv_mono_ns, answer)
+        )  # fmt: skip
         self.recorded += 1
-        if self._sink is not None:
-            self._sink.append(record)
-        else:
-            self._outbox.append(record)
-            if len(self._outbox) >= SHIP_BATCH:
-                self.ship_now()
+        if len(rows) >= BATCH_ROWS:
+            self.hand_over()
 
-    def ship_now(self) -> None:
-        """Send everything buffered to the master (worker only)."""
-        assert self._ship is not None
-        while self._outbox:
-            batch, self._outbox = self._outbox[:SHIP_BATCH], self._outbox[SHIP_BATCH:]
-            self._ship(batch)
-            self.shipped += len(batch)
-
-    def start_shipping(self) -> None:
-        if self._ship is None or self._shipper is not None:
+    def hand_over(self) -> None:
+        """Convert what is buffered and pass it on: to the sink, or shipped to the master."""
+        if not self._rows:
             return
-        self._shipper = gevent.spawn(self._ship_forever)
+        table = self._buffer.take()
+        if self._sink is not None:
+            self._sink.append_table(table)
+        else:
+            assert self._ship is not None
+            self._ship(table)
+            self.shipped += table.num_rows
 
-    def _ship_forever(self) -> None:
+    def start(self) -> None:
+        """Hand records over periodically, so a quiet run still reaches the disk or the master."""
+        if self._timer is None:
+            interval = SHIP_INTERVAL_S if self._sink is None else FLUSH_INTERVAL_S
+            self._timer = gevent.spawn(self._hand_over_forever, interval)
+
+    def _hand_over_forever(self, interval_s: float) -> None:
         while True:
-            gevent.sleep(SHIP_INTERVAL_S)
-            self.ship_now()
+            gevent.sleep(interval_s)
+            self.hand_over()
+            if self._sink is not None:
+                self._sink.flush_if_due()
 
     def flush(self) -> None:
+        """Everything recorded so far leaves this process (to the master) or reaches the disk."""
+        self.hand_over()
         if self._sink is not None:
             self._sink.flush()
-        else:
-            self.ship_now()
-
-
-def now_pair() -> tuple[int, int]:
-    """(wall ns, monotonic ns) read back to back."""
-    return time.time_ns(), time.monotonic_ns()

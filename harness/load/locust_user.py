@@ -29,8 +29,8 @@ from harness.load.chat_body import chat_bodies
 from harness.load.classify import Answer, classify_answer, transport_answer
 from harness.load.keys import KeyPlan
 from harness.load.locust_pool import SourceBoundClientPool
-from harness.load.locust_recorder import RequestContext
 from harness.load.locust_state import LoadState, state_of
+from harness.load.row_buffer import RequestContext
 from harness.load.scenario import Burst, Paced, Polite
 from harness.load.schedule import Slot
 

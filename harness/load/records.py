@@ -1,7 +1,9 @@
 """One record per request the harness sends: the only evidence the checks and notebooks read.
 
-A record is a ``Record`` named tuple (cheap to build on the hot path); batches become Parquet files
-with ``RECORD_SCHEMA``. Units are in the names. Every column:
+A record is a ``Record`` named tuple and a batch a table in ``RECORD_SCHEMA``
+(``records_to_table``); the hot path builds the same table column-wise (``row_buffer``).
+Batches become Parquet files.
+Units are in the names. Every column:
 
 identity
 - ``request_id``   "<process>-<seq>", unique in the run; checks cite it as evidence.
@@ -52,11 +54,11 @@ management answers
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pyarrow as pa
 
-__all__ = ["RECORD_COLUMNS", "RECORD_SCHEMA", "Record", "pack", "records_to_table", "unpack"]
+__all__ = ["RECORD_COLUMNS", "RECORD_SCHEMA", "Record", "records_to_table"]
 
 
 class Record(NamedTuple):
@@ -147,12 +149,3 @@ def records_to_table(records: list[Record]) -> pa.Table:
         for column, field in zip(columns, RECORD_SCHEMA, strict=True)
     ]
     return pa.Table.from_arrays(arrays, schema=RECORD_SCHEMA)
-
-
-def pack(records: list[Record]) -> dict[str, Any]:
-    """A msgpack-friendly batch: rows as lists in ``Record`` column order."""
-    return {"rows": [list(record) for record in records]}
-
-
-def unpack(data: dict[str, Any]) -> list[Record]:
-    return [Record(*row) for row in data["rows"]]

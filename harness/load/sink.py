@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.errors import ConfigError
@@ -47,20 +48,27 @@ class RecordSink:
         self._batch_size = batch_size
         self._flush_interval_s = flush_interval_s
         self._monotonic = monotonic
-        self._buffer: list[Record] = []
+        self._buffer: list[pa.Table] = []
+        self._pending = 0
         self._sequence = 0
         self._last_flush = monotonic()
         self._closed = False
         self.written = 0
         self.write_error: str | None = None
 
-    def append(self, record: Record) -> None:
-        """Buffer a record; write the buffer once it is full or older than the flush interval."""
-        self._buffer.append(record)
-        if len(self._buffer) >= self._batch_size:
+    def append_table(self, table: pa.Table) -> None:
+        """Buffer a batch (``RECORD_SCHEMA``); write once the buffer is full or old enough."""
+        if table.num_rows == 0:
+            return
+        self._buffer.append(table)
+        self._pending += table.num_rows
+        if self._pending >= self._batch_size:
             self.flush()
         else:
             self.flush_if_due()
+
+    def append(self, record: Record) -> None:
+        self.append_table(records_to_table([record]))
 
     def extend(self, records: Iterable[Record]) -> None:
         for record in records:
@@ -68,7 +76,7 @@ class RecordSink:
 
     @property
     def pending(self) -> int:
-        return len(self._buffer)
+        return self._pending
 
     def flush_if_due(self) -> None:
         if self._buffer and self._monotonic() - self._last_flush >= self._flush_interval_s:
@@ -79,20 +87,21 @@ class RecordSink:
         self._last_flush = self._monotonic()
         if not self._buffer:
             return
-        batch = self._buffer
+        batch = pa.concat_tables(self._buffer)
         name = f"part-{self._writer}-{self._sequence:06d}.parquet"
         final = self._dir / name
         temporary = self._dir / f".{name}.tmp"
         try:
-            pq.write_table(records_to_table(batch), temporary, compression="zstd")
+            pq.write_table(batch, temporary, compression="zstd")
             os.replace(temporary, final)
         except OSError as exc:
             self.write_error = f"cannot write {str(final)!r}: {exc.strerror or exc}"
             temporary.unlink(missing_ok=True)
             return
         self._sequence += 1
-        self.written += len(batch)
+        self.written += batch.num_rows
         self._buffer = []
+        self._pending = 0
         self.write_error = None
 
     def close(self) -> None:

@@ -1,10 +1,9 @@
-"""Records as Arrow tables in RECORD_SCHEMA, and the msgpack-friendly batches workers ship."""
+"""Records as Arrow tables in RECORD_SCHEMA."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import msgpack
 import pyarrow as pa
 
 from harness.load import records as records_module
@@ -13,9 +12,7 @@ from harness.load.records import (
     RECORD_COLUMNS,
     RECORD_SCHEMA,
     Record,
-    pack,
     records_to_table,
-    unpack,
 )
 
 RecordFactory = Callable[..., Record]
@@ -70,21 +67,3 @@ def test_an_empty_batch_is_an_empty_table_in_the_schema() -> None:
     table = records_to_table([])
     assert table.schema == RECORD_SCHEMA
     assert table.num_rows == 0
-
-
-def test_pack_then_unpack_is_the_identity(make_record: RecordFactory, api_fixture: Fixture) -> None:
-    batch = mixed_batch(make_record, api_fixture)
-    assert unpack(pack(batch)) == batch
-
-
-def test_packed_batches_survive_msgpack(make_record: RecordFactory, api_fixture: Fixture) -> None:
-    batch = mixed_batch(make_record, api_fixture)
-    wire = msgpack.unpackb(msgpack.packb(pack(batch)))
-    received = unpack(wire)
-    assert received == batch
-    assert all(type(record) is Record for record in received)
-
-
-def test_unpack_of_an_empty_batch_is_empty() -> None:
-    assert pack([]) == {"rows": []}
-    assert unpack({"rows": []}) == []
