@@ -7,6 +7,7 @@ every request). The figure that matters is the ratio, measured in one run on one
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,13 @@ wrk.headers["authorization"] = "Bearer {token}"
 
 
 @contextmanager
-def target(kind: str) -> Iterator[str]:
+def target(kind: str, cpus: set[int] | None = None) -> Iterator[str]:
+    """A target server in its own process (pinned to ``cpus`` if given); yields its base URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.targets", kind], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "bench.targets", kind],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=None if cpus is None else partial(os.sched_setaffinity, 0, cpus),
     )
     try:
         assert process.stdout is not None

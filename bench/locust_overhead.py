@@ -5,7 +5,8 @@ limits never reached); wrk against the same target gives the ceiling. ``bench/cp
 loaded into both Locust processes and measures, in steady state, requests per second and CPU
 seconds per request. On this 2-core machine the target shares the cores with Locust, so raw rps
 also measures the target; requests per CPU second of the Locust process is its own capacity.
-What matters are the ratios harness / bare, measured in one run; rounds alternate.
+What matters are the ratios harness / bare, measured in one run; rounds alternate. Locust runs on
+CPU 0 and the target on CPU 1, so neither takes the other's core.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from bench.targets import BENCH_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "bench" / "cpu_probe.py"
+LOCUST_CPUS, TARGET_CPUS = {0}, {1}
 WARMUP_S = 4
 SCENARIO = """
 name = "bench"
@@ -51,6 +54,7 @@ def _locust(locustfile: Path, arguments: list[str], env: dict[str, str], folder:
         [sys.executable, "-m", "locust", "-f", f"{locustfile},{PROBE}", "--headless",
          "--only-summary", *arguments],
         env=env, check=True, capture_output=True, timeout=seconds + 120,
+        preexec_fn=partial(os.sched_setaffinity, 0, LOCUST_CPUS),
     )  # fmt: skip
     probe: dict[str, Any] = json.loads(probe_file.read_text())
     return probe
@@ -80,7 +84,7 @@ def run(seconds: int = 20, keys: int = 8, clients: int = 4, rounds: int = 3) -> 
     """Bare and harness alternate ``rounds`` times; the median ratio resists a noisy machine."""
     users = keys * clients
     results: dict[str, Any] = {"seconds": seconds, "concurrent_clients": users, "rounds": []}
-    with tempfile.TemporaryDirectory() as temporary, target("emulator") as url:
+    with tempfile.TemporaryDirectory() as temporary, target("emulator", TARGET_CPUS) as url:
         token = _chatbot_token(url)
         results["wrk_rps"] = wrk(url, token, seconds, users)["rps"]
         for number in range(rounds):

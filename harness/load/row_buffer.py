@@ -49,6 +49,10 @@ _REPEATED_COLUMNS = (
 )
 _REPEATED_SCHEMA = pa.schema([RECORD_SCHEMA.field(name) for name in _REPEATED_COLUMNS])
 
+# pyarrow imports pandas on its first conversion from Python objects, which takes most of a second:
+# paid here, at start-up, rather than by the first batch, which would stall every request in flight.
+pa.array([0], pa.int64())
+
 
 class RowBuffer:
     """Rows of one process; ``take()`` numbers them ``<process>-<seq>`` in the order added."""
