@@ -13,15 +13,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.targets import BENCH_KEY
+from harness.api.client import AiskClient
+from harness.load.chatbots import chatbot_for_case
+from harness.load.scenario import parse_scenario
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -48,35 +50,28 @@ def target(kind: str, cpus: set[int] | None = None) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def _chatbot_token(base_url: str) -> str:
-    body = {
-        "chatbot": {
-            "name": "bench",
-            "setting": {"model": "MODEL_LITE", "response_length": {"enabled": False}},
-            "appearance": {"enabled": False},
-            "reference": {},
-            "rate_limit": {
-                "enabled": True,
-                "setting": {
-                    "limit": 2**31 - 1,
-                    "duration": "1s",
-                    "throttle_message": "slow down",
-                    "vary_by": "RATE_LIMIT_VARY_BY_DEVICE_ID",
-                },
-            },
-            "quota_limit": {
-                "enabled": True,
-                "setting": {"limit": 2**31 - 1, "reset": "QUOTA_LIMIT_RESET_DAILY"},
-            },
-        }
-    }
-    headers = {"authorization": f"Bearer {BENCH_KEY}"}
-    created = httpx.post(f"{base_url}/bv/aisk/v1/chatbots", json=body, headers=headers).json()
-    chatbot_id = created["chatbot"]["id"]
-    minted = httpx.post(
-        f"{base_url}/bv/aisk/v1/chatbots/{chatbot_id}/token", json={}, headers=headers
-    )
-    return str(minted.json()["token"])
+# The chatbot every benchmark posts to: limits on (so the limiter and quota run), never reached.
+BENCH_SCENARIO = """
+name = "bench"
+duration = "{seconds}s"
+
+[[cases]]
+name = "bench-hammer"
+behaviour = {{ kind = "hammer" }}
+population = {{ keys = {keys}, users_per_key = {clients} }}
+rate_limit = {{ limit = 2147483647, duration = "1s", vary_by = "device" }}
+quota = {{ limit = 2147483647 }}
+"""
+
+
+def chatbot_token(base_url: str) -> str:
+    """Create the bench case's chatbot and mint a token for it (the same as the harness would)."""
+    text = BENCH_SCENARIO.format(seconds=1, keys=1, clients=1)
+    case = parse_scenario(tomllib.loads(text), "bench scenario").cases[0]
+    with AiskClient(base_url, BENCH_KEY) as client:
+        chatbot = client.create_chatbot(chatbot_for_case(case, "bench"))
+        assert chatbot.id is not None
+        return client.create_chatbot_token(chatbot.id).get_secret_value()
 
 
 def wrk(base_url: str, token: str, seconds: int, connections: int) -> dict[str, Any]:
@@ -121,6 +116,6 @@ def run(seconds: int = 10, connections: int = 32) -> dict[str, Any]:
     with target("bare") as url:
         results["bare"] = wrk(url, "unused", seconds, connections)
     with target("emulator") as url:
-        results["emulator"] = wrk(url, _chatbot_token(url), seconds, connections)
+        results["emulator"] = wrk(url, chatbot_token(url), seconds, connections)
     results["ratio"] = results["emulator"]["rps"] / results["bare"]["rps"]
     return results

@@ -21,23 +21,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.emulator_throughput import _chatbot_token, target, wrk
+from bench.emulator_throughput import BENCH_SCENARIO, chatbot_token, target, wrk
 from bench.targets import BENCH_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = ROOT / "bench" / "cpu_probe.py"
 LOCUST_CPUS, TARGET_CPUS = {0}, {1}
 WARMUP_S = 4
-SCENARIO = """
-name = "bench"
-duration = "{seconds}s"
-
-[[cases]]
-name = "bench-hammer"
-behaviour = {{ kind = "hammer" }}
-population = {{ keys = {keys}, users_per_key = {clients} }}
-rate_limit = {{ limit = 2147483647, duration = "1s", vary_by = "device" }}
-"""
 
 
 def _locust(locustfile: Path, arguments: list[str], env: dict[str, str], folder: Path,
@@ -69,7 +59,7 @@ def _bare(url: str, token: str, users: int, seconds: int, folder: Path) -> dict[
 
 def _harness(url: str, keys: int, clients: int, seconds: int, folder: Path) -> dict[str, Any]:
     scenario = folder / "bench.toml"
-    scenario.write_text(SCENARIO.format(seconds=seconds, keys=keys, clients=clients))
+    scenario.write_text(BENCH_SCENARIO.format(seconds=seconds, keys=keys, clients=clients))
     users = str(keys)  # one Locust user per key; its clients are greenlets of that user
     arguments = [
         "-u", users, "-r", users, "--host", url, "--aisk-scenario", str(scenario),
@@ -85,7 +75,7 @@ def run(seconds: int = 20, keys: int = 8, clients: int = 4, rounds: int = 3) -> 
     users = keys * clients
     results: dict[str, Any] = {"seconds": seconds, "concurrent_clients": users, "rounds": []}
     with tempfile.TemporaryDirectory() as temporary, target("emulator", TARGET_CPUS) as url:
-        token = _chatbot_token(url)
+        token = chatbot_token(url)
         results["wrk_rps"] = wrk(url, token, seconds, users)["rps"]
         for number in range(rounds):
             folder = Path(temporary) / str(number)
