@@ -86,8 +86,20 @@ class _KeySender:
         ]
         for session in self._sessions:
             setattr(session.client, "valid_response_codes", ANSWERED)  # noqa: B010 (class var)
+        self._routes = list(zip(self._sessions, self._pools, strict=True))
+        # One header set per X-Forwarded-For value of the rotation (the session copies it).
+        self._headers = [
+            (forwarded_for, self._headers_with(forwarded_for))
+            for forwarded_for in (key.forwarded_fors or ("",))
+        ]
         self.sent = 0
         self._contexts: dict[tuple[int, int, str, str], RequestContext] = {}
+
+    def _headers_with(self, forwarded_for: str) -> dict[str, str]:
+        headers = {"authorization": self._auth, "content-type": "application/json"}
+        if forwarded_for:
+            headers["x-forwarded-for"] = forwarded_for
+        return headers
 
     def prewarm(self, connections: int) -> None:
         for pool in self._pools:
@@ -95,17 +107,10 @@ class _KeySender:
 
     def send(self, phase: str, client: int) -> Answer:
         turn = self.sent
-        self.sent += 1
-        key = self.key
-        session = self._sessions[turn % len(self._sessions)]
-        pool = self._pools[turn % len(self._pools)]
+        self.sent = turn + 1
+        session, pool = self._routes[turn % len(self._routes)]
         device_index = turn % len(self._bodies)
-        headers = {"authorization": self._auth, "content-type": "application/json"}
-        forwarded_for = (
-            key.forwarded_fors[turn % len(key.forwarded_fors)] if key.forwarded_fors else ""
-        )
-        if forwarded_for:
-            headers["x-forwarded-for"] = forwarded_for
+        forwarded_for, headers = self._headers[turn % len(self._headers)]
         send_wall, send_mono = time.time_ns(), time.monotonic_ns()
         try:
             response = session.request(
