@@ -12,20 +12,22 @@ import argparse
 import json
 import os
 import secrets
-import signal
 import socket
-import subprocess
 import sys
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
 from harness.api.duration import DurationError, parse_duration
 from harness.cli.check import judge, print_verdict
-from harness.cli.serve import API_KEY_ENV, add_emulator_options, emulator_config
+from harness.cli.load_job import make_run_dir, run_locust, target_api_key
+from harness.cli.serve import (
+    API_KEY_ENV,
+    add_emulator_options,
+    emulator_config,
+    emulator_description,
+)
 from harness.emulator import BackgroundEmulator
 from harness.errors import ConfigError, HarnessError
 from harness.load.keys import plan_keys
@@ -41,7 +43,6 @@ from harness.load.schedule import build_slots
 
 SECOND_API_KEY_ENV = "AISK_SECOND_API_KEY"
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "locustfiles" / "aisk.py"
-STOP_GRACE_S = 60.0
 
 
 def _scenario(args: argparse.Namespace) -> tuple[Scenario, Path]:
@@ -55,22 +56,6 @@ def _scenario(args: argparse.Namespace) -> tuple[Scenario, Path]:
     if args.duration or args.users:
         scenario = with_overrides(scenario, args.duration, args.users)
     return scenario, path
-
-
-def _run_dir(out: str | None) -> Path:
-    run_dir = (
-        Path(out) if out else Path("reports/runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    )
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".writable"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"--out: cannot write to {str(run_dir)!r}: {exc.strerror}") from None
-    if (run_dir / PLAN_FILE).exists():
-        raise ConfigError(f"--out: {str(run_dir)!r} already holds a run; choose a new directory")
-    return run_dir
 
 
 def _locust_command(
@@ -98,7 +83,7 @@ def _locust_command(
         command += ["--processes", str(args.processes), "--master-bind-port", port]
         command += ["--master-port", port]
     if args.target is None:
-        emulator = {"algorithm": args.algorithm, "fault": args.fault, "latency": args.latency}
+        emulator = emulator_description(args)
         command += ["--aisk-emulator", json.dumps(emulator)]
     return command
 
@@ -107,30 +92,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _run_locust(command: list[str], env: dict[str, str]) -> int:
-    """Run Locust to its end; an interrupt is passed on once and the run allowed to finish."""
-    child = subprocess.Popen(command, env=env, start_new_session=True)
-
-    def forward(signum: int, frame: FrameType | None) -> None:
-        # SIGTERM, whatever we got: Locust handles it in a greenlet of its own, whereas SIGINT
-        # becomes a KeyboardInterrupt in whichever greenlet happens to run, mid-request.
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return child.wait()
-    finally:
-        if child.poll() is None:
-            try:
-                child.wait(timeout=STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _print_summary(run_dir: Path) -> None:
@@ -150,14 +111,9 @@ def _handle(args: argparse.Namespace) -> int:
     if args.processes < 1:
         raise ConfigError("--processes: expected a whole number of at least 1")
     scenario, path = _scenario(args)
-    api_key = args.api_key or os.environ.get(API_KEY_ENV, "")
+    api_key = target_api_key(args.target, args.api_key)
     second_key = args.second_api_key or os.environ.get(SECOND_API_KEY_ENV, "")
-    if args.target is not None:
-        if urlsplit(args.target).scheme not in ("http", "https"):
-            raise ConfigError(f"--target {args.target!r}: expected an http:// or https:// URL")
-        if not api_key:
-            raise ConfigError(f"--api-key (or {API_KEY_ENV}) is required with --target")
-    run_dir = _run_dir(args.out)
+    run_dir = make_run_dir(args.out)
     with ExitStack() as stack:
         if args.target is None:
             api_key = secrets.token_urlsafe(24)
@@ -174,7 +130,7 @@ def _handle(args: argparse.Namespace) -> int:
         users = len(build_slots(scenario, plans))
         env = {**os.environ, API_KEY_ENV: api_key, SECOND_API_KEY_ENV: second_key}
         print(f"run {run_dir}: {len(scenario.cases)} cases, {users} keys, target {host}")
-        code = _run_locust(_locust_command(args, path, run_dir, host, users), env)
+        code = run_locust(_locust_command(args, path, run_dir, host, users), env)
     if not (run_dir / PLAN_FILE).exists():
         raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
     _print_summary(run_dir)

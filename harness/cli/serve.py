@@ -74,6 +74,20 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
         help="key vary-by-IP limits by X-Forwarded-For (as behind a trusted proxy)",
     )
     group.add_argument("--seed", type=int, help="seed of the simulated latency")
+    group.add_argument(
+        "--max-concurrency",
+        type=int,
+        metavar="N",
+        help="at most N chat answers generated at once, the rest wait in FIFO order: with "
+        "--latency L the emulator serves at most N/L requests per second",
+    )
+    group.add_argument(
+        "--max-queue",
+        type=int,
+        metavar="M",
+        help="with --max-concurrency: at most M requests wait for a slot, more are refused "
+        "with 503",
+    )
 
 
 def emulator_config(args: argparse.Namespace, api_keys: list[str]) -> EmulatorConfig:
@@ -81,6 +95,12 @@ def emulator_config(args: argparse.Namespace, api_keys: list[str]) -> EmulatorCo
         zone = load_zone(args.org_timezone)
     except TimestampError as exc:
         raise ConfigError(f"--org-timezone: {exc}") from None
+    if args.max_concurrency is not None and args.max_concurrency < 1:
+        raise ConfigError("--max-concurrency: expected a whole number of at least 1")
+    if args.max_queue is not None and (args.max_queue < 0 or args.max_concurrency is None):
+        raise ConfigError(
+            "--max-queue: expected a whole number of at least 0, given with --max-concurrency"
+        )
     settings: dict[str, Any] = {
         "api_keys": tuple(SecretStr(key) for key in api_keys),
         "algorithm": Algorithm(args.algorithm),
@@ -89,8 +109,21 @@ def emulator_config(args: argparse.Namespace, api_keys: list[str]) -> EmulatorCo
         "trust_forwarded_for": args.trust_forwarded_for,
         "policy": policy_for(args.fault),
         "seed": args.seed,
+        "max_concurrency": args.max_concurrency,
+        "max_queue": args.max_queue,
     }
     return EmulatorConfig(**settings)
+
+
+def emulator_description(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``run.json`` says of an embedded emulator: its options as given, no secret."""
+    return {
+        "algorithm": args.algorithm,
+        "fault": args.fault,
+        "latency": args.latency,
+        "max_concurrency": args.max_concurrency,
+        "max_queue": args.max_queue,
+    }
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -141,4 +174,10 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=_handle)
 
 
-__all__ = ["add_emulator_options", "add_parser", "emulator_config", "parse_latency"]
+__all__ = [
+    "add_emulator_options",
+    "add_parser",
+    "emulator_config",
+    "emulator_description",
+    "parse_latency",
+]

@@ -1,4 +1,4 @@
-"""How an emulator is set up: organisations, limiter family, zone, latency and the fault."""
+"""How an emulator is set up: organisations, limiter family, zone, latency, capacity, fault."""
 
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ class EmulatorConfig:
     trust_forwarded_for: bool = False
     policy: Policy = CORRECT
     seed: int | None = None
+    # The simulated model's capacity (see ``gate.py``): answers generated at once, and how many
+    # may wait for a slot before the next is refused with 503 (None: no limit).
+    max_concurrency: int | None = None
+    max_queue: int | None = None
     max_chatbots_per_org: int = 10_000
     max_rate_keys: int = 1_000_000
     max_body_bytes: int = 256 * 1024
@@ -45,3 +49,7 @@ class EmulatorConfig:
             raise ValueError("an emulator needs at least one API key (one per organisation)")
         if any(not key.get_secret_value() for key in self.api_keys):
             raise ValueError("an API key cannot be empty")
+        if self.max_concurrency is not None and self.max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        if self.max_queue is not None and (self.max_queue < 0 or self.max_concurrency is None):
+            raise ValueError("max_queue must be at least 0, and needs max_concurrency")

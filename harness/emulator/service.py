@@ -3,7 +3,8 @@
 Chat decides before it waits: the rate limit first (a throttled request consumes nothing), then
 the daily quota (a refused request consumes nothing either), then the admission is recorded in
 both, with no ``await`` in between so concurrent requests cannot both take the last slot. Only then
-does the simulated language model take its time.
+does the simulated language model take its time, in one of its ``max_concurrency`` slots when it
+has a limit (an overloaded model, whose queue is full, refuses with 503 before anything counts).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from harness.emulator import answers
 from harness.emulator.answers import Answer
 from harness.emulator.clock import Clock, instant_of
 from harness.emulator.config import EmulatorConfig
+from harness.emulator.gate import ConcurrencyGate
 from harness.emulator.limiter import KeyState, LimiterTable, Rule, TableFullError
 from harness.emulator.policy import KeyMode
 from harness.emulator.quota import QuotaBook
@@ -88,6 +90,7 @@ class Stats:
     throttled: int = 0
     out_of_quota: int = 0
     rejected: int = 0  # 4xx other than 429, and 503 for a full table
+    overloaded: int = 0  # 503: every model slot busy and the queue full
     peers: set[str] = field(default_factory=set)
 
 
@@ -133,6 +136,11 @@ class EmulatorService:
         self.stats = Stats()
         self._random = random.Random(config.seed)
         self._quota_zone = UTC_ZONE if self.policy.quota_day_in_utc else config.org_timezone
+        self.gate = (
+            ConcurrencyGate(config.max_concurrency, config.max_queue)
+            if config.max_concurrency is not None
+            else None
+        )
 
     # -- management (organisation API key) -------------------------------------------------
 
@@ -246,14 +254,30 @@ class EmulatorService:
             return refusal_or_admit
         if self.policy.race_check_record:
             await asyncio.sleep(RACE_WINDOW_S)
+        gate = self.gate
+        if gate is not None and gate.full():
+            self.stats.overloaded += 1
+            return answers.error_answer(
+                GrpcCode.UNAVAILABLE,
+                f"the model is overloaded: {gate.limit} answers in progress and "
+                f"{gate.waiting} waiting; retry later",
+            )
         refusal_or_admit()
+        if gate is None:
+            await self._generate()
+        else:
+            async with gate:
+                await self._generate()
+        return answers.chat_answer(
+            f"(emulated) You asked: {request.question[:200]}", _CITATIONS_JSON
+        )
+
+    async def _generate(self) -> None:
+        """The simulated language model's answer time."""
         latency = self.config.latency
         if latency is not None and latency.high_ns > 0:
             delay = self._random.uniform(latency.low_ns, latency.high_ns) / 1e9
             await asyncio.sleep(delay)
-        return answers.chat_answer(
-            f"(emulated) You asked: {request.question[:200]}", _CITATIONS_JSON
-        )
 
     def _decide(
         self, entry: ChatbotEntry, request: ChatRequest, peer: Peer
@@ -324,6 +348,7 @@ class EmulatorService:
             "throttled": self.stats.throttled,
             "out_of_quota": self.stats.out_of_quota,
             "rejected": self.stats.rejected,
+            "overloaded": self.stats.overloaded,
             "peers": sorted(self.stats.peers),
             "live_rate_keys": len(self.limiter),
             "now": format_rfc3339(instant_of(self.clock.now_ns())),

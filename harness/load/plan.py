@@ -6,15 +6,14 @@ It never holds a secret: no API key, no chatbot token.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import ConfigError
 from harness.load.keys import KeyPlan
 from harness.load.scenario import Case, Scenario
+from harness.model_files import read_model, write_model
 
 __all__ = ["CasePlan", "KeyRecord", "RunPlan", "read_plan", "write_plan"]
 
@@ -73,26 +72,13 @@ class RunPlan(_Model):
 
 
 def write_plan(run_dir: Path, plan: RunPlan) -> Path:
-    path = run_dir / PLAN_FILE
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(plan.model_dump_json(indent=2), encoding="utf-8")
-    temporary.replace(path)
-    return path
+    return write_model(run_dir / PLAN_FILE, plan)
 
 
 def read_plan(run_dir: Path) -> RunPlan:
-    path = run_dir / PLAN_FILE
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{str(run_dir)!r} is not a run directory: {PLAN_FILE} is missing"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {str(path)!r}: {exc}") from None
-    try:
-        return RunPlan.model_validate(document)
-    except ValidationError as exc:
-        raise ConfigError(
-            f"{path}: not a run plan of this harness version: {exc.errors()[0]['msg']}"
-        ) from None
+    return read_model(
+        run_dir / PLAN_FILE,
+        RunPlan,
+        missing=f"{str(run_dir)!r} is not a run directory: {PLAN_FILE} is missing",
+        kind="a run plan of this harness version",
+    )

@@ -1,0 +1,81 @@
+"""``capacity.json``: what a capacity search found, for the terminal, the report and a release note.
+
+The shape is a contract with the report's capacity notebook: fields are only added, never renamed.
+Latencies are seconds from every successful request of a step (full resolution, nearest rank);
+``start_ns``/``end_ns`` are the UTC epoch ns bounds of the window a step is measured over.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.model_files import read_model, write_model
+
+__all__ = ["CAPACITY_FILE", "CapacityResult", "Slo", "StepResult", "read_result", "write_result"]
+
+CAPACITY_FILE = "capacity.json"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Slo(_Model):
+    """A step is within the SLO when its p95 is at most ``p95_s`` and its error rate at most
+    ``max_error_rate``."""
+
+    p95_s: float = Field(gt=0)
+    max_error_rate: float = Field(ge=0, le=1)
+
+
+class StepResult(_Model):
+    """One step of offered load, measured over its window (the step minus its settling time).
+
+    ``throughput_rps`` counts successful (2xx) answers completed in the window per second;
+    ``errors`` every other answer (or no answer), and ``error_rate`` is ``errors / requests``.
+    The percentiles are None when the step had no successful answer.
+    """
+
+    index: int = Field(ge=0)
+    offered: float
+    offered_unit: Literal["users", "req/s"]
+    start_ns: int
+    end_ns: int
+    requests: int = Field(ge=0)
+    errors: int = Field(ge=0)
+    throughput_rps: float = Field(ge=0)
+    error_rate: float = Field(ge=0, le=1)
+    p50_s: float | None
+    p95_s: float | None
+    p99_s: float | None
+    within_slo: bool
+
+
+class CapacityResult(_Model):
+    target: str
+    model: Literal["closed", "open"]
+    model_note: str
+    slo: Slo
+    steps: list[StepResult]
+    capacity_rps: float | None
+    capacity_step: int | None
+    knee_rps: float | None
+    knee_step: int | None
+    errors_begin_step: int | None
+    sentence: str
+
+
+def write_result(run_dir: Path, result: CapacityResult) -> Path:
+    return write_model(run_dir / CAPACITY_FILE, result)
+
+
+def read_result(run_dir: Path) -> CapacityResult:
+    return read_model(
+        run_dir / CAPACITY_FILE,
+        CapacityResult,
+        missing=f"{str(run_dir)!r} holds no capacity search: {CAPACITY_FILE} is missing",
+        kind="a capacity result",
+    )

@@ -1,0 +1,190 @@
+"""``aisk-harness capacity`` end to end: the stepped load finds an emulator's known capacity.
+
+The emulator is given 4 answers at once of 40 ms each (100 req/s), far below what one Locust
+process offers on this machine, so the figure measured is the target's and not the load's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from harness.api.duration import parse_duration
+from harness.capacity import CapacityResult, Slo, StepResult, read_result
+from harness.cli.capacity import print_steps
+from harness.cli.main import main
+from harness.emulator import BackgroundEmulator, EmulatorConfig
+from harness.emulator.config import LatencyRange
+from harness.load.results import read_records
+from harness.load.step_log import STEP_LOG_FILE
+
+API_KEY = "org-key-capacity-tests-83b0"
+RUN_TIMEOUT_S = 120
+SERVERS, LATENCY = 4, "40ms"
+IMPLIED_RPS = SERVERS / (parse_duration(LATENCY) / 1e9)  # 100 req/s
+
+
+def capacity_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "harness.cli.main", "capacity", *args]
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("AISK_")}
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--slo-p95", "2x"], "--slo-p95"),
+        (["--slo-p95", "0s"], "--slo-p95"),
+        (["--max-error-rate", "1"], "--max-error-rate"),
+        (["--max-error-rate", "150%"], "--max-error-rate"),
+        (["--step-duration", "1s"], "--step-duration"),
+        (["--step-users", "0"], "--step-users"),
+        (["--step-users", "4", "--max-users", "2"], "--max-users"),
+        (["--max-concurrency", "0"], "--max-concurrency"),
+        (["--max-queue", "-1"], "--max-queue"),
+        (["--latency", "fast"], "--latency"),
+        (["--target", "ftp://example"], "--target"),
+        (["--target", "http://127.0.0.1:9"], "--api-key"),
+    ],
+)
+def test_bad_arguments_end_with_one_line_naming_the_option_and_exit_code_2(
+    args: list[str], named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.delenv("AISK_API_KEY", raising=False)
+    code = main(["capacity", *args, "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert named in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()  # refused before anything was made
+
+
+@pytest.mark.locust
+def test_the_search_finds_the_emulators_capacity_at_its_knee(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    done = subprocess.run(
+        capacity_command(
+            "--max-concurrency", str(SERVERS), "--latency", LATENCY, "--max-queue", "2",
+            "--step-users", "2", "--max-users", "8", "--step-duration", "3s",
+            "--slo-p95", "2s", "--max-error-rate", "1%", "--out", str(run_dir),
+        ),
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = read_result(run_dir)
+    print(json.dumps(result.model_dump(include={"capacity_rps", "knee_rps", "knee_step"})))
+    assert [step.offered for step in result.steps] == [2, 4, 6, 8]
+    assert result.knee_rps == pytest.approx(IMPLIED_RPS, rel=0.2)
+    assert result.capacity_rps == pytest.approx(IMPLIED_RPS, rel=0.2)
+    # 4 answering and 2 waiting hold 6 users; the 7th and 8th are refused with 503 at once.
+    assert [step.errors for step in result.steps[:3]] == [0, 0, 0]
+    assert result.errors_begin_step == 3
+    assert result.steps[3].error_rate > 0.01
+    assert result.sentence in done.stdout
+    assert f"at most {IMPLIED_RPS:.0f} req/s" in done.stdout  # the announced emulator
+    starts = [step.start_ns for step in result.steps]
+    assert starts == sorted(starts)
+    assert all(step.start_ns < step.end_ns for step in result.steps)
+    records = read_records(run_dir)
+    load = records[records["phase"] == "hammer"]
+    cut = load["error_class"] == "interrupted"  # in flight when the last step ended
+    assert set(load.loc[~cut, "outcome"]) == {"ok", "server_error"}
+    assert (load.loc[cut, "recv_wall_ns"] >= result.steps[-1].end_ns).all()
+    assert json.loads((run_dir / "run.json").read_text())["emulator"]["max_concurrency"] == 4
+
+
+@pytest.fixture
+def limited_target() -> Iterator[BackgroundEmulator]:
+    config = EmulatorConfig(
+        api_keys=(SecretStr(API_KEY),),
+        latency=LatencyRange(40_000_000, 40_000_000),
+        max_concurrency=SERVERS,
+    )
+    with BackgroundEmulator(config) as emulator:
+        yield emulator
+
+
+@pytest.mark.locust
+def test_an_interrupted_search_keeps_its_steps_and_records_and_exits_2(
+    limited_target: BackgroundEmulator, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    child = subprocess.Popen(
+        capacity_command("--target", limited_target.base_url, "--api-key", API_KEY,
+                         "--step-users", "1", "--max-users", "4", "--step-duration", "3s",
+                         "--out", str(run_dir)),
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            log = run_dir / STEP_LOG_FILE
+            if log.exists() and len(json.loads(log.read_text())["steps"]) >= 2:
+                break
+            time.sleep(0.1)
+        child.send_signal(signal.SIGINT)
+        stdout, stderr = child.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 2, stderr[-3000:]
+    assert "stopped after" in stderr
+    assert "Traceback" not in stderr
+    result = read_result(run_dir)
+    assert isinstance(result, CapacityResult)
+    assert 1 <= len(result.steps) < 4  # the steps that ran, the cut one included
+    # Every request the target answered was recorded (those cut in flight say so), and the
+    # chatbot is gone.
+    admitted = limited_target.service.stats.admitted
+    records = read_records(run_dir)
+    hammer = records[records["phase"] == "hammer"]
+    cut = (hammer["error_class"] == "interrupted").sum()
+    assert (hammer["outcome"] == "ok").sum() <= admitted <= (hammer["outcome"] == "ok").sum() + cut
+    chatbot_id = json.loads((run_dir / "run.json").read_text())["cases"][0]["chatbot_id"]
+    answer = httpx.get(
+        f"{limited_target.base_url}/bv/aisk/v1/chatbots/{chatbot_id}",
+        headers={"authorization": API_KEY},
+    )
+    assert answer.status_code == 404
+    assert API_KEY not in stdout + stderr
+
+
+def test_the_step_table_marks_capacity_knee_and_first_errors_even_on_one_step(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def step(index: int, errors: int) -> StepResult:
+        return StepResult(
+            index=index, offered=2.0 * (index + 1), offered_unit="users", start_ns=index,
+            end_ns=index + 1, requests=100, errors=errors, throughput_rps=50.0 * (index + 1),
+            error_rate=errors / 100, p50_s=0.04, p95_s=0.05, p99_s=None, within_slo=errors == 0,
+        )  # fmt: skip
+
+    result = CapacityResult(
+        target="http://x", model="closed", model_note="closed model: note",
+        slo=Slo(p95_s=2.0, max_error_rate=0.01), steps=[step(0, 0), step(1, 0), step(2, 50)],
+        capacity_rps=100.0, capacity_step=1, knee_rps=100.0, knee_step=1, errors_begin_step=2,
+        sentence="The sentence.",
+    )  # fmt: skip
+    print_steps(result)
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in lines if line[:4].strip().isdigit()]
+    assert rows[0][-1] == "ok"
+    assert rows[1][-3:] == ["ok", "capacity,", "knee"]
+    assert rows[2][-3:] == ["MISS", "errors", "begin"]
+    assert rows[1][8] == "-"  # no p99
+    assert "The sentence." in lines
+    assert "(closed model: note)" in lines
