@@ -57,7 +57,7 @@ def _harness(url: str, keys: int, clients: int, seconds: int, folder: Path) -> f
     env = {k: v for k, v in os.environ.items() if not k.startswith("AISK_")}
     subprocess.run(
         [sys.executable, "-m", "harness.cli.main", "run", "--target", url, "--api-key", BENCH_KEY,
-         "--scenario", str(scenario), "--out", str(folder / "run")],
+         "--scenario", str(scenario), "--out", str(folder / "run"), "--no-report"],
         env=env, check=False, capture_output=True, timeout=seconds + 120,
     )  # fmt: skip
     return _rate(folder / "run" / "locust_stats.json")

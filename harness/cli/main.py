@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from harness.errors import HarnessError
 
 # Modules that register a subcommand, in the order `--help` lists them.
-SUBCOMMAND_MODULES = ("harness.cli.run", "harness.cli.check", "harness.cli.serve")
+SUBCOMMAND_MODULES = (
+    "harness.cli.run",
+    "harness.cli.check",
+    "harness.cli.report",
+    "harness.cli.serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from harness.api.duration import DurationError, parse_duration
 from harness.cli.check import judge, print_verdict
+from harness.cli.report import report_after_run
 from harness.cli.serve import API_KEY_ENV, add_emulator_options, emulator_config
 from harness.emulator import BackgroundEmulator
 from harness.errors import ConfigError, HarnessError
@@ -180,6 +181,8 @@ def _handle(args: argparse.Namespace) -> int:
     _print_summary(run_dir)
     verdict = judge(run_dir)
     print_verdict(verdict, run_dir)
+    if not args.no_report:
+        report_after_run(run_dir)
     return 0 if verdict.conformant else 1
 
 
@@ -215,6 +218,9 @@ def add_parser(subparsers: Any) -> None:
         "--request-timeout", type=float, default=30.0, metavar="S",
         help="seconds before a request is recorded as a timeout (default: 30)",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-report", action="store_true", help="skip the notebooks and report.html"
+    )
     add_emulator_options(parser)
     parser.set_defaults(handler=_handle)
 
