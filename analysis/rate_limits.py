@@ -1,13 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: py:percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # Rate limits
 # For the most throttled key of each rate-limited case: every request by outcome over time, and
@@ -56,8 +46,9 @@ for pick in keys.itertuples():
     requests = frames.key_requests(chats, pick.case, pick.key)
     rate = limits[pick.case]
     windows = frames.window_admissions(requests, rate.duration_ns)
-    label = pick.key[:18] + "…" if len(pick.key) > 19 else pick.key or "the whole chatbot"
-    title = f"{pick.case}: key {label}, limit {rate.limit} per {rate.duration_s:g} s"
+    label = f"key {pick.key[:18]}…" if len(pick.key) > 19 else f"key {pick.key}"
+    who = label if pick.key else "the whole chatbot (no vary_by)"
+    title = f"{pick.case}: {who}, limit {rate.limit} per {rate.duration_s:g} s"
     show(
         charts.key_timeline_figure(requests, windows, rate, title, family), f"key-{slug(pick.case)}"
     )

@@ -28,7 +28,7 @@ __all__ = [
 REPORT_FILE = "report.html"
 FIGURES_DIR = "figures"
 NOTEBOOKS_DIR = "notebooks"
-# Every run gets these, in this order; a run with capacity.json gets the capacity one too.
+# Every run gets these, in this order; a run with capacity.json gets the capacity one first.
 RUN_NOTEBOOKS = ("overview", "rate_limits", "quota")
 CAPACITY_NOTEBOOK = "capacity"
 
@@ -90,7 +90,7 @@ def build_report(run_dir: Path) -> Report:
     verdict = _verdict(run_dir)
     names = list(RUN_NOTEBOOKS)
     if (run_dir / CAPACITY_FILE).exists():
-        names.append(CAPACITY_NOTEBOOK)
+        names.insert(0, CAPACITY_NOTEBOOK)  # a capacity run's headline: first after the verdict
     notebooks_dir = run_dir / NOTEBOOKS_DIR
     figures_dir = run_dir / FIGURES_DIR
     notebooks_dir.mkdir(exist_ok=True)

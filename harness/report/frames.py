@@ -123,13 +123,14 @@ def key_requests(chats: pd.DataFrame, case: str, key: str) -> pd.DataFrame:
 
 
 def window_admissions(requests: pd.DataFrame, duration_ns: int) -> pd.DataFrame:
-    """At each admission's answer, the admissions surely inside one window ending there.
+    """Over time, the admissions surely inside the window of one duration ending then.
 
-    Counts admissions whose whole [send, recv] lies in (recv_i − D⁻, recv_i], with D⁻ a window
-    surely shorter than the server's: a lower bound of what the limiter let through within one
-    duration, so a correct limiter never shows more than ``limit`` (the checks' own bound).
-    ``requests`` as ``key_requests`` returns; columns ``t_s`` (seconds since the key's first
-    send), ``surely_within``.
+    At instant t: admissions whose whole [send, recv] lies in (t − D⁻, t], with D⁻ a window
+    surely shorter than the server's. A lower bound of what the limiter let through within one
+    duration, so a correct limiter never shows more than ``limit`` (the checks' own bound). The
+    count only changes when an answer arrives (+1) or an admission leaves the window (−1), so it
+    is given at those instants, a step function. ``requests`` as ``key_requests`` returns;
+    columns ``t_s`` (seconds since the key's first send), ``surely_within``.
     """
     ok = requests[requests["outcome"] == "ok"]
     if ok.empty:
@@ -138,12 +139,13 @@ def window_admissions(requests: pd.DataFrame, duration_ns: int) -> pd.DataFrame:
     send = np.sort(ok["send_ns"].to_numpy(dtype=np.int64))
     recv = np.sort(ok["recv_ns"].to_numpy(dtype=np.int64))
     window = _TOLERANCE.short(duration_ns)
-    # recv_j ≤ end minus send_j ≤ end − D⁻: subtracting a request longer than the window that
-    # ends after ``end`` too only lowers the count, which keeps it a lower bound.
-    within = np.searchsorted(recv, recv, side="right") - np.searchsorted(
-        send, recv - window, side="right"
+    instants = np.unique(np.concatenate([recv, send + window]))
+    # recv_j ≤ t minus send_j ≤ t − D⁻: subtracting a request longer than the window that ends
+    # after t too only lowers the count, which keeps it a lower bound.
+    within = np.searchsorted(recv, instants, side="right") - np.searchsorted(
+        send, instants - window, side="right"
     )
-    return pd.DataFrame({"t_s": (recv - origin) / 1e9, "surely_within": np.maximum(within, 0)})
+    return pd.DataFrame({"t_s": (instants - origin) / 1e9, "surely_within": np.maximum(within, 0)})
 
 
 def wait_vs_remaining(chats: pd.DataFrame) -> pd.DataFrame:

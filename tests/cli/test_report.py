@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import harness.report
 from harness.cli.main import main
+from harness.cli.report import report_after_run
 from harness.load.plan import CasePlan, RunPlan, write_plan
 from harness.load.scenario import Case, Scenario
 
@@ -60,3 +62,22 @@ def test_a_broken_run_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 2
     assert err.count("\n") == 1
     assert "not a run plan of this harness version" in err
+
+
+def test_a_report_failure_after_a_run_is_one_line_and_returns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_small_plan(tmp_path)
+    report_after_run(tmp_path)  # no records: a HarnessError, printed, not raised
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"report: not complete: {str(tmp_path)!r} holds no records (records/part-*.parquet)\n"
+    )
+
+    def broken(run_dir: Path) -> None:
+        raise RuntimeError("a bug in the report")
+
+    monkeypatch.setattr(harness.report, "build_report", broken)
+    report_after_run(tmp_path)  # even a bug of the report leaves the run its verdict
+    assert capsys.readouterr().err == "report: failed: RuntimeError: a bug in the report\n"

@@ -39,6 +39,14 @@ def test_every_notebook_is_stored_without_outputs_and_takes_run_dir() -> None:
         assert notebook.cells[0].source.startswith("# "), name  # the report's section title
 
 
+def test_the_stored_scripts_are_what_jupytext_writes_back() -> None:
+    """Editing through an .ipynb and writing back (README) changes nothing but the edit."""
+    for path in NOTEBOOK_DIR.glob("*.py"):
+        notebook = jupytext.read(path)
+        notebook.metadata.setdefault("jupytext", {})["notebook_metadata_filter"] = "-all"
+        assert jupytext.writes(notebook, fmt="py:percent") == path.read_text(), path.name
+
+
 def test_neither_the_notebooks_nor_the_report_import_locust() -> None:
     paths = [*NOTEBOOK_DIR.glob("*.py"), *REPORT_PACKAGE.glob("*.py")]
     assert len(paths) >= 10
