@@ -8,13 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from harness.errors import ConfigError, HarnessError
 from harness.load.plan import read_plan
 from harness.load.sink import records_dir
 from harness.report.capacity import CAPACITY_FILE
 from harness.report.html import Section, notebook_section, render_report
-from harness.report.notebooks import execute
+from harness.report.notebooks import MAX_PARALLEL, execute
 
 __all__ = [
     "CAPACITY_NOTEBOOK",
@@ -31,6 +33,7 @@ NOTEBOOKS_DIR = "notebooks"
 # Every run gets these, in this order; a run with capacity.json gets the capacity one first.
 RUN_NOTEBOOKS = ("overview", "rate_limits", "quota")
 CAPACITY_NOTEBOOK = "capacity"
+SEQUENTIAL_ABOVE_RECORDS = 2_000_000
 
 
 class ReportError(HarnessError):
@@ -44,11 +47,23 @@ class Report:
     notebooks: list[Path]
 
 
+def _parts(run_dir: Path) -> list[Path]:
+    return sorted(records_dir(run_dir).glob("part-*.parquet"))
+
+
+def _record_count(run_dir: Path) -> int:
+    """How many records the run holds, from the Parquet footers (no data read)."""
+    try:
+        return sum(pq.ParquetFile(part).metadata.num_rows for part in _parts(run_dir))
+    except (OSError, pa.ArrowException) as exc:
+        raise ConfigError(f"cannot read the records of {str(run_dir)!r}: {exc}") from None
+
+
 def _check_run_dir(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise ConfigError(f"RUN_DIR {str(run_dir)!r} is not a directory")
     read_plan(run_dir)  # names what is wrong with run.json, if anything
-    if not any(records_dir(run_dir).glob("part-*.parquet")):
+    if not _parts(run_dir):
         raise ConfigError(f"{str(run_dir)!r} holds no records (records/part-*.parquet)")
 
 
@@ -80,6 +95,21 @@ def _facts(run_dir: Path) -> dict[str, str]:
     }
 
 
+def _output_dirs(run_dir: Path) -> tuple[Path, Path]:
+    """notebooks/ and an empty figures/ (a figure from an earlier report must not linger)."""
+    notebooks_dir, figures_dir = run_dir / NOTEBOOKS_DIR, run_dir / FIGURES_DIR
+    try:
+        notebooks_dir.mkdir(exist_ok=True)
+        figures_dir.mkdir(exist_ok=True)
+        for stale in figures_dir.glob("*.png"):
+            stale.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the report into {str(run_dir)!r}: {exc.strerror}"
+        ) from None
+    return notebooks_dir, figures_dir
+
+
 def build_report(run_dir: Path) -> Report:
     """Execute the notebooks on ``run_dir`` and write its report; raise if a notebook failed.
 
@@ -87,21 +117,20 @@ def build_report(run_dir: Path) -> Report:
     first (report.html shows the failure where the notebook's section would be).
     """
     _check_run_dir(run_dir)
+    # Each notebook loads the records: on a big run, one at a time, or memory multiplies.
+    records = _record_count(run_dir)
     verdict = _verdict(run_dir)
     names = list(RUN_NOTEBOOKS)
     if (run_dir / CAPACITY_FILE).exists():
         names.insert(0, CAPACITY_NOTEBOOK)  # a capacity run's headline: first after the verdict
-    notebooks_dir = run_dir / NOTEBOOKS_DIR
-    figures_dir = run_dir / FIGURES_DIR
-    notebooks_dir.mkdir(exist_ok=True)
-    figures_dir.mkdir(exist_ok=True)
-    for stale in figures_dir.glob("*.png"):
-        stale.unlink()
+    notebooks_dir, figures_dir = _output_dirs(run_dir)
     sections: list[Section] = []
     written: list[Path] = []
     figures: list[Path] = []
     failures: list[str] = []
-    for executed in execute(names, {"run_dir": str(run_dir.resolve())}, run_dir):
+    at_once = 1 if records > SEQUENTIAL_ABOVE_RECORDS else MAX_PARALLEL
+    parameters: dict[str, object] = {"run_dir": str(run_dir.resolve())}
+    for executed in execute(names, parameters, run_dir, at_once):
         name = executed.name
         path = notebooks_dir / f"{name}.ipynb"
         nbformat.write(executed.notebook, path)  # type: ignore[no-untyped-call]

@@ -16,14 +16,14 @@ from typing import Any
 from markdown_it import MarkdownIt
 from nbformat import NotebookNode
 
-__all__ = ["Figure", "Section", "notebook_section", "render_report"]
+__all__ = ["FigureFile", "Section", "notebook_section", "render_report"]
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 OUTCOME_ORDER = ("fail", "inconclusive", "skipped", "pass")
 
 
 @dataclass(frozen=True, slots=True)
-class Figure:
+class FigureFile:
     """A PNG a notebook displayed, with the file name the report gives it."""
 
     filename: str
@@ -37,11 +37,11 @@ class Section:
     anchor: str
     title: str
     blocks: list[str] = field(default_factory=list)
-    figures: list[Figure] = field(default_factory=list)
+    figures: list[FigureFile] = field(default_factory=list)
     error: str | None = None
 
 
-def _image(figure: Figure) -> str:
+def _image(figure: FigureFile) -> str:
     data = base64.b64encode(figure.png).decode("ascii")
     return (
         f'<figure><img src="data:image/png;base64,{data}" alt="{escape(figure.filename)}">'
@@ -51,7 +51,7 @@ def _image(figure: Figure) -> str:
 
 def _output_block(
     output: NotebookNode, name_figure: Callable[[str], str]
-) -> tuple[str, Figure | None]:
+) -> tuple[str, FigureFile | None]:
     kind = output.get("output_type")
     if kind == "stream":
         return (f"<pre>{escape(output['text'])}</pre>" if output["name"] == "stdout" else ""), None
@@ -63,7 +63,7 @@ def _output_block(
     data: Mapping[str, Any] = output.get("data", {})
     if "image/png" in data:
         filename = name_figure(str(output.get("metadata", {}).get("filename", "")))
-        figure = Figure(filename, base64.b64decode(data["image/png"]))
+        figure = FigureFile(filename, base64.b64decode(data["image/png"]))
         return _image(figure), figure
     if "text/html" in data:
         return f'<div class="output">{_text(data["text/html"])}</div>', None

@@ -115,13 +115,16 @@ async def _execute(
     return Executed(name, notebook)
 
 
-def execute(names: Sequence[str], parameters: dict[str, object], workdir: Path) -> list[Executed]:
-    """Run each notebook with ``parameters``, a few at once; a failing cell ends only its own.
+def execute(
+    names: Sequence[str], parameters: dict[str, object], workdir: Path, at_once: int = MAX_PARALLEL
+) -> list[Executed]:
+    """Run each notebook with ``parameters``, ``at_once`` at a time; a failing cell ends only
+    its own notebook.
 
-    Each notebook gets a fresh kernel (no state leaks from one to the next); most of a
-    notebook's time is its kernel starting and importing pandas, which run in parallel.
+    Each notebook gets a fresh kernel (no state leaks from one to the next); most of a small
+    run's time is kernels starting and importing pandas, which run in parallel.
     """
-    parallel = asyncio.Semaphore(max(1, min(len(names), os.cpu_count() or 1, MAX_PARALLEL)))
+    parallel = asyncio.Semaphore(max(1, min(len(names), os.cpu_count() or 1, at_once)))
 
     async def one(name: str, sockets: Path) -> Executed:
         async with parallel:

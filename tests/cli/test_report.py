@@ -56,6 +56,17 @@ def test_a_run_without_records(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert not (tmp_path / "report.html").exists()
 
 
+def test_an_unreadable_records_part(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_small_plan(tmp_path)
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "part-000000.parquet").write_bytes(b"not parquet")
+    code, err = report(tmp_path, capsys)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert f"cannot read the records of {str(tmp_path)!r}" in err
+    assert not (tmp_path / "notebooks").exists()
+
+
 def test_a_broken_run_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "run.json").write_text(json.dumps({"run_id": "x"}))
     code, err = report(tmp_path, capsys)
