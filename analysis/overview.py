@@ -28,7 +28,7 @@ verdict = json.loads(verdict_path.read_text()) if verdict_path.exists() else Non
 
 # %%
 if verdict is None:
-    note("This run has no `verdict.json`: run `aisk-harness check RUN_DIR` to judge it.")
+    note("No `verdict.json`: this run was not judged (`aisk-harness check RUN_DIR` judges it).")
 else:
     show(charts.checks_figure(frames.check_outcomes(verdict)), "checks")
 

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from harness.errors import ConfigError
-from harness.report.charts import OUTCOME_COLORS, WIDTH_IN
+from harness.report.charts import LIMIT_COLOR, LIMIT_LINE, OUTCOME_COLORS, WIDTH_IN
 
 __all__ = ["CAPACITY_FILE", "Capacity", "capacity_figure", "read_capacity"]
 
@@ -166,13 +166,7 @@ def capacity_figure(capacity: Capacity) -> Figure:
             color="#1864ab",
             label=column.removesuffix("_s"),
         )
-    latency.axhline(
-        capacity.slo_p95_s,
-        color="#c92a2a",
-        ls="--",
-        lw=1.3,
-        label=f"SLO p95 = {capacity.slo_p95_s:g} s",
-    )
+    latency.axhline(capacity.slo_p95_s, label=f"SLO p95 = {capacity.slo_p95_s:g} s", **LIMIT_LINE)
     latency.set_ylabel("latency (s)")
     latency.set_ylim(bottom=0)
     errors.plot(
@@ -183,13 +177,8 @@ def capacity_figure(capacity: Capacity) -> Figure:
         color=OUTCOME_COLORS["client_error"],
         label="error rate",
     )
-    errors.axhline(
-        capacity.max_error_rate * 100,
-        color="#c92a2a",
-        ls="--",
-        lw=1.3,
-        label=f"max error rate = {capacity.max_error_rate * 100:g} %",
-    )
+    budget = capacity.max_error_rate * 100
+    errors.axhline(budget, label=f"max error rate = {budget:g} %", **LIMIT_LINE)
     errors.set_ylabel("errors (%)")
     errors.set_ylim(bottom=0)
     errors.set_xlabel(f"offered load ({capacity.offered_unit}; {capacity.model} model)")
@@ -207,7 +196,7 @@ def capacity_figure(capacity: Capacity) -> Figure:
         if errors_at is not None:
             ax.axvline(
                 errors_at,
-                color="#c92a2a",
+                color=LIMIT_COLOR,
                 ls=":",
                 lw=1.2,
                 label="errors begin" if ax is errors else None,

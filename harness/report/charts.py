@@ -7,6 +7,7 @@ a laptop screen, every axis labelled with its unit, one colour per outcome acros
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,8 @@ from harness.report.frames import RateLimit
 
 __all__ = [
     "CHECK_COLORS",
+    "LIMIT_COLOR",
+    "LIMIT_LINE",
     "OUTCOME_COLORS",
     "checks_figure",
     "key_timeline_figure",
@@ -49,6 +52,8 @@ CHECK_COLORS = {
     "inconclusive": "#f08c00",
     "skipped": "#868e96",
 }
+LIMIT_COLOR = "#c92a2a"  # every configured bound (limit, quota, SLO) is drawn in this red
+LIMIT_LINE: dict[str, Any] = {"color": LIMIT_COLOR, "ls": "--", "lw": 1.4}
 WIDTH_IN = 11.0
 MAX_POINTS = 3000  # per panel of a scatter; more only hides the picture and slows the report
 # Families that may admit up to twice the limit across a window boundary.
@@ -114,11 +119,11 @@ def key_timeline_figure(
         lw=1.6,
         label="admissions surely within one duration",
     )
-    bottom.axhline(rate.limit, color="#c92a2a", ls="--", lw=1.4, label=f"limit = {rate.limit}")
+    bottom.axhline(rate.limit, label=f"limit = {rate.limit}", **LIMIT_LINE)
     if family in BOUNDARY_FAMILIES:
         bottom.axhline(
             2 * rate.limit,
-            color="#c92a2a",
+            color=LIMIT_COLOR,
             ls=":",
             lw=1.2,
             label=f"2 × limit (a window boundary inside; {family})",
@@ -188,7 +193,7 @@ def wait_figure(waits: pd.DataFrame, durations_s: Mapping[str, float]) -> Figure
                 mine.loc[early, "wait_s"],
                 middle[early],
                 s=16,
-                color="#c92a2a",
+                color=LIMIT_COLOR,
                 label=f"admitted earlier ({early_count})",
             )
         ax.set_xlim(0, duration * 1.05)
@@ -296,7 +301,7 @@ def quota_figure(consumption: pd.DataFrame, resets: pd.DataFrame) -> Figure:
             lw=2,
             label="admitted (consumed)",
         )
-        ax.axhline(limit, color="#c92a2a", ls="--", lw=1.4, label=f"quota = {limit} per day")
+        ax.axhline(limit, label=f"quota = {limit} per day", **LIMIT_LINE)
         peak = int(mine["consumed"].max()) if len(mine) else 0
         ax.set_ylim(0, max(limit, peak) * 1.3)
         ax.set_ylabel("messages admitted")

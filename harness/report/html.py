@@ -145,7 +145,12 @@ pre{background:#f8f9fa;padding:8px;overflow-x:auto;font-size:13px}
 """
 
 
-def _verdict_table(verdict: Mapping[str, Any] | None) -> str:
+def _verdict_table(verdict: Mapping[str, Any] | None, capacity_run: bool) -> str:
+    if verdict is None and capacity_run:
+        return (
+            '<div class="banner none">CAPACITY RUN: not judged for conformance (limits set high '
+            "enough never to throttle)</div>"
+        )
     if verdict is None:
         return (
             '<div class="banner none">NOT JUDGED: this run has no verdict.json '
@@ -188,6 +193,7 @@ def render_report(
 ) -> str:
     """The whole page: title, run facts, verdict table, a link per section, the sections."""
     nav = "".join(f'<a href="#{escape(s.anchor)}">{escape(s.title)}</a>' for s in sections)
+    capacity_run = any(section.anchor == "capacity" for section in sections)
     fact_line = "".join(
         f"<span>{escape(name)}: <b>{escape(value)}</b></span>" for name, value in facts.items()
     )
@@ -207,6 +213,6 @@ def render_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body><main>"
         f'<h1>{escape(title)}</h1><div class="facts">{fact_line}</div>'
-        f'<section id="verdict">{_verdict_table(verdict)}</section>'
+        f'<section id="verdict">{_verdict_table(verdict, capacity_run)}</section>'
         f"<nav>Sections: {nav}</nav>{''.join(body)}</main></body></html>\n"
     )

@@ -146,7 +146,7 @@ def test_a_capacity_run_gets_its_section_and_throttle_sections_degrade(
     assert capacity["sentence"] in html
     assert capacity["model_note"] in html
     assert html.index('id="verdict"') < html.index('id="capacity"') < html.index('id="overview"')
-    assert "NOT JUDGED" in html
+    assert "CAPACITY RUN: not judged for conformance" in html
     assert "No request of this run was throttled" in html
     assert (capacity_run / "figures" / "capacity-capacity.png").is_file()
     assert not list((capacity_run / "figures").glob("rate_limits-key-*"))
