@@ -118,6 +118,7 @@ def key_timeline_figure(
         color=OUTCOME_COLORS["ok"],
         lw=1.6,
         label="admissions surely within one duration",
+        zorder=3,  # above the limit line it touches
     )
     bottom.axhline(rate.limit, label=f"limit = {rate.limit}", **LIMIT_LINE)
     if family in BOUNDARY_FAMILIES:
