@@ -7,6 +7,7 @@ with one-line errors that say which file and what is wrong.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness.errors import ConfigError
 
-__all__ = ["read_model", "write_model"]
+__all__ = ["format_validation_error", "read_model", "write_model"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,4 +38,35 @@ def read_model(path: Path, model: type[M], *, missing: str, kind: str) -> M:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: not {kind}: {exc.errors()[0]['msg']}") from None
+        raise ConfigError(
+            f"{path} is not {kind}:\n{format_validation_error(exc, path.name)}"
+        ) from None
+
+
+def format_validation_error(
+    exc: ValidationError, source: str, union_tags: Collection[str] = ()
+) -> str:
+    """One line per problem: ``source: field.path: what is expected (got ...)``.
+
+    ``union_tags``: the tags of discriminated unions, which pydantic puts in the location although
+    they are no field of the file.
+    """
+    lines = []
+    for error in exc.errors():
+        got = error.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message, shown = "unknown field", ""
+        lines.append(f"{source}: {_field_path(error['loc'], union_tags)}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def _field_path(location: tuple[int | str, ...], union_tags: Collection[str]) -> str:
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part not in union_tags:
+            text += f".{part}" if text else str(part)
+    return text or "(top level)"

@@ -20,7 +20,7 @@ CAPACITY_FILE = "capacity.json"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Slo(_Model):

@@ -23,6 +23,7 @@ from harness.api.duration import DurationError, format_duration, parse_duration
 from harness.capacity import CapacityResult, Slo, analyse, write_result
 from harness.capacity.statement import format_rate
 from harness.cli.load_job import make_run_dir, run_locust, target_api_key
+from harness.cli.report import report_after_run
 from harness.cli.serve import (
     API_KEY_ENV,
     add_emulator_options,
@@ -181,6 +182,8 @@ def _handle(args: argparse.Namespace) -> int:
     path = write_result(run_dir, result)
     print_steps(result)
     print(f"\nrun directory: {run_dir}\ncapacity result: {path}")
+    if not args.no_report:
+        report_after_run(run_dir)
     if len(result.steps) < len(users):
         raise HarnessError(
             f"the search stopped after {len(result.steps)} of {len(users)} steps; "
@@ -202,6 +205,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--target", metavar="URL", help="base URL of a deployment")
     parser.add_argument(
         "--api-key", metavar="KEY", help=f"organisation API key (or ${API_KEY_ENV})"
+    )
+    parser.add_argument(
+        "--no-report", action="store_true", help="skip the notebooks and report.html"
     )
     parser.add_argument(
         "--slo-p95", default="2s", metavar="T",

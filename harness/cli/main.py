@@ -18,6 +18,7 @@ from harness.errors import HarnessError
 SUBCOMMAND_MODULES = (
     "harness.cli.run",
     "harness.cli.check",
+    "harness.cli.report",
     "harness.cli.serve",
     "harness.cli.capacity",
 )

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from harness.api.duration import DurationError, parse_duration
 from harness.cli.check import judge, print_verdict
 from harness.cli.load_job import make_run_dir, run_locust, target_api_key
+from harness.cli.report import report_after_run
 from harness.cli.serve import (
     API_KEY_ENV,
     add_emulator_options,
@@ -136,6 +137,8 @@ def _handle(args: argparse.Namespace) -> int:
     _print_summary(run_dir)
     verdict = judge(run_dir)
     print_verdict(verdict, run_dir)
+    if not args.no_report:
+        report_after_run(run_dir)
     return 0 if verdict.conformant else 1
 
 
@@ -171,6 +174,9 @@ def add_parser(subparsers: Any) -> None:
         "--request-timeout", type=float, default=30.0, metavar="S",
         help="seconds before a request is recorded as a timeout (default: 30)",
     )  # fmt: skip
+    parser.add_argument(
+        "--no-report", action="store_true", help="skip the notebooks and report.html"
+    )
     add_emulator_options(parser)
     parser.set_defaults(handler=_handle)
 

@@ -169,7 +169,7 @@ def first_retry_throttled(
     throttled_code: int,
 ) -> tuple[Index, Index]:
     """W3: (throttle j, request p) where p is the first request surely after j's promised retry
-    instant, p was throttled, and no request that could use budget met ``(lo_j, hi_p)``."""
+    instant, p was throttled, and no request that could use budget met ``[lo_j, hi_p]``."""
     if not len(throttled):
         empty = np.empty(0, dtype=np.intp)
         return empty, empty
@@ -218,11 +218,13 @@ def _nothing_between(
     start: npt.NDArray[np.int64],
     end: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.bool_]:
-    """For each ``(start, end)``: no request that could use budget has an interval meeting it."""
+    """For each ``start <= end``: no request that could use budget has an interval meeting
+    ``[start, end]``. Touching counts: decisions at the same instant may come in either order."""
     consumers = np.flatnonzero(code != throttled_code)
     if not len(consumers):
         return np.ones(len(start), dtype=bool)
     c_lo, c_hi = np.sort(lo[consumers]), np.sort(hi[consumers])
-    meeting = np.searchsorted(c_lo, end, "left") - np.searchsorted(c_hi, start, "right")
+    # Those with lo <= end, less those ending before start (each of which has lo <= end too).
+    meeting = np.searchsorted(c_lo, end, "right") - np.searchsorted(c_hi, start, "left")
     result: npt.NDArray[np.bool_] = meeting == 0
     return result

@@ -24,6 +24,7 @@ from pydantic import (
 from harness.api.chatbot import RateLimitVaryBy
 from harness.api.duration import DurationError, parse_duration
 from harness.errors import ConfigError
+from harness.model_files import format_validation_error
 
 __all__ = [
     "Behaviour",
@@ -37,7 +38,6 @@ __all__ = [
     "RateLimitSpec",
     "Scenario",
     "default_scenario_path",
-    "format_validation_error",
     "load_scenario",
     "parse_scenario",
     "with_overrides",
@@ -141,6 +141,7 @@ class Burst(_Strict):
 
 
 Behaviour = Annotated[Hammer | Paced | Polite | Burst, Field(discriminator="kind")]
+BEHAVIOUR_KINDS = ("hammer", "paced", "polite", "burst")
 
 _CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -202,36 +203,11 @@ class Scenario(_Strict):
         return max(self.case_duration_ns(case) for case in self.cases)
 
 
-def _path(location: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in location:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part in ("hammer", "paced", "polite", "burst"):
-            continue  # the discriminated-union tag pydantic inserts; not a field of the file
-        else:
-            text += f".{part}" if text else str(part)
-    return text or "(top level)"
-
-
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One line per problem: ``source: field.path: what is expected (got ...)``."""
-    lines = []
-    for error in exc.errors():
-        got = error.get("input")
-        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message, shown = "unknown field", ""
-        lines.append(f"{source}: {_path(error['loc'])}: {message}{shown}")
-    return "\n".join(lines)
-
-
 def parse_scenario(document: dict[str, Any], source: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source)) from None
+        raise ConfigError(format_validation_error(exc, source, BEHAVIOUR_KINDS)) from None
 
 
 def load_scenario(path: Path) -> Scenario:

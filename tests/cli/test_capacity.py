@@ -6,6 +6,7 @@ process offers on this machine, so the figure measured is the target's and not t
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
@@ -105,6 +106,10 @@ def test_the_search_finds_the_emulators_capacity_at_its_knee(tmp_path: Path) -> 
     assert set(load.loc[~cut, "outcome"]) == {"ok", "server_error"}
     assert (load.loc[cut, "recv_wall_ns"] >= result.steps[-1].end_ns).all()
     assert json.loads((run_dir / "run.json").read_text())["emulator"]["max_concurrency"] == 4
+    # The search ends with its report, whose capacity section states the result.
+    assert done.stdout.rstrip().splitlines()[-1] == f"report: {run_dir / 'report.html'}"
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert html.escape(result.sentence) in report
 
 
 @pytest.fixture
@@ -126,7 +131,7 @@ def test_an_interrupted_search_keeps_its_steps_and_records_and_exits_2(
     child = subprocess.Popen(
         capacity_command("--target", limited_target.base_url, "--api-key", API_KEY,
                          "--step-users", "1", "--max-users", "4", "--step-duration", "3s",
-                         "--out", str(run_dir)),
+                         "--out", str(run_dir), "--no-report"),
         cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

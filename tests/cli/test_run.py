@@ -96,7 +96,8 @@ def scenario_file(tmp_path: Path, duration: str = "3s") -> Path:
 
 
 def run_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "harness.cli.main", "run", *args]
+    # The report (notebooks, ~10 s a run) has its own tests: tests/report/test_build.py.
+    return [sys.executable, "-m", "harness.cli.main", "run", "--no-report", *args]
 
 
 def clean_env() -> dict[str, str]:

@@ -31,7 +31,7 @@ def verdict_of(tmp_path: Path, *options: str) -> tuple[int, dict[str, Any], str]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AISK_")}
     done = subprocess.run(
         [sys.executable, "-m", "harness.cli.main", "run", "--scenario", str(QUICK),
-         "--latency", "5ms..30ms", "--out", str(run_dir), *options],
+         "--latency", "5ms..30ms", "--out", str(run_dir), "--no-report", *options],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
     )  # fmt: skip
     verdict_file = run_dir / "verdict.json"
