@@ -25,6 +25,14 @@ from urllib.parse import urlsplit
 
 from harness.api.duration import DurationError, parse_duration
 from harness.cli.check import judge, print_verdict
+from harness.cli.rails import (
+    add_rail_options,
+    check_target,
+    print_estimate,
+    print_target,
+    rail_locust_args,
+    validate_rails,
+)
 from harness.cli.serve import API_KEY_ENV, add_emulator_options, emulator_config
 from harness.emulator import BackgroundEmulator
 from harness.errors import ConfigError, HarnessError
@@ -149,12 +157,14 @@ def _print_summary(run_dir: Path) -> None:
 def _handle(args: argparse.Namespace) -> int:
     if args.processes < 1:
         raise ConfigError("--processes: expected a whole number of at least 1")
+    validate_rails(args)
     scenario, path = _scenario(args)
     api_key = args.api_key or os.environ.get(API_KEY_ENV, "")
     second_key = args.second_api_key or os.environ.get(SECOND_API_KEY_ENV, "")
     if args.target is not None:
         if urlsplit(args.target).scheme not in ("http", "https"):
             raise ConfigError(f"--target {args.target!r}: expected an http:// or https:// URL")
+        check_target(args.target, args.allow_remote)
         if not api_key:
             raise ConfigError(f"--api-key (or {API_KEY_ENV}) is required with --target")
     run_dir = _run_dir(args.out)
@@ -171,10 +181,14 @@ def _handle(args: argparse.Namespace) -> int:
             scenario, "count", target_host=urlsplit(host).hostname or "",
             forwarded_for=args.forwarded_for,
         )  # fmt: skip
-        users = len(build_slots(scenario, plans))
+        slots = build_slots(scenario, plans)
+        users = len(slots)
         env = {**os.environ, API_KEY_ENV: api_key, SECOND_API_KEY_ENV: second_key}
+        print_target(host, api_key, args.target is None, args.allow_remote)
+        print_estimate(slots, args.max_requests, args.max_rps, args.request_timeout)
         print(f"run {run_dir}: {len(scenario.cases)} cases, {users} keys, target {host}")
-        code = _run_locust(_locust_command(args, path, run_dir, host, users), env)
+        command = _locust_command(args, path, run_dir, host, users) + rail_locust_args(args)
+        code = _run_locust(command, env)
     if not (run_dir / PLAN_FILE).exists():
         raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
     _print_summary(run_dir)
@@ -215,6 +229,7 @@ def add_parser(subparsers: Any) -> None:
         "--request-timeout", type=float, default=30.0, metavar="S",
         help="seconds before a request is recorded as a timeout (default: 30)",
     )  # fmt: skip
+    add_rail_options(parser)
     add_emulator_options(parser)
     parser.set_defaults(handler=_handle)
 

@@ -36,7 +36,9 @@ class EmulatorConfig:
     trust_forwarded_for: bool = False
     policy: Policy = CORRECT
     seed: int | None = None
+    # Bounds, so a long soak cannot exhaust memory (each has a test with a small value).
     max_chatbots_per_org: int = 10_000
+    max_tokens_per_chatbot: int = 1_000  # minting more revokes the oldest
     max_rate_keys: int = 1_000_000
     max_body_bytes: int = 256 * 1024
 

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import ConfigError
+from harness.load.budget import RunBudget
 from harness.load.keys import KeyPlan
 from harness.load.scenario import Case, Scenario
 
@@ -63,6 +64,7 @@ class RunPlan(_Model):
     scenario: Scenario
     cases: list[CasePlan]
     second_org: bool = False
+    budget: RunBudget | None = None  # None: a run from before budgets existed
     versions: dict[str, str] = Field(default_factory=dict)
 
     def case(self, name: str) -> CasePlan:
