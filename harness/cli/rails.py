@@ -81,7 +81,11 @@ def _is_loopback(host: str) -> bool:
 
 def check_target(target: str, allow_remote: bool) -> None:
     """A target outside loopback is refused unless ``--allow-remote`` says it is meant."""
-    host = urlsplit(target).hostname
+    parts = urlsplit(target)
+    if parts.username is not None or parts.password is not None:
+        # Never echoed: the URL itself holds the secret.
+        raise ConfigError("--target: credentials in the URL are refused; use AISK_API_KEY")
+    host = parts.hostname
     if not host:
         raise ConfigError(f"--target {target!r}: expected a URL with a host name")
     if not allow_remote and not _is_loopback(host):

@@ -301,6 +301,7 @@ def test_the_main_job_runs_against_the_embedded_emulator(tmp_path: Path) -> None
         (["--target", "http://127.0.0.1:9"], "--api-key"),
         # TEST-NET-1: never routed. A connection attempt would hang, not name --allow-remote.
         (["--target", "http://192.0.2.1:8080", "--api-key", "k"], "--allow-remote"),
+        (["--target", "http://user:hunter2@127.0.0.1:9", "--api-key", "k"], "credentials"),
         (["--max-requests", "0"], "--max-requests"),
         (["--max-rps", "-1"], "--max-rps"),
     ],
@@ -313,6 +314,7 @@ def test_bad_arguments_end_with_one_line_and_exit_code_2(
     assert named in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+    assert "hunter2" not in done.stderr + done.stdout
 
 
 def test_an_unreachable_target_or_a_refused_key_is_exit_code_2(
