@@ -110,12 +110,15 @@ def _sample(run: psutil.Process) -> dict[str, float] | None:
 
 
 def _summary(rows: list[dict[str, float]], column: str) -> dict[str, float]:
+    """RSS after warm-up, max, end; the slope over the run and over its second half (growth
+    that levels off, such as a table filling up to its sweep threshold, shows as a smaller one)."""
     steady = [(row["t_s"], row[column]) for row in rows if row["t_s"] >= WARMUP_S]
     return {
         "after_warmup_mib": round(steady[0][1], 1),
         "max_mib": round(max(m for _, m in steady), 1),
         "end_mib": round(steady[-1][1], 1),
         "slope_mib_per_hour": round(_fit_slope(steady), 2),
+        "second_half_slope_mib_per_hour": round(_fit_slope(steady[len(steady) // 2 :]), 2),
     }
 
 
@@ -180,6 +183,9 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.minutes, args.processes)
     (RESULTS / "soak.json").write_text(json.dumps(result, indent=2))
+    for name in ("soak.csv", "soak.json"):  # kept per process count, for comparison
+        suffix = f"-p{args.processes}"
+        (RESULTS / name.replace(".", f"{suffix}.")).write_bytes((RESULTS / name).read_bytes())
     print(json.dumps(result, indent=2))
 
 

@@ -123,6 +123,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         return
     try:
         scenario = _scenario(options)
+        _budget(options)
     except HarnessError as exc:
         raise SystemExit(_exit_with(str(exc))) from None
     environment.aisk_master = _Master(scenario, options)
@@ -189,6 +190,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
 
 def _budget(options: Any) -> tuple[int | None, float | None]:
     """The run's (max requests, max requests/s); 0 on the command line means no cap."""
+    if options.aisk_max_requests < 0 or not options.aisk_max_rps >= 0:
+        raise HarnessError("--aisk-max-requests and --aisk-max-rps: expected 0 (no cap) or more")
     return options.aisk_max_requests or None, options.aisk_max_rps or None
 
 

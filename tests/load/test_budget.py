@@ -36,7 +36,8 @@ def test_fair_shares_never_exceed_the_total_or_a_need(total: float, needs: list[
     short = [share for share, need in zip(shares, needs, strict=True) if share < need]
     if short:
         assert min(short) >= max(shares) * (1 - 1e-9)
-        assert sum(shares) >= total * (1 - 1e-9)  # nothing is wasted while someone is short
+        # Nothing is wasted while someone is short (up to rounding, also of subnormal totals).
+        assert sum(shares) >= total * (1 - 1e-9) - 1e-300
 
 
 @settings(max_examples=300)
