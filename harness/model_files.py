@@ -38,9 +38,9 @@ def read_model(path: Path, model: type[M], *, missing: str, kind: str) -> M:
     try:
         return model.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError(
-            f"{path} is not {kind}:\n{format_validation_error(exc, path.name)}"
-        ) from None
+        problems = format_validation_error(exc, path.name).splitlines()
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"{path} is not {kind}: {problems[0]}{more}") from None
 
 
 def format_validation_error(

@@ -23,6 +23,7 @@ from harness.api.duration import DurationError, format_duration, parse_duration
 from harness.capacity import CapacityResult, Slo, analyse, write_result
 from harness.capacity.statement import format_rate
 from harness.cli.load_job import make_run_dir, run_locust, target_api_key
+from harness.cli.rails import add_allow_remote_option, print_target
 from harness.cli.report import report_after_run
 from harness.cli.serve import (
     API_KEY_ENV,
@@ -156,7 +157,7 @@ def print_steps(result: CapacityResult) -> None:
 def _handle(args: argparse.Namespace) -> int:
     slo = _slo(args)
     users = _steps(args)
-    api_key = target_api_key(args.target, args.api_key)
+    api_key = target_api_key(args.target, args.api_key, args.allow_remote)
     config: EmulatorConfig | None = None
     if args.target is None:
         api_key = secrets.token_urlsafe(24)
@@ -170,6 +171,7 @@ def _handle(args: argparse.Namespace) -> int:
             print(f"embedded emulator at {host} ({_emulator_capacity(config)})")
         else:
             host = args.target.rstrip("/")
+        print_target(host, api_key, args.target is None, args.allow_remote)
         print(
             f"capacity search {run_dir}: {len(users)} steps of {args.step_duration} "
             f"({', '.join(map(str, users))} users), target {host}"
@@ -209,6 +211,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--no-report", action="store_true", help="skip the notebooks and report.html"
     )
+    add_allow_remote_option(parser)
     parser.add_argument(
         "--slo-p95", default="2s", metavar="T",
         help="the p95 latency a step may have, a Go duration (default: %(default)s)",

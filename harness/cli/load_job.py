@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
+from harness.cli.rails import check_target
 from harness.cli.serve import API_KEY_ENV
 from harness.errors import ConfigError
 from harness.load.plan import PLAN_FILE
@@ -41,12 +42,14 @@ def make_run_dir(out: str | None) -> Path:
     return run_dir
 
 
-def target_api_key(target: str | None, api_key: str | None) -> str:
-    """The API key for ``--target`` (from ``--api-key`` or the environment), checked with it."""
+def target_api_key(target: str | None, api_key: str | None, allow_remote: bool) -> str:
+    """The API key for ``--target`` (from ``--api-key`` or the environment), checked with it;
+    a target outside loopback needs ``allow_remote`` (checked before any connection)."""
     key = api_key or os.environ.get(API_KEY_ENV, "")
     if target is not None:
         if urlsplit(target).scheme not in ("http", "https"):
             raise ConfigError(f"--target {target!r}: expected an http:// or https:// URL")
+        check_target(target, allow_remote)
         if not key:
             raise ConfigError(f"--api-key (or {API_KEY_ENV}) is required with --target")
     return key

@@ -22,6 +22,13 @@ from urllib.parse import urlsplit
 from harness.api.duration import DurationError, parse_duration
 from harness.cli.check import judge, print_verdict
 from harness.cli.load_job import make_run_dir, run_locust, target_api_key
+from harness.cli.rails import (
+    add_rail_options,
+    print_estimate,
+    print_target,
+    rail_locust_args,
+    validate_rails,
+)
 from harness.cli.report import report_after_run
 from harness.cli.serve import (
     API_KEY_ENV,
@@ -111,8 +118,9 @@ def _print_summary(run_dir: Path) -> None:
 def _handle(args: argparse.Namespace) -> int:
     if args.processes < 1:
         raise ConfigError("--processes: expected a whole number of at least 1")
+    validate_rails(args)
     scenario, path = _scenario(args)
-    api_key = target_api_key(args.target, args.api_key)
+    api_key = target_api_key(args.target, args.api_key, args.allow_remote)
     second_key = args.second_api_key or os.environ.get(SECOND_API_KEY_ENV, "")
     run_dir = make_run_dir(args.out)
     with ExitStack() as stack:
@@ -128,10 +136,14 @@ def _handle(args: argparse.Namespace) -> int:
             scenario, "count", target_host=urlsplit(host).hostname or "",
             forwarded_for=args.forwarded_for,
         )  # fmt: skip
-        users = len(build_slots(scenario, plans))
+        slots = build_slots(scenario, plans)
+        users = len(slots)
         env = {**os.environ, API_KEY_ENV: api_key, SECOND_API_KEY_ENV: second_key}
+        print_target(host, api_key, args.target is None, args.allow_remote)
+        print_estimate(slots, args.max_requests, args.max_rps, args.request_timeout)
         print(f"run {run_dir}: {len(scenario.cases)} cases, {users} keys, target {host}")
-        code = run_locust(_locust_command(args, path, run_dir, host, users), env)
+        command = _locust_command(args, path, run_dir, host, users) + rail_locust_args(args)
+        code = run_locust(command, env)
     if not (run_dir / PLAN_FILE).exists():
         raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
     _print_summary(run_dir)
@@ -177,6 +189,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--no-report", action="store_true", help="skip the notebooks and report.html"
     )
+    add_rail_options(parser)
     add_emulator_options(parser)
     parser.set_defaults(handler=_handle)
 

@@ -23,6 +23,7 @@ from harness.emulator.quota import QuotaExhausted
 __all__ = [
     "Answer",
     "Violation",
+    "capacity_exhausted",
     "chat_answer",
     "encode",
     "error_answer",
@@ -85,6 +86,23 @@ def invalid_argument(violations: list[Violation]) -> Answer:
         "field_violations": [{"field": v.field, "description": v.description} for v in violations],
     }
     return error_answer(GrpcCode.INVALID_ARGUMENT, f"invalid argument: {described}{more}", [detail])
+
+
+# The emulator's own refusals when one of its bounds is reached: not the API's domain, so no
+# client can mistake them for a throttle or a quota answer.
+EMULATOR_DOMAIN = "emulator.aisk-harness"
+REASON_EMULATOR_CAPACITY = "EMULATOR_CAPACITY"
+
+
+def capacity_exhausted(resource: str, limit: int, message: str) -> Answer:
+    """429 (code 8) with an ErrorInfo naming which bound of the emulator was reached."""
+    info = {
+        "@type": ERROR_INFO_TYPE,
+        "reason": REASON_EMULATOR_CAPACITY,
+        "domain": EMULATOR_DOMAIN,
+        "metadata": {"resource": resource, "limit": str(limit)},
+    }
+    return error_answer(GrpcCode.RESOURCE_EXHAUSTED, message, [info])
 
 
 def round_up_to_micros(ns: int) -> int:

@@ -40,7 +40,9 @@ class EmulatorConfig:
     # may wait for a slot before the next is refused with 503 (None: no limit).
     max_concurrency: int | None = None
     max_queue: int | None = None
+    # Bounds, so a long soak cannot exhaust memory (each has a test with a small value).
     max_chatbots_per_org: int = 10_000
+    max_tokens_per_chatbot: int = 1_000  # minting more revokes the oldest
     max_rate_keys: int = 1_000_000
     max_body_bytes: int = 256 * 1024
 

@@ -152,8 +152,10 @@ def new_state(algorithm: Algorithm, rule: Rule) -> KeyState:
     return _STATES[algorithm](rule)
 
 
-# Idle keys are swept when the table doubles since the last sweep: O(1) amortised per new key.
-_FIRST_SWEEP = 4096
+# Idle keys are swept when the table doubles since the last sweep: O(1) amortised per new key,
+# and the table never holds more than twice its live keys (or this floor). The floor is small
+# so that a soak of fresh keys (one per burst) stays flat rather than growing to it first.
+_FIRST_SWEEP = 256
 
 
 class TableFullError(Exception):

@@ -62,6 +62,9 @@ class QuotaBook:
         self._current[zone.key] = day
         return day
 
+    def __len__(self) -> int:
+        return len(self._counts)
+
     def used(self, chatbot_id: str, now_ns: int, zone: ZoneInfo) -> int:
         start, count = self._counts.get(chatbot_id, (-1, 0))
         return count if start == self._day(now_ns, zone).start_ns else 0

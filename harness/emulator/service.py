@@ -130,7 +130,7 @@ class EmulatorService:
         self.config = config
         self.clock = clock
         self.policy = config.policy
-        self.store = Store(config.api_keys)
+        self.store = Store(config.api_keys, config.max_tokens_per_chatbot)
         self.limiter = LimiterTable(config.algorithm, config.max_rate_keys)
         self.quota = QuotaBook()
         self.stats = Stats()
@@ -173,11 +173,14 @@ class EmulatorService:
         if body is None or violations:
             self.stats.rejected += 1
             return answers.invalid_argument(violations)
-        if self.store.count(org) >= self.config.max_chatbots_per_org:
-            return answers.error_answer(
-                GrpcCode.RESOURCE_EXHAUSTED,
-                f"the organisation has {self.config.max_chatbots_per_org} chatbots, the most "
-                "this emulator keeps: delete some first",
+        most = self.config.max_chatbots_per_org
+        if self.store.count(org) >= most:
+            self.stats.rejected += 1
+            return answers.capacity_exhausted(
+                "chatbots",
+                most,
+                f"the organisation has {most} chatbots, the most this emulator keeps: "
+                "delete some first",
             )
         entry = self.store.add(org, _created(body, self.clock.now_ns()), _limits(body))
         return answers.ok({"chatbot": entry.wire})
@@ -297,7 +300,11 @@ class EmulatorService:
                 )
             except TableFullError as exc:
                 self.stats.rejected += 1
-                return answers.error_answer(GrpcCode.UNAVAILABLE, f"emulator overloaded: {exc}")
+                return answers.capacity_exhausted(
+                    "rate_limit_keys",
+                    self.limiter.max_keys,
+                    f"{exc}, the most this emulator keeps: no new key until some go idle",
+                )
             wait_ns = state.wait(now_ns)
             if wait_ns > 0:
                 return self._throttle(entry, limits.rate_limit, state, now_ns, wait_ns)
@@ -317,7 +324,9 @@ class EmulatorService:
             at = self.clock.now_ns() if self.policy.race_check_record else now_ns
             if state is not None:
                 state.record(at)
-            if limits.quota is not None:
+            # A racy server may admit after the chatbot was deleted: count nothing for it then,
+            # so a deleted chatbot leaves no quota book behind.
+            if limits.quota is not None and self.store.get(entry.id) is entry:
                 self.quota.record(entry.id, at, zone)
             self.stats.admitted += 1
 
@@ -351,5 +360,7 @@ class EmulatorService:
             "overloaded": self.stats.overloaded,
             "peers": sorted(self.stats.peers),
             "live_rate_keys": len(self.limiter),
+            "live_tokens": self.store.live_tokens,
+            "quota_books": len(self.quota),
             "now": format_rfc3339(instant_of(self.clock.now_ns())),
         }

@@ -49,7 +49,10 @@ def credential_of(authorization: str | None) -> str | None:
 
 
 class Store:
-    def __init__(self, api_keys: tuple[SecretStr, ...]) -> None:
+    def __init__(
+        self, api_keys: tuple[SecretStr, ...], max_tokens_per_chatbot: int = MAX_TOKENS_PER_CHATBOT
+    ) -> None:
+        self.max_tokens_per_chatbot = max_tokens_per_chatbot
         self._orgs = {key.get_secret_value(): index for index, key in enumerate(api_keys)}
         self._chatbots: dict[str, ChatbotEntry] = {}
         self._tokens: dict[str, str] = {}
@@ -63,6 +66,10 @@ class Store:
         credential = credential_of(authorization)
         chatbot_id = None if credential is None else self._tokens.get(credential)
         return None if chatbot_id is None else self._chatbots.get(chatbot_id)
+
+    @property
+    def live_tokens(self) -> int:
+        return len(self._tokens)
 
     def count(self, org: int) -> int:
         return self._counts[org]
@@ -85,7 +92,7 @@ class Store:
 
     def mint(self, entry: ChatbotEntry) -> str:
         token = "cbt_" + secrets.token_urlsafe(32)
-        if len(entry.tokens) >= MAX_TOKENS_PER_CHATBOT:
+        if len(entry.tokens) >= self.max_tokens_per_chatbot:
             oldest = next(iter(entry.tokens))
             del entry.tokens[oldest]
             self._tokens.pop(oldest, None)

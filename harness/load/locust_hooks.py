@@ -30,8 +30,10 @@ import pyarrow as pa
 from pydantic import SecretStr
 
 from harness.api.client import AiskClient
+from harness.api.duration import format_duration
 from harness.api.errors import AiskError
 from harness.errors import HarnessError
+from harness.load.budget import RunBudget
 from harness.load.chatbots import chatbot_for_case
 from harness.load.classify import classify_answer, transport_answer
 from harness.load.clock_offset import estimate_offset
@@ -125,6 +127,7 @@ def _on_init(environment: Any, **_: Any) -> None:
         return
     try:
         scenario = _scenario(options)
+        _budget(options)
     except HarnessError as exc:
         raise SystemExit(_exit_with(str(exc))) from None
     environment.aisk_master = _Master(scenario, options)
@@ -166,7 +169,8 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     state.recorder = Recorder(state.role, sink=sink)
     state.recorder.start()
     _record_setup_probes(state, options, setups)
-    state.install(run_id, master.scenario, setups, options.aisk_forwarded_for)
+    budget = _budget(options)
+    state.install(run_id, master.scenario, setups, options.aisk_forwarded_for, *budget)
     master.plan = _write_plan(state, master, setups)
     state.ready.set()
     if state.role == "master":
@@ -176,6 +180,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
                 "run_id": run_id,
                 "scenario": master.scenario.model_dump(mode="json"),
                 "forwarded_for": options.aisk_forwarded_for,
+                "budget": budget,
                 "cases": {
                     name: [setup.chatbot_id, setup.token.get_secret_value()]
                     for name, setup in setups.items()
@@ -186,6 +191,13 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         limit_s = master.scenario.duration_ns / 1e9 + AUTOSTOP_GRACE_S
         gevent.spawn(_autostop, environment, limit_s)
     log.info("aisk-harness: run %s, %d slots, records in %s", run_id, len(state.slots), run_dir)
+
+
+def _budget(options: Any) -> tuple[int | None, float | None]:
+    """The run's (max requests, max requests/s); 0 on the command line means no cap."""
+    if options.aisk_max_requests < 0 or not options.aisk_max_rps >= 0:
+        raise HarnessError("--aisk-max-requests and --aisk-max-rps: expected 0 (no cap) or more")
+    return options.aisk_max_requests or None, options.aisk_max_rps or None
 
 
 def _create_chatbots(
@@ -261,6 +273,11 @@ def _write_plan(state: LoadState, master: _Master, setups: dict[str, CaseSetup])
             for case in state.scenario.cases
         ],
         second_org=bool(options.aisk_second_api_key),
+        budget=RunBudget(
+            max_requests=_budget(options)[0],
+            max_rps=_budget(options)[1],
+            duration=format_duration(state.scenario.duration_ns),
+        ),
     )
     write_plan(master.run_dir, plan)
     return plan
@@ -386,7 +403,7 @@ def _worker_setup(environment: Any, msg: Any, **_: Any) -> None:
     }
     scenario = parse_scenario(data["scenario"], "set-up message")
     state.recorder.process = f"w{runner.worker_index}"
-    state.install(data["run_id"], scenario, setups, data["forwarded_for"])
+    state.install(data["run_id"], scenario, setups, data["forwarded_for"], *data["budget"])
     environment.aisk_pongs = []
     for _sample in range(CLOCK_SAMPLES):
         runner.send_message("aisk_ping", {"client_id": runner.client_id, "t1": time.time_ns()})

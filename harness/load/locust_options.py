@@ -55,6 +55,18 @@ def add_harness_options(parser: Any) -> None:
         default=0,
         help="Simulated clients per key in every case, overriding the scenario (0: as scenario)",
     )
+    group.add_argument(
+        "--aisk-max-requests",
+        type=int,
+        default=0,
+        help="At most this many chat requests in the whole run, all workers together (0: no cap)",
+    )
+    group.add_argument(
+        "--aisk-max-rps",
+        type=float,
+        default=0.0,
+        help="At most this many chat requests per second, all workers together (0: no cap)",
+    )
     group.add_argument("--aisk-run-id", default="", help="Run id (default: the UTC timestamp)")
     group.add_argument(
         "--aisk-emulator",

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from gevent.event import AsyncResult, Event
 from pydantic import SecretStr
 
+from harness.load.budget import SlotShare, split_budget
 from harness.load.keys import KeyPlan, plan_keys
 from harness.load.locust_recorder import Recorder
 from harness.load.scenario import Scenario
@@ -45,6 +46,7 @@ class LoadState:
         self.setups: dict[str, CaseSetup] = {}
         self.plans: dict[str, list[KeyPlan]] = {}
         self.slots: list[Slot] = []
+        self.shares: list[SlotShare] = []
         self.recorder: Recorder  # set by the hooks before any user starts
         self.ready = Event()
         self._next_slot = itertools.count()
@@ -56,8 +58,11 @@ class LoadState:
         scenario: Scenario,
         setups: dict[str, CaseSetup],
         forwarded_for: bool,
+        max_requests: int | None = None,
+        max_rps: float | None = None,
     ) -> None:
-        """Take the run's set-up and derive the slots (the same on every process).
+        """Take the run's set-up and derive the slots and their budget shares (the same on every
+        process).
 
         Users wait for ``ready``, which the caller sets once the process may send.
         """
@@ -67,6 +72,7 @@ class LoadState:
         host = _hostname(self.host)
         self.plans = plan_keys(scenario, run_id, target_host=host, forwarded_for=forwarded_for)
         self.slots = build_slots(scenario, self.plans)
+        self.shares = split_budget(self.slots, max_requests, max_rps)
 
     def setup_for(self, case: str) -> CaseSetup:
         return self.setups[case]

@@ -25,6 +25,7 @@ from geventhttpclient._parser import HTTPParseError
 
 from harness.api.client import CHAT_PATH
 from harness.api.duration import parse_duration
+from harness.load.budget import SlotAllowance
 from harness.load.chat_body import chat_bodies
 from harness.load.classify import Answer, classify_answer, transport_answer
 from harness.load.keys import KeyPlan
@@ -191,15 +192,20 @@ class KeyUser(User):
         if slot is None:
             raise StopUser
         deadline = time.monotonic_ns() + slot.duration_ns
+        allowance = SlotAllowance(self._load.shares[slot.index])
         behaviour = slot.case.behaviour
         if isinstance(behaviour, Burst):
-            self._burst(slot, behaviour)
+            self._burst(slot, behaviour, allowance, deadline)
         else:
             sender = _KeySender(self, self._load, slot, slot.keys[0])
             limit = slot.case.max_requests_per_key
 
             def more() -> bool:
                 return sender.sent < limit and time.monotonic_ns() < deadline
+
+            def go() -> bool:
+                """``more()``, and the slot's budget lets one more request go (now)."""
+                return more() and _gate(allowance, deadline) > 0
 
             loop: Callable[[int], None]
             if isinstance(behaviour, Paced):
@@ -213,8 +219,8 @@ class KeyUser(User):
                         pause = (due - time.monotonic_ns()) / NS
                         if pause > 0:
                             gevent.sleep(pause)
-                            if not more():
-                                return
+                        if not go():
+                            return
                         sender.send("paced", client)
                         turn += slot.clients
 
@@ -223,7 +229,7 @@ class KeyUser(User):
 
                 def loop(client: int) -> None:
                     phase = "polite"
-                    while more():
+                    while go():
                         answer = sender.send(phase, client)
                         phase = "polite"
                         if answer.outcome == "throttled" and answer.wait_ns is not None:
@@ -236,13 +242,13 @@ class KeyUser(User):
             else:
 
                 def loop(client: int) -> None:
-                    while more():
+                    while go():
                         sender.send("hammer", client)
 
             _together(loop, slot.clients)
         raise StopUser
 
-    def _burst(self, slot: Slot, burst: Burst) -> None:
+    def _burst(self, slot: Slot, burst: Burst, allowance: SlotAllowance, deadline_ns: int) -> None:
         interval_s = _seconds(burst.interval)
         start = time.monotonic()
         for repetition, key in enumerate(slot.keys):
@@ -252,11 +258,29 @@ class KeyUser(User):
             pause = start + repetition * interval_s - time.monotonic()
             if pause > 0:
                 gevent.sleep(pause)
+            size = _gate(allowance, deadline_ns, burst.size)
+            if size == 0:
+                return  # the slot's time or its share of the budget is spent
             if burst.concurrent:
-                _together(partial(sender.send, "burst"), burst.size)
+                _together(partial(sender.send, "burst"), size)
             else:
-                for _ in range(burst.size):
+                for _ in range(size):
                     sender.send("burst", 0)
+
+
+def _gate(allowance: SlotAllowance, deadline_ns: int, requests: int = 1) -> int:
+    """Take ``requests`` from the slot's share and wait until its pacer lets them go.
+
+    Returns how many may be sent now: 0 once the share is spent or the pacer's instant falls
+    after the slot's deadline. The wait is re-checked on the monotonic clock, since gevent's
+    timers run on the loop's cached time and may wake early.
+    """
+    granted, due = allowance.take(time.monotonic_ns(), requests)
+    if granted == 0 or due >= deadline_ns:
+        return 0
+    while (pause := due - time.monotonic_ns()) > 0:
+        gevent.sleep(pause / NS)
+    return granted
 
 
 def _seconds(go_duration: str) -> float:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.load.budget import RunBudget
 from harness.load.keys import KeyPlan
 from harness.load.scenario import Case, Scenario
 from harness.model_files import read_model, write_model
@@ -62,6 +63,7 @@ class RunPlan(_Model):
     scenario: Scenario
     cases: list[CasePlan]
     second_org: bool = False
+    budget: RunBudget | None = None  # None: a run from before budgets existed
     versions: dict[str, str] = Field(default_factory=dict)
 
     def case(self, name: str) -> CasePlan:

@@ -167,21 +167,70 @@ def test_vary_by_ip_uses_distinct_loopback_peers_that_the_target_saw(
     assert (first_second[first_second["outcome"] == "ok"].groupby("source_ip").size() == 4).all()
 
 
-def test_no_secret_reaches_any_output(target: Target, tmp_path: Path) -> None:
+SECOND_KEY = "second-org-key-run-tests-88a7"
+
+# A burst that would take 25 s if --duration did not bound it, next to steady traffic.
+RAILS = """
+name = "rails"
+duration = "2s"
+
+[[cases]]
+name = "device-hammer"
+behaviour = { kind = "hammer" }
+population = { keys = 2, users_per_key = 2 }
+rate_limit = { limit = 5, duration = "1s", vary_by = "device" }
+
+[[cases]]
+name = "ip-paced"
+behaviour = { kind = "paced", rate = 30 }
+population = { keys = 2 }
+rate_limit = { limit = 4, duration = "1s", vary_by = "ip" }
+
+[[cases]]
+name = "long-burst"
+behaviour = { kind = "burst", size = 5, repeat = 100, interval = "250ms" }
+rate_limit = { limit = 3, duration = "1s", vary_by = "device" }
+"""
+
+
+def rails_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rails.toml"
+    path.write_text(RAILS)
+    return path
+
+
+def test_no_secret_reaches_any_output_and_duration_bounds_the_whole_run(tmp_path: Path) -> None:
+    config = EmulatorConfig(api_keys=(SecretStr(API_KEY), SecretStr(SECOND_KEY)))
     run_dir = tmp_path / "run"
-    done = run(
-        ["--target", target.url, "--api-key", API_KEY, "--scenario",
-         str(scenario_file(tmp_path, "2s")), "--out", str(run_dir)],
-        tmp_path,
-    )  # fmt: skip
+    with BackgroundEmulator(config) as emulator:
+        target = Target(emulator)
+        # Keys from the environment (as the README advises: options show in `ps`), two workers.
+        done = subprocess.run(
+            run_command("--target", target.url, "--scenario", str(rails_file(tmp_path)),
+                        "--out", str(run_dir), "--processes", "2"),
+            cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+            env={**clean_env(), "AISK_API_KEY": API_KEY, "AISK_SECOND_API_KEY": SECOND_KEY},
+        )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    secrets = [API_KEY, *target.tokens]
-    assert len(target.tokens) == 3
+    secrets = [API_KEY, SECOND_KEY, *target.tokens]
+    assert len(target.tokens) == 3  # one per case, all minted by the harness
     outputs = {"stdout": done.stdout.encode(), "stderr": done.stderr.encode()}
-    outputs |= {str(path): path.read_bytes() for path in run_dir.rglob("*") if path.is_file()}
+    files = [path for path in run_dir.rglob("*") if path.is_file()]
+    outputs |= {str(path): path.read_bytes() for path in files}
+    expected = {"run.json", "recording.json", "verdict.json", "junit.xml", "locust.html",
+                "locust_stats.json", "locust_stats.csv", "locust_failures.csv"}  # fmt: skip
+    assert expected <= {path.name for path in files}
+    assert any(path.suffix == ".parquet" for path in files)
     for name, content in outputs.items():
         for secret in secrets:
             assert secret.encode() not in content, f"a secret leaked into {name}"
+    # The second organisation's key reached the access probes (from the environment).
+    assert json.loads((run_dir / "run.json").read_text())["second_org"] is True
+    # --duration bounds every slot, bursts included: repetitions start 250 ms apart within 2 s.
+    chats = load_chats(read_records(run_dir))
+    bursts = chats[chats["case"] == "long-burst"]
+    assert 0 < bursts["key"].nunique() <= 8
+    assert len(bursts) <= 5 * 8
 
 
 def test_two_worker_processes_record_every_request_exactly_once(
@@ -251,6 +300,11 @@ def test_the_main_job_runs_against_the_embedded_emulator(tmp_path: Path) -> None
         (["--processes", "0"], "--processes"),
         (["--target", "ftp://example"], "--target"),
         (["--target", "http://127.0.0.1:9"], "--api-key"),
+        # TEST-NET-1: never routed. A connection attempt would hang, not name --allow-remote.
+        (["--target", "http://192.0.2.1:8080", "--api-key", "k"], "--allow-remote"),
+        (["--target", "http://user:hunter2@127.0.0.1:9", "--api-key", "k"], "credentials"),
+        (["--max-requests", "0"], "--max-requests"),
+        (["--max-rps", "-1"], "--max-rps"),
     ],
 )
 def test_bad_arguments_end_with_one_line_and_exit_code_2(
@@ -261,6 +315,7 @@ def test_bad_arguments_end_with_one_line_and_exit_code_2(
     assert named in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+    assert "hunter2" not in done.stderr + done.stdout
 
 
 def test_an_unreachable_target_or_a_refused_key_is_exit_code_2(
@@ -308,3 +363,56 @@ def test_check_re_judges_a_saved_run_offline(target: Target, tmp_path: Path) -> 
     )  # fmt: skip
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
+
+
+def run_budget(run_dir: Path) -> dict[str, Any]:
+    return dict(json.loads((run_dir / "run.json").read_text())["budget"])
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_max_requests_caps_the_whole_run_on_every_process_count(
+    target: Target, tmp_path: Path, processes: int
+) -> None:
+    run_dir = tmp_path / "run"
+    done = run(
+        ["--target", target.url, "--api-key", API_KEY, "--scenario", str(rails_file(tmp_path)),
+         "--out", str(run_dir), "--processes", str(processes), "--max-requests", "120"],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    chats = load_chats(read_records(run_dir))
+    # Unbounded, two hammered keys alone send thousands of requests in 2 s.
+    assert 0 < len(chats) <= 120
+    assert target.decided() <= 120 + 5  # the load, and at most the 5 access probes on top
+    assert run_budget(run_dir) == {"max_requests": 120, "max_rps": None, "duration": "2s"}
+    assert "budget: at most 120 chat requests" in done.stdout
+    total = [line for line in done.stdout.splitlines() if line.strip().startswith("total")]
+    assert int(total[0].split()[1]) <= 120  # the estimate shown before the load
+
+
+def test_max_rps_bounds_every_window_of_the_run(target: Target, tmp_path: Path) -> None:
+    rate = 40.0
+    run_dir = tmp_path / "run"
+    done = run(
+        ["--target", target.url, "--api-key", API_KEY, "--scenario", str(rails_file(tmp_path)),
+         "--out", str(run_dir), "--max-rps", str(rate)],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert run_budget(run_dir)["max_rps"] == rate
+    plan = json.loads((run_dir / "run.json").read_text())
+    # Each slot may start with one request (a burst: its whole size) before its pacing applies.
+    start_allowance = 0
+    for case in plan["cases"]:
+        behaviour = case["case"]["behaviour"]
+        keys = case["case"].get("population", {}).get("keys", 1)
+        start_allowance += keys * behaviour["size"] if behaviour["kind"] == "burst" else keys
+    sends = load_chats(read_records(run_dir))["send_mono_ns"].sort_values().to_numpy()
+    assert len(sends) > 0
+    span_s = (sends[-1] - sends[0]) / 1e9
+    for window_s in (0.25, 0.5, 1.0, span_s):
+        ends = sends.searchsorted(sends + int(window_s * 1e9), side="right")
+        busiest = int((ends - range(len(sends))).max())
+        assert busiest <= rate * window_s + start_allowance, (window_s, busiest)
+    # Over the whole run: under the rate, once the start allowance is set aside.
+    assert len(sends) - start_allowance <= rate * span_s

@@ -5,30 +5,32 @@ smaller number go over HTTP to the shared loopback emulator, where Starlette, th
 the error handlers are on the path too.
 
 Properties, for every answer: the status is below 500; the body is strict JSON (no NaN or
-Infinity); a non-2xx body is a ``google.rpc.Status`` with a code and a non-empty message whose HTTP
-status is the gateway's for that code; every 400 names at least one field violation; every 429
-carries metadata the harness can parse.
+Infinity); a non-2xx body is a ``google.rpc.Status`` with a code and a message whose HTTP status is
+the gateway's for that code; every 4xx other than a throttle says what went wrong in words; every
+400 names at least one field violation; every 429 carries metadata the harness can parse, or names
+the emulator bound that was reached. Every endpoint is covered: the four of the API, chat, and
+``/_emulator/stats``; bodies around the size limit; and random sequences that run into every bound.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from harness.api.duration import format_duration
 from harness.api.status import GRPC_TO_HTTP, REASON_OUT_OF_QUOTA, REASON_THROTTLING, Status
 from harness.api.views import QuotaInfo, ThrottleInfo
-from harness.emulator import EmulatorConfig, EmulatorService, ManualClock
-from harness.emulator.answers import Answer
+from harness.emulator import BackgroundEmulator, EmulatorConfig, EmulatorService, ManualClock
+from harness.emulator.answers import EMULATOR_DOMAIN, REASON_EMULATOR_CAPACITY, Answer
 from harness.emulator.service import Peer
 
 BodyFactory = Callable[..., dict[str, Any]]
@@ -56,6 +58,8 @@ def assert_well_formed(status: int, body: bytes) -> None:
     answer = Status.model_validate_json(body)
     assert answer.message
     assert answer.code != 0
+    if status != 429:  # the documented 429s say just "throttle" / "out of quota"
+        assert len(answer.message.split()) >= 3, answer.message
     assert GRPC_TO_HTTP.get(answer.code) == status or (status, answer.code) in FRAMEWORK_ANSWERS
     if status == 400:
         bad_request = answer.bad_request()
@@ -66,6 +70,10 @@ def assert_well_formed(status: int, body: bytes) -> None:
         assert info is not None
         if info.reason == REASON_THROTTLING:
             ThrottleInfo.from_error_info(info)
+        elif info.reason == REASON_EMULATOR_CAPACITY:
+            assert info.domain == EMULATOR_DOMAIN
+            assert set(info.metadata) == {"resource", "limit"}
+            assert info.metadata["limit"] in answer.message
         else:
             assert info.reason == REASON_OUT_OF_QUOTA
             QuotaInfo.from_error_info(info)
@@ -389,3 +397,115 @@ def test_any_path_method_and_credential_survive_over_http(
     for credential in (authorization, org_keys[1]):
         response = shared_client.request(method, path, headers={"authorization": credential})
         assert_http_well_formed(response)
+
+
+@OVER_HTTP
+@given(
+    method=st.sampled_from(["GET", "POST", "DELETE", "PUT"]),
+    authorization=HEADER_TEXT,
+    raw=st.binary(max_size=64),
+)
+def test_the_stats_endpoint_survives_any_method_credential_and_body_over_http(
+    shared_client: httpx.Client, org_keys: tuple[str, str], method: str, authorization: str,
+    raw: bytes,
+) -> None:  # fmt: skip
+    for credential in (authorization, org_keys[1]):
+        response = shared_client.request(
+            method, "/_emulator/stats", headers={"authorization": credential}, content=raw
+        )
+        assert_http_well_formed(response)
+        if method == "GET" and credential == org_keys[1]:
+            assert response.status_code == 200
+
+
+SMALL_BODY = 64
+
+
+@pytest.fixture(scope="module")
+def small_body_emulator(
+    org_keys: tuple[str, str], chatbot_body: BodyFactory
+) -> Iterator[tuple[httpx.Client, str, str]]:
+    """An emulator that reads at most 64 bytes of body: (client, chatbot id, token)."""
+    config = EmulatorConfig(
+        api_keys=tuple(SecretStr(key) for key in org_keys), max_body_bytes=SMALL_BODY
+    )
+    with BackgroundEmulator(config, ManualClock(START_NS)) as emulator:
+        chatbot_id, token = chatbot_and_token(emulator.service, org_keys[0], chatbot_body())
+        with httpx.Client(base_url=emulator.base_url, timeout=10.0) as client:
+            yield client, chatbot_id, token
+
+
+@OVER_HTTP
+@given(
+    raw=st.binary(min_size=0, max_size=3 * SMALL_BODY),
+    endpoint=st.sampled_from(["create", "token", "chat"]),
+)
+def test_a_body_over_the_limit_is_a_400_naming_the_limit_on_every_post(
+    small_body_emulator: tuple[httpx.Client, str, str],
+    org_keys: tuple[str, str],
+    raw: bytes,
+    endpoint: str,
+) -> None:
+    client, chatbot_id, token = small_body_emulator
+    url, credential = {
+        "create": (f"{BASE}/chatbots", org_keys[0]),
+        "token": (f"{BASE}/chatbots/{chatbot_id}/token", org_keys[0]),
+        "chat": (f"{BASE}/prompts:chat", token),
+    }[endpoint]
+    response = client.post(url, content=raw, headers={"authorization": credential})
+    assert_http_well_formed(response)
+    if len(raw) > SMALL_BODY:
+        assert response.status_code == 400
+        assert f"at most {SMALL_BODY} bytes" in response.json()["message"]
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["create", "mint", "delete", "chat", "wait"]),
+        st.integers(0, 5),  # which chatbot (or token) the operation picks
+        st.sampled_from(["a", "b", "c", "d", "e"]),  # the device of a chat
+    ),
+    max_size=40,
+)
+
+
+@SERVICE
+@given(operations=OPERATIONS)
+def test_random_sequences_run_into_every_bound_and_every_answer_stays_well_formed(
+    org_keys: tuple[str, str], chatbot_body: BodyFactory, operations: list[tuple[str, int, str]]
+) -> None:
+    config = EmulatorConfig(
+        api_keys=tuple(SecretStr(key) for key in org_keys),
+        max_chatbots_per_org=2,
+        max_tokens_per_chatbot=2,
+        max_rate_keys=3,
+    )
+    service = EmulatorService(config, ManualClock(START_NS))
+    assert isinstance(service.clock, ManualClock)
+    chatbots: list[str] = []
+    tokens: list[str] = []
+    body = json.dumps(chatbot_body(limit=2, duration="1s", quota=3)).encode()
+    for operation, pick, device in operations:
+        if operation == "create":
+            answer = check(service.create_chatbot(org_keys[0], body))
+            event(f"create {answer.status}")
+            if answer.status == 200:
+                chatbots.append(json.loads(answer.body)["chatbot"]["id"])
+        elif operation in ("mint", "delete") and chatbots:
+            chatbot_id = chatbots[pick % len(chatbots)]
+            if operation == "mint":
+                minted = check(service.create_token(org_keys[0], chatbot_id, b""))
+                tokens.append(json.loads(minted.body)["token"])
+            else:
+                check(service.delete_chatbot(org_keys[0], chatbot_id))
+                chatbots.remove(chatbot_id)
+        elif operation == "chat" and tokens:
+            raw = json.dumps(valid_chat(device)).encode()
+            answer = chat(service, tokens[pick % len(tokens)], raw, Peer("127.0.0.1"))
+            event(f"chat {answer.status}")
+        elif operation == "wait":
+            service.clock.advance(pick * 400 * MS)
+        assert service.store.count(0) <= 2
+        assert service.store.live_tokens <= 2 * len(chatbots)
+        assert len(service.limiter) <= 3
+        assert len(service.quota) <= len(chatbots)

@@ -68,7 +68,7 @@ def test_a_bad_field_is_named(
 ) -> None:
     document = fixture_document(capacity_fixture)
     change(document)
-    pattern = r"is not a capacity result:\ncapacity\.json: " + message.replace("[", r"\[")
+    pattern = r"is not a capacity result: capacity\.json: " + message.replace("[", r"\[")
     with pytest.raises(ConfigError, match=pattern):
         read_capacity(write(tmp_path, document))
 

@@ -1,0 +1,149 @@
+"""Safety rails of ``aisk-harness run``: budgets, the remote-target guard, and what is shown first.
+
+Before any load, ``run`` prints where it sends (the target, and which organisation's key, as a
+short fingerprint: the chat API has no endpoint that names the organisation) and what the run may
+cost per case. A target outside loopback needs ``--allow-remote``; the check resolves the host
+name and happens before any connection is made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from harness.api.duration import format_duration
+from harness.errors import ConfigError
+from harness.load.budget import split_budget
+from harness.load.estimate import CaseEstimate, estimate_cases
+from harness.load.schedule import Slot
+
+__all__ = [
+    "add_allow_remote_option",
+    "add_rail_options",
+    "check_target",
+    "key_fingerprint",
+    "print_estimate",
+    "print_target",
+    "rail_locust_args",
+    "validate_rails",
+]
+
+
+def add_rail_options(parser: Any) -> None:
+    parser.add_argument(
+        "--max-requests", type=int, metavar="N",
+        help="at most N chat requests in the whole run, all processes together",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-rps", type=float, metavar="R",
+        help="at most R chat requests per second over the run, all processes together",
+    )  # fmt: skip
+    add_allow_remote_option(parser)
+
+
+def add_allow_remote_option(parser: Any) -> None:
+    """The one rail of every command that sends load (``run``, ``capacity``)."""
+    parser.add_argument(
+        "--allow-remote", action="store_true",
+        help="allow a --target outside loopback (127.0.0.0/8, ::1, localhost)",
+    )  # fmt: skip
+
+
+def validate_rails(args: argparse.Namespace) -> None:
+    if args.max_requests is not None and args.max_requests < 1:
+        raise ConfigError("--max-requests: expected a whole number of at least 1")
+    if args.max_rps is not None and not args.max_rps > 0:
+        raise ConfigError("--max-rps: expected a number of requests per second above 0")
+
+
+def rail_locust_args(args: argparse.Namespace) -> list[str]:
+    """The budget, as the locustfile's options (the master splits it between the slots)."""
+    extra = []
+    if args.max_requests is not None:
+        extra += ["--aisk-max-requests", str(args.max_requests)]
+    if args.max_rps is not None:
+        extra += ["--aisk-max-rps", repr(args.max_rps)]
+    return extra
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(f"--target: cannot resolve host {host!r}: {exc}") from None
+    addresses = {str(entry[4][0]).split("%")[0] for entry in found}
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+def check_target(target: str, allow_remote: bool) -> None:
+    """A target outside loopback is refused unless ``--allow-remote`` says it is meant."""
+    parts = urlsplit(target)
+    if parts.username is not None or parts.password is not None:
+        # Never echoed: the URL itself holds the secret.
+        raise ConfigError("--target: credentials in the URL are refused; use AISK_API_KEY")
+    host = parts.hostname
+    if not host:
+        raise ConfigError(f"--target {target!r}: expected a URL with a host name")
+    if not allow_remote and not _is_loopback(host):
+        raise ConfigError(
+            f"--target {target!r} is not on loopback: pass --allow-remote to send load there"
+        )
+
+
+def key_fingerprint(api_key: str) -> str:
+    """A short, non-reversible name for a key: enough to tell two keys apart, useless to use."""
+    return "sha256:" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
+
+
+def print_target(host: str, api_key: str, embedded: bool, allow_remote: bool) -> None:
+    where = "embedded emulator" if embedded else "remote" if allow_remote else "loopback"
+    print(f"target: {host} ({where})")
+    print(
+        f"organisation: the one of API key {key_fingerprint(api_key)} "
+        "(the chat API has no endpoint that names it)"
+    )
+
+
+def print_estimate(
+    slots: list[Slot],
+    max_requests: int | None,
+    max_rps: float | None,
+    request_timeout_s: float,
+) -> list[CaseEstimate]:
+    """The budget and, per case, the most the run may send and a conformant target may admit."""
+    shares = split_budget(slots, max_requests, max_rps)
+    estimates = estimate_cases(slots, shares, request_timeout_s)
+    caps = [
+        f"at most {max_requests} chat requests" if max_requests else "no request cap",
+        f"{max_rps:g} requests/s" if max_rps else "no rate cap",
+    ]
+    longest = max((e.duration_ns for e in estimates), default=0)
+    print(f"budget: {', '.join(caps)}, {format_duration(longest)} of load")
+    rows = [("case", "behaviour", "keys", "requests ≤", "admitted ≤", "quota/day")]
+    for e in estimates:
+        quota = "-" if e.quota is None else str(e.quota)
+        if e.may_exhaust_quota:
+            quota += " (may run out)"
+        rows.append(
+            (e.case, e.behaviour, str(e.keys), str(e.max_requests), str(e.max_admitted), quota)
+        )
+    total_requests = sum(e.max_requests for e in estimates)
+    total_admitted = sum(e.max_admitted for e in estimates)
+    rows.append(("total", "", "", str(total_requests), str(total_admitted), ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  "
+            + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return estimates
