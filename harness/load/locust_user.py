@@ -9,7 +9,7 @@ The fast HTTP client never retries. A request cut short by a stop is still recor
 from __future__ import annotations
 
 from locust import User, task
-from locust.contrib.fasthttp import FastHttpSession
+from locust.contrib.fasthttp import FastHttpSession, FastResponse
 from locust.exception import StopUser
 
 import socket
@@ -22,11 +22,20 @@ import gevent
 from gevent import GreenletExit
 from gevent.pool import Group
 from geventhttpclient._parser import HTTPParseError
+from geventhttpclient.response import HTTPConnectionClosed
+from geventhttpclient.useragent import BadStatusCode
 
 from harness.api.client import CHAT_PATH
 from harness.api.duration import parse_duration
 from harness.load.chat_body import chat_bodies
-from harness.load.classify import Answer, classify_answer, transport_answer
+from harness.load.classify import (
+    INTERRUPTED,
+    MAX_BODY_BYTES,
+    Answer,
+    classify_answer,
+    transport_answer,
+    unread_answer,
+)
 from harness.load.keys import KeyPlan
 from harness.load.locust_pool import SourceBoundClientPool
 from harness.load.locust_recorder import RequestContext
@@ -39,16 +48,24 @@ __all__ = ["KeyUser"]
 NS = 1_000_000_000
 
 
+def cause(error: BaseException | None) -> BaseException | None:
+    """The failure itself: geventhttpclient wraps that of its last (only) try in RetriesExceeded."""
+    original = getattr(error, "original", None)
+    return original if isinstance(original, BaseException) else error
+
+
 def error_class(error: BaseException | None) -> str:
     """What kind of transport failure a request met (the ``error_class`` column)."""
+    error = cause(error)
     if isinstance(error, gevent.Timeout | socket.timeout | TimeoutError):
         return "timeout"
     if isinstance(error, ConnectionRefusedError):
         return "connect"
-    if isinstance(error, ConnectionResetError | BrokenPipeError):
-        return "reset"
+    if isinstance(error, ConnectionResetError | BrokenPipeError | HTTPConnectionClosed):
+        return "reset"  # HTTPConnectionClosed: reset or closed before the first byte of an answer
     if isinstance(error, HTTPParseError):
-        return "protocol"
+        # Also what a connection closed before the end of the answer raises.
+        return "truncated" if "Incomplete response" in str(error) else "protocol"
     return "other"
 
 
@@ -85,7 +102,10 @@ class _KeySender:
             for pool in self._pools
         ]
         for session in self._sessions:
-            setattr(session.client, "valid_response_codes", ANSWERED)  # noqa: B010 (class var)
+            # Every status reaches us with its body unread (read bounded in ``_classify``);
+            # Locust's failure column still counts what ``_AnsweredResponse`` says failed.
+            setattr(session.client, "valid_response_codes", ANY_STATUS)  # noqa: B010 (class var)
+            setattr(session.client, "response_type", _AnsweredResponse)  # noqa: B010 (class var)
         self.sent = 0
         self._contexts: dict[tuple[int, int, str, str], RequestContext] = {}
 
@@ -100,32 +120,48 @@ class _KeySender:
         session = self._sessions[turn % len(self._sessions)]
         pool = self._pools[turn % len(self._pools)]
         device_index = turn % len(self._bodies)
-        headers = {"authorization": self._auth, "content-type": "application/json"}
+        # identity: a body is read raw and bounded, never inflated (a compression bomb).
+        headers = {
+            "authorization": self._auth,
+            "content-type": "application/json",
+            "accept-encoding": "identity",
+        }
         forwarded_for = (
             key.forwarded_fors[turn % len(key.forwarded_fors)] if key.forwarded_fors else ""
         )
         if forwarded_for:
             headers["x-forwarded-for"] = forwarded_for
+        # The whole exchange has one deadline: a socket timeout alone would let an answer
+        # trickling in byte by byte hold a client for ever.
+        deadline = gevent.Timeout(self.state.request_timeout_s)
         send_wall, send_mono = time.time_ns(), time.monotonic_ns()
+        deadline.start()
         try:
             response = session.request(
                 "POST", CHAT_PATH, name=self.name, data=self._bodies[device_index],  # type: ignore[arg-type]
-                headers=headers,
+                headers=headers, stream=True,
             )  # fmt: skip
-            recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
             answer = _classify(response)
+            recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
+        except gevent.Timeout as timeout:
+            if timeout is not deadline:
+                raise
+            recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
+            answer = transport_answer("timeout", "no whole answer within the request timeout")
         except BaseException as stop:
             # A stop (GreenletExit, or a Ctrl-C raised in this greenlet) or a bug: the request
             # was sent and may have been counted, so it is recorded before the stop goes on.
             recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
             interrupted = isinstance(stop, GreenletExit | KeyboardInterrupt | SystemExit)
             answer = transport_answer(
-                "interrupted" if interrupted else "other",
+                INTERRUPTED if interrupted else "other",
                 "the run stopped before the answer came" if interrupted else repr(stop),
             )
             self._record(phase, client, pool, device_index, forwarded_for,
                          (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
             raise
+        finally:
+            deadline.close()
         self._record(phase, client, pool, device_index, forwarded_for,
                      (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
         return answer
@@ -161,14 +197,66 @@ class _KeySender:
 # Statuses Locust counts as answered rather than failed: a 429 is the target doing its job.
 # Bodies are judged by the checks, not by Locust's failure column.
 ANSWERED = frozenset(range(200, 300)) | {429}
+ANY_STATUS = frozenset(range(100, 600))
+
+
+class _AnsweredResponse(FastResponse):
+    """Fails in Locust's statistics exactly when the status is not ``ANSWERED``.
+
+    The client itself accepts every status, so that it hands the answer over unread instead of
+    closing the connection on a 5xx; this keeps Locust's failure column as it was.
+    """
+
+    def raise_for_status(self) -> None:
+        super().raise_for_status()  # type: ignore[no-untyped-call]
+        if self.status_code not in ANSWERED:
+            raise BadStatusCode(self.url, code=self.status_code)
 
 
 def _classify(response: Any) -> Answer:
     status = response.status_code or 0
     if status == 0:
-        error = response.error
+        error = cause(response.error)
         return transport_answer(error_class(error), f"{type(error).__name__}: {error}")
-    return classify_answer("chat", status, response.content or b"")
+    raw = response._response
+    try:
+        body = read_bounded(raw, MAX_BODY_BYTES)
+    except BodyTooLarge as large:
+        return unread_answer(status, "too_large", str(large), MAX_BODY_BYTES)
+    except (OSError, HTTPParseError) as error:
+        kind = error_class(error)
+        return unread_answer(
+            status, "truncated" if kind == "protocol" else kind, f"{type(error).__name__}: {error}",
+            len(raw._body_buffer),
+        )  # fmt: skip
+    return classify_answer("chat", status, body)
+
+
+class BodyTooLarge(Exception):
+    """An answer's body went past the bound; the connection was closed without reading on."""
+
+
+def read_bounded(raw: Any, limit: int) -> bytes:
+    """The whole body of a geventhttpclient response, or ``BodyTooLarge`` past ``limit`` bytes.
+
+    Reading stops at the bound and the connection is closed (an unfinished message is never put
+    back in the pool), so memory stays bounded whatever the target sends or declares.
+    """
+    declared = raw.content_length
+    if declared is not None and declared > limit:
+        raw.release()
+        raise BodyTooLarge(f"body of {declared} bytes declared, more than {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = raw.read(min(65536, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raw.release()
+            raise BodyTooLarge(f"body larger than {limit} bytes")
 
 
 class KeyUser(User):

@@ -3,6 +3,11 @@
 Each flush writes ``records/part-<writer>-<seq>.parquet`` through a temporary name and a rename, so
 a reader never sees a half-written file and a killed run leaves only whole parts behind. Memory is
 bounded by ``batch_size``: the buffer is written as soon as it is full.
+
+When a write fails (a full disk, a directory gone read-only), every part already written stays as
+it is; ``on_failure`` is told once (the run stops), the batch is kept and retried only once per
+flush interval, and at most ``max_pending`` records wait in memory: later ones are counted in
+``dropped``, never buffered without bound.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ class RecordSink:
         batch_size: int = 20_000,
         flush_interval_s: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
+        max_pending: int | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self._dir = records_dir(run_dir)
         try:
@@ -47,17 +54,26 @@ class RecordSink:
         self._batch_size = batch_size
         self._flush_interval_s = flush_interval_s
         self._monotonic = monotonic
+        self._max_pending = max_pending if max_pending is not None else 2 * batch_size
+        self._on_failure = on_failure
         self._buffer: list[Record] = []
         self._sequence = 0
         self._last_flush = monotonic()
         self._closed = False
         self.written = 0
+        self.dropped = 0
         self.write_error: str | None = None
+        self.failed = False  # a write has failed at least once
 
     def append(self, record: Record) -> None:
         """Buffer a record; write the buffer once it is full or older than the flush interval."""
+        if len(self._buffer) >= self._max_pending:
+            self.dropped += 1
+            self.flush_if_due()
+            return
         self._buffer.append(record)
-        if len(self._buffer) >= self._batch_size:
+        # While writes fail, only the flush interval retries (not every record once full).
+        if len(self._buffer) >= self._batch_size and self.write_error is None:
             self.flush()
         else:
             self.flush_if_due()
@@ -69,6 +85,11 @@ class RecordSink:
     @property
     def pending(self) -> int:
         return len(self._buffer)
+
+    @property
+    def lost(self) -> int:
+        """Records that never reached a part: dropped, or still waiting after a failed write."""
+        return self.dropped + (len(self._buffer) if self.write_error else 0)
 
     def flush_if_due(self) -> None:
         if self._buffer and self._monotonic() - self._last_flush >= self._flush_interval_s:
@@ -88,7 +109,13 @@ class RecordSink:
             os.replace(temporary, final)
         except OSError as exc:
             self.write_error = f"cannot write {str(final)!r}: {exc.strerror or exc}"
-            temporary.unlink(missing_ok=True)
+            try:
+                temporary.unlink(missing_ok=True)
+            except OSError:
+                pass  # a read-only directory: nothing was created there either
+            if not self.failed and self._on_failure is not None:
+                self._on_failure(self.write_error)
+            self.failed = True
             return
         self._sequence += 1
         self.written += len(batch)
