@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import gevent
 from gevent import GreenletExit
@@ -143,23 +143,20 @@ class _KeySender:
             )  # fmt: skip
             answer = _classify(response)
             recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
-        except gevent.Timeout as timeout:
-            if timeout is not deadline:
-                raise
-            recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
-            answer = transport_answer("timeout", "no whole answer within the request timeout")
         except BaseException as stop:
-            # A stop (GreenletExit, or a Ctrl-C raised in this greenlet) or a bug: the request
-            # was sent and may have been counted, so it is recorded before the stop goes on.
             recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
-            interrupted = isinstance(stop, GreenletExit | KeyboardInterrupt | SystemExit)
-            answer = transport_answer(
-                INTERRUPTED if interrupted else "other",
-                "the run stopped before the answer came" if interrupted else repr(stop),
-            )
-            self._record(phase, client, pool, device_index, forwarded_for,
-                         (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
-            raise
+            if stop is not deadline:
+                # A stop (GreenletExit, or a Ctrl-C raised in this greenlet) or a bug: the
+                # request was sent and may have been counted: recorded before the stop goes on.
+                interrupted = isinstance(stop, GreenletExit | KeyboardInterrupt | SystemExit)
+                answer = transport_answer(
+                    INTERRUPTED if interrupted else "other",
+                    "the run stopped before the answer came" if interrupted else repr(stop),
+                )
+                self._record(phase, client, pool, device_index, forwarded_for,
+                             (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
+                raise
+            answer = transport_answer("timeout", "no whole answer within the request timeout")
         finally:
             deadline.close()
         self._record(phase, client, pool, device_index, forwarded_for,
@@ -218,45 +215,45 @@ def _classify(response: Any) -> Answer:
     if status == 0:
         error = cause(response.error)
         return transport_answer(error_class(error), f"{type(error).__name__}: {error}")
-    raw = response._response
-    try:
-        body = read_bounded(raw, MAX_BODY_BYTES)
-    except BodyTooLarge as large:
-        return unread_answer(status, "too_large", str(large), MAX_BODY_BYTES)
-    except (OSError, HTTPParseError) as error:
-        kind = error_class(error)
-        return unread_answer(
-            status, "truncated" if kind == "protocol" else kind, f"{type(error).__name__}: {error}",
-            len(raw._body_buffer),
-        )  # fmt: skip
-    return classify_answer("chat", status, body)
+    body = read_bounded(response._response, MAX_BODY_BYTES)
+    if body.problem:
+        return unread_answer(status, body.problem, body.error, body.size)
+    return classify_answer("chat", status, body.data)
 
 
-class BodyTooLarge(Exception):
-    """An answer's body went past the bound; the connection was closed without reading on."""
+class Body(NamedTuple):
+    """An answer's body as read: ``problem`` too_large or truncated when not read whole."""
+
+    data: bytes
+    size: int
+    problem: str = ""
+    error: str = ""
 
 
-def read_bounded(raw: Any, limit: int) -> bytes:
-    """The whole body of a geventhttpclient response, or ``BodyTooLarge`` past ``limit`` bytes.
+def read_bounded(raw: Any, limit: int) -> Body:
+    """The body of a geventhttpclient response, read up to ``limit`` bytes and no further.
 
-    Reading stops at the bound and the connection is closed (an unfinished message is never put
-    back in the pool), so memory stays bounded whatever the target sends or declares.
+    Past the bound the connection is closed (an unfinished message never goes back to the
+    pool), so memory stays bounded whatever the target sends or declares. A body the connection
+    cut short (reset, closed, a socket timeout) is ``truncated``; the status still stands.
     """
     declared = raw.content_length
     if declared is not None and declared > limit:
         raw.release()
-        raise BodyTooLarge(f"body of {declared} bytes declared, more than {limit}")
+        return Body(b"", declared, "too_large", f"body of {declared} bytes declared (> {limit})")
     chunks: list[bytes] = []
     size = 0
-    while True:
-        chunk = raw.read(min(65536, limit + 1 - size))
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raw.release()
-            raise BodyTooLarge(f"body larger than {limit} bytes")
+    try:
+        while size <= limit:
+            chunk = raw.read(min(65536, limit + 1 - size))
+            if not chunk:
+                return Body(b"".join(chunks), size)
+            chunks.append(chunk)
+            size += len(chunk)
+    except (OSError, HTTPParseError) as error:
+        return Body(b"", size, "truncated", f"{type(error).__name__}: {error}")
+    raw.release()
+    return Body(b"", limit, "too_large", f"body larger than {limit} bytes")
 
 
 class KeyUser(User):
