@@ -113,6 +113,16 @@ def write_junit(run_dir: Path, verdict: Verdict) -> Path:
             failure.text = "evidence: " + ", ".join(check.evidence)
         elif check.outcome is not Outcome.PASS:
             ET.SubElement(case, "skipped", message=f"{check.outcome.value}: {check.summary}")
+    if verdict.unanswered or verdict.lost_processes:
+        # Not a check: the run itself is incomplete, which JUnit calls an error.
+        suite.set("tests", str(len(verdict.checks) + 1))
+        suite.set("errors", "1")
+        case = ET.SubElement(
+            suite, "testcase", classname="conformance", name="answers: every request recorded whole"
+        )
+        lost = ", ".join(verdict.lost_processes)
+        problems = [verdict.unanswered_summary, f"worker {lost} lost mid-run" if lost else ""]
+        ET.SubElement(case, "error", message="; ".join(text for text in problems if text))
     path = run_dir / JUNIT_FILE
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
     return path

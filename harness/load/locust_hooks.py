@@ -32,7 +32,7 @@ from harness.api.client import AiskClient
 from harness.api.errors import AiskError, TransportError
 from harness.errors import HarnessError
 from harness.load.chatbots import chatbot_for_case
-from harness.load.classify import classify_answer, transport_answer
+from harness.load.classify import classify_answer, transport_answer, unread_answer
 from harness.load.clock_offset import estimate_offset
 from harness.load.locust_options import add_harness_options
 from harness.load.locust_recorder import Recorder, RequestContext
@@ -225,11 +225,12 @@ def _record_setup_probes(state: LoadState, options: Any, setups: dict[str, CaseS
         state.host, options.aisk_api_key, options.aisk_second_api_key, chatbots
     )
     for probe in probes:
-        answer = (
-            classify_answer(probe.kind, probe.http_status, probe.body)
-            if probe.http_status
-            else transport_answer("other", probe.error)
-        )
+        if not probe.http_status:
+            answer = transport_answer(probe.error_class, probe.error)
+        elif probe.error_class:  # a status, but the body was not read whole
+            answer = unread_answer(probe.http_status, probe.error_class, probe.error, 0)
+        else:
+            answer = classify_answer(probe.kind, probe.http_status, probe.body)
         context = RequestContext(probe.case, probe.chatbot_id, "", "", "", "", "", "setup")
         state.recorder.add(probe.kind, probe.phase, context, *probe.times, answer)
 

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,9 +24,13 @@ import pytest
 from faulty_target import HUGE_BYTES, FaultyTarget
 from pydantic import SecretStr
 
+from harness.api.client import AiskClient
 from harness.emulator import BackgroundEmulator, EmulatorConfig
+from harness.load.chatbots import chatbot_for_case
 from harness.load.classify import MAX_BODY_BYTES
 from harness.load.results import read_records
+from harness.load.scenario import parse_scenario
+from harness.load.setup_probes import run_setup_probes
 
 pytestmark = pytest.mark.locust
 
@@ -357,3 +362,26 @@ def test_a_worker_killed_mid_run_is_reported_and_what_it_shipped_is_kept(
     assert again.returncode == 3
     assert f"worker {lost} lost mid-run" in again.stdout
     assert json.loads((run_dir / "verdict.json").read_text()) == verdict
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        (["huge-500", "reset"], [(500, "too_large"), (0, "reset")]),
+        (["truncated-500", "html-429"], [(500, "truncated"), (429, "")]),
+    ],
+)
+def test_set_up_probes_meeting_a_fault_are_recorded_with_its_class(
+    emulator: BackgroundEmulator, faults: list[str], expected: list[tuple[int, str]]
+) -> None:
+    with AiskClient(emulator.base_url, API_KEY) as client:
+        case = parse_scenario(tomllib.loads(PACED.format(duration="1s"))).cases[0]
+        chatbot = client.create_chatbot(chatbot_for_case(case, "probes"))
+    with FaultyTarget(emulator.base_url, faults) as target:
+        probes = list(run_setup_probes(target.url, API_KEY, "", {"paced": chatbot.id}))
+    chat_probes = [probe for probe in probes if probe.kind == "chat"]
+    assert [(p.http_status, p.error_class) for p in chat_probes] == expected
+    assert all(len(probe.body) <= MAX_BODY_BYTES for probe in probes)
+    assert target.huge_bytes_sent < HUGE_BYTES // 4
+    roundtrip = next(probe for probe in probes if probe.phase == "roundtrip")
+    assert (roundtrip.http_status, roundtrip.error_class) == (200, "")

@@ -132,6 +132,27 @@ def test_requests_left_unanswered_make_a_clean_verdict_inconclusive(
     assert (answered.state, answered.exit_code, answered.conformant) == ("conformant", 0, True)
 
 
+def test_junit_reports_an_incomplete_run_as_an_error(
+    tmp_path: Path,
+    make_record: Callable[..., Record],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    records = [
+        make_record(request_id="a"),
+        make_record(request_id="t", answer=transport_answer("timeout", "timed out")),
+    ]
+    verdict = evaluate(make_input(records, [make_case("case", 5, S)]), "t", ("w1",))
+    suite = ET.parse(write_junit(tmp_path, verdict)).getroot()
+    assert (suite.get("tests"), suite.get("errors")) == (str(len(CHECK_IDS) + 1), "1")
+    last = suite.findall("testcase")[-1]
+    error = last.find("error")
+    assert error is not None
+    assert error.get("message") == (
+        "1 requests got no whole answer (timeout 1); worker w1 lost mid-run"
+    )
+
+
 def test_a_lost_worker_leaves_even_a_failure_inconclusive(
     make_record: Callable[..., Record],
     make_case: Callable[..., CaseSpec],
