@@ -77,6 +77,7 @@ class _Master:
         self.reported: dict[str, int] = {}
         self.torn_down = True
         self.loss_logged = False
+        self.warned_lost: set[str] = set()
 
 
 def _fail(environment: Any, message: str) -> None:
@@ -237,28 +238,28 @@ def _record_setup_probes(state: LoadState, options: Any, setups: dict[str, CaseS
 
 def _delete_chatbots(
     host: str, api_key: str, setups: dict[str, CaseSetup], timeout_s: float = 30.0
-) -> list[str]:
-    """Delete every chatbot of the run; returns the problems (the run goes on reporting).
+) -> dict[str, str]:
+    """Delete every chatbot of the run; returns the ones left, with why (the run goes on).
 
     Once the target cannot be reached, the remaining chatbots are reported without trying each
     (a dead or hung target would otherwise cost a timeout per chatbot).
     """
-    problems = []
+    left: dict[str, str] = {}
     unreachable = ""
     with AiskClient(host, api_key, timeout=timeout_s) as client:
         for name, setup in setups.items():
             where = f"case {name}: chatbot {setup.chatbot_id} was not deleted"
             if unreachable:
-                problems.append(f"{where} (the target is unreachable: {unreachable})")
+                left[setup.chatbot_id] = f"{where} (the target is unreachable: {unreachable})"
                 continue
             try:
                 client.delete_chatbot(setup.chatbot_id)
             except TransportError as exc:
                 unreachable = exc.kind
-                problems.append(f"{where}: {exc}")
+                left[setup.chatbot_id] = f"{where}: {exc}"
             except AiskError as exc:
-                problems.append(f"{where}: {exc}")
-    return problems
+                left[setup.chatbot_id] = f"{where}: {exc}"
+    return left
 
 
 def _write_plan(state: LoadState, master: _Master, setups: dict[str, CaseSetup]) -> RunPlan:
@@ -385,6 +386,9 @@ def _lost_workers(runner: MasterRunner, master: _Master) -> list[str]:
         if f"w{index}" not in master.reported
     )
     for process in lost:
+        if process in master.warned_lost:
+            continue
+        master.warned_lost.add(process)
         log.warning(
             "aisk-harness: worker %s was lost before it reported its last batch; the %d records "
             "it shipped are kept, requests it sent after its last batch are not recorded",
@@ -395,17 +399,13 @@ def _lost_workers(runner: MasterRunner, master: _Master) -> list[str]:
 
 def _tear_down(state: LoadState, master: _Master) -> list[str]:
     """Delete the run's chatbots; a target that cannot take it is a warning, not the run's end."""
-    problems = _delete_chatbots(
+    left = _delete_chatbots(
         state.host, master.options.aisk_api_key, state.setups,
         timeout_s=max(5.0, min(30.0, master.options.aisk_request_timeout)),
     )  # fmt: skip
-    for problem in problems:
+    for problem in left.values():
         log.warning("aisk-harness: %s; delete it by hand", problem)
-    return [
-        setup.chatbot_id
-        for name, setup in state.setups.items()
-        if any(problem.startswith(f"case {name}: ") for problem in problems)
-    ]
+    return list(left)
 
 
 def _write_recording(run_dir: Path, recording: dict[str, Any]) -> None:
