@@ -44,8 +44,8 @@ duration = "{duration}"
 
 [[cases]]
 name = "paced"
-behaviour = {{ kind = "paced", rate = 30 }}
-population = {{ keys = 1, users_per_key = 3 }}
+behaviour = {{ kind = "paced", rate = {rate} }}
+population = {{ keys = {keys}, users_per_key = {clients} }}
 rate_limit = {{ limit = 5, duration = "1s", vary_by = "device" }}
 """
 
@@ -56,9 +56,11 @@ def emulator() -> Iterator[BackgroundEmulator]:
         yield running
 
 
-def scenario(tmp_path: Path, duration: str = "3s") -> Path:
+def scenario(tmp_path: Path, duration: str = "3s", keys: int = 1) -> Path:
+    """One paced case: one key of three clients, or several keys of two clients each."""
     path = tmp_path / "faults.toml"
-    path.write_text(PACED.format(duration=duration))
+    rate, clients = (30, 3) if keys == 1 else (40, 2)
+    path.write_text(PACED.format(duration=duration, rate=rate, keys=keys, clients=clients))
     return path
 
 
@@ -297,18 +299,6 @@ def test_an_unwritable_out_is_a_clear_error_before_any_load(
     assert emulator.service.stats.admitted == 0
 
 
-TWO_KEYS = """
-name = "two-keys"
-duration = "{duration}"
-
-[[cases]]
-name = "paced"
-behaviour = {{ kind = "paced", rate = 40 }}
-population = {{ keys = 2, users_per_key = 2 }}
-rate_limit = {{ limit = 5, duration = "1s", vary_by = "device" }}
-"""
-
-
 def locust_workers(run_pid: int) -> list[psutil.Process]:
     """The Locust workers under ``aisk-harness run``: the master's forked children."""
     masters = psutil.Process(run_pid).children()
@@ -319,8 +309,7 @@ def test_a_worker_killed_mid_run_is_reported_and_what_it_shipped_is_kept(
     emulator: BackgroundEmulator, tmp_path: Path
 ) -> None:
     run_dir = tmp_path / "run"
-    path = tmp_path / "two-keys.toml"
-    path.write_text(TWO_KEYS.format(duration="6s"))
+    path = scenario(tmp_path, "6s", keys=2)
     child = subprocess.Popen(
         harness("run", "--target", emulator.base_url, "--api-key", API_KEY, "--scenario",
                 str(path), "--out", str(run_dir), "--processes", "2"),
@@ -372,10 +361,10 @@ def test_a_worker_killed_mid_run_is_reported_and_what_it_shipped_is_kept(
     ],
 )
 def test_set_up_probes_meeting_a_fault_are_recorded_with_its_class(
-    emulator: BackgroundEmulator, faults: list[str], expected: list[tuple[int, str]]
+    emulator: BackgroundEmulator, tmp_path: Path, faults: list[str], expected: list[tuple[int, str]]
 ) -> None:
     with AiskClient(emulator.base_url, API_KEY) as client:
-        case = parse_scenario(tomllib.loads(PACED.format(duration="1s"))).cases[0]
+        case = parse_scenario(tomllib.loads(scenario(tmp_path).read_text())).cases[0]
         chatbot = client.create_chatbot(chatbot_for_case(case, "probes"))
     with FaultyTarget(emulator.base_url, faults) as target:
         probes = list(run_setup_probes(target.url, API_KEY, "", {"paced": chatbot.id}))
