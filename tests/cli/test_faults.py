@@ -214,28 +214,34 @@ def read_only() -> Iterator[list[Path]]:
     made: list[Path] = []
     yield made
     for path in made:
-        if os.geteuid() == 0:
-            subprocess.run(["umount", str(path)], check=False)
-        else:
-            path.chmod(0o755)
+        subprocess.run(["umount", str(path)], check=False, capture_output=True)
+        path.chmod(0o755)
+
+
+def refuses_writes(path: Path) -> bool:
+    try:
+        (path / ".probe").write_text("")
+    except OSError:
+        return True
+    (path / ".probe").unlink()
+    return False
 
 
 def make_read_only(path: Path, made: list[Path]) -> None:
-    """What a failing disk does (ext4 remounts read-only on errors): writes fail with EROFS.
+    """What a failing disk does (ext4 remounts read-only on errors): writes fail.
 
-    Root ignores permission bits, so as root the directory is bind-mounted read-only onto itself.
+    Permission bits first; root ignores them, so then the directory is bind-mounted read-only
+    onto itself (EROFS).
     """
-    if os.geteuid() != 0:
-        path.chmod(0o555)
-        made.append(path)
+    made.append(path)
+    path.chmod(0o555)
+    if refuses_writes(path):
         return
     bound = subprocess.run(["mount", "--bind", str(path), str(path)], check=False)
     if bound.returncode != 0:
-        pytest.skip(
-            "running as root without the right to mount: cannot make a directory unwritable"
-        )
-    made.append(path)
+        pytest.skip("root without the right to mount: cannot make a directory unwritable")
     subprocess.run(["mount", "-o", "remount,bind,ro", str(path)], check=True)
+    assert refuses_writes(path)
 
 
 def test_a_records_directory_that_stops_taking_writes_stops_the_run_and_keeps_what_was_written(
