@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.api.duration import DurationError, parse_duration
-from harness.cli.check import judge, print_verdict
+from harness.cli.check import judge, print_verdict, recording
 from harness.cli.load_job import make_run_dir, run_locust, target_api_key
 from harness.cli.rails import (
     add_rail_options,
@@ -115,6 +115,19 @@ def _print_summary(run_dir: Path) -> None:
     print(f"Locust report: {run_dir / 'locust.html'}")
 
 
+def _print_losses(run_dir: Path) -> None:
+    """What the recording process reported lost: workers, and chatbots it could not delete."""
+    saved = recording(run_dir)
+    for process in saved.get("lost_workers", ()):
+        received = saved.get("workers", {}).get(process, {}).get("received", 0)
+        print(f"warning: worker {process} was lost mid-run; its {received} records shipped "
+              "before that are kept, its last requests are not recorded")  # fmt: skip
+    left = saved.get("chatbots_not_deleted", ())
+    if left:
+        print(f"warning: {len(left)} chatbots were not deleted (delete them by hand): "
+              f"{', '.join(left)}")  # fmt: skip
+
+
 def _handle(args: argparse.Namespace) -> int:
     if args.processes < 1:
         raise ConfigError("--processes: expected a whole number of at least 1")
@@ -147,11 +160,19 @@ def _handle(args: argparse.Namespace) -> int:
     if not (run_dir / PLAN_FILE).exists():
         raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
     _print_summary(run_dir)
+    _print_losses(run_dir)
+    if code == 2:
+        # The recording process stopped the run itself (records could not be written): what was
+        # written is kept and can be judged, but this run is not a verdict.
+        raise HarnessError(
+            f"the run stopped early (see the error above); what was recorded is kept in "
+            f"{run_dir}: `aisk-harness check {run_dir}` judges it"
+        )
     verdict = judge(run_dir)
     print_verdict(verdict, run_dir)
     if not args.no_report:
         report_after_run(run_dir)
-    return 0 if verdict.conformant else 1
+    return verdict.exit_code
 
 
 def add_parser(subparsers: Any) -> None:

@@ -9,6 +9,7 @@ from harness.api.duration import CANONICAL_DURATION
 from harness.api.status import DOMAIN, GrpcCode
 from harness.conformance.findings import MAX_EVIDENCE, Finding, Outcome
 from harness.conformance.spec import CheckInput
+from harness.load.classify import UNREAD_BODY
 
 __all__ = [
     "duration_text_ok",
@@ -21,6 +22,7 @@ SECONDS_TEXT = r"^\d+\.\d{6}$"
 UNSPECIFIED_VARY = {"", "RATE_LIMIT_VARY_BY_UNSPECIFIED"}
 _ANSWER_COLUMNS = [
     "request_id", "outcome", "http_status", "grpc_code", "domain", "body_valid", "body_error",
+    "error_class",
 ]  # fmt: skip
 
 
@@ -39,6 +41,10 @@ def well_formed_finding(data: CheckInput) -> Finding:
     server = answered[answered["outcome"] == "server_error"]
     if len(server):
         problems.append((f"{len(server)} answers were 5xx (never a way to throttle)", server))
+    # A body cut short (by the target, or by our size bound) is not judged: only its status.
+    unread_mask = answered["error_class"].isin(UNREAD_BODY)
+    unread = int(unread_mask.sum())
+    answered = answered[~unread_mask]
     invalid = answered[~answered["body_valid"].astype(bool)]
     if len(invalid):
         first = str(invalid["body_error"].iloc[0])
@@ -54,6 +60,7 @@ def well_formed_finding(data: CheckInput) -> Finding:
         problems.append((f"{len(unknown)} 429s without a documented reason", unknown))
     transport = int((records["outcome"] == "transport_error").sum())
     note = f"; {transport} requests got no answer" if transport else ""
+    note += f"; {unread} bodies not read whole (truncated or too large)" if unread else ""
     if problems:
         summary = "; ".join(text for text, _ in problems) + note
         return Finding("well-formed", title, Outcome.FAIL, summary, _evidence(problems[0][1]))
@@ -93,6 +100,12 @@ def throttle_metadata_finding(data: CheckInput) -> Finding:
     chats = data.chats
     throttled = np.asarray(chats["outcome"] == "throttled", dtype=bool)
     if not throttled.any():
+        unanswered = int((chats["outcome"] == "transport_error").sum())
+        if unanswered:
+            return Finding(
+                "throttle-metadata", title, Outcome.INCONCLUSIVE,
+                f"no throttle seen, and {unanswered} chat requests got no answer",
+            )  # fmt: skip
         return Finding("throttle-metadata", title, Outcome.SKIPPED, "no throttle in this run")
     tolerance = data.tolerance
     # The shape of the texts does not depend on the case: judged once for every row.

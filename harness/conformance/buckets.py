@@ -53,6 +53,11 @@ class Bucket:
     def where(self, code: int) -> npt.NDArray[np.intp]:
         return np.flatnonzero(self.code == code)
 
+    def decided(self) -> bool:
+        """Whether the target said anything about this key's budget (a 2xx or a 429 with a
+        reason); a key whose requests all went unanswered is no evidence either way."""
+        return bool(np.any(self.code != OTHER))
+
     def consumers(self) -> npt.NDArray[np.intp]:
         """Requests that may have used budget: everything but a throttle (which must not)."""
         return np.flatnonzero(self.code != THROTTLED)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
+
 from harness.conformance.answers import throttle_metadata_finding, well_formed_finding
 from harness.conformance.buckets import Bucket, buckets
 from harness.conformance.findings import Finding, Outcome
@@ -20,8 +22,9 @@ from harness.conformance.quota import quota_finding
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult, Verdict
 from harness.conformance.waits import wait_honesty_finding
+from harness.load.classify import INTERRUPTED, UNREAD_BODY
 
-__all__ = ["CHECK_IDS", "evaluate"]
+__all__ = ["CHECK_IDS", "evaluate", "unanswered"]
 
 Check = Callable[[CheckInput, list[Bucket], Identification], Finding]
 
@@ -44,13 +47,28 @@ CHECK_IDS = (
 )  # fmt: skip
 
 
-def evaluate(data: CheckInput, target: str) -> Verdict:
-    """Every check over the run; conformant when none fails."""
+def unanswered(records: pd.DataFrame) -> dict[str, int]:
+    """Requests the target left without a whole answer, by error class (most frequent first)."""
+    classes = records["error_class"]
+    lost = (records["outcome"] == "transport_error") & (classes != INTERRUPTED)
+    lost |= classes.isin(UNREAD_BODY)
+    counts = classes[lost].astype(str).value_counts()
+    return {str(name): int(count) for name, count in counts.items()}
+
+
+def evaluate(data: CheckInput, target: str, lost_processes: tuple[str, ...] = ()) -> Verdict:
+    """Every check over the run; conformant when none fails, every request was answered and
+    every process's records arrived."""
     keyed = list(buckets(data))
     identification = identify(keyed, data.tolerance)
     findings = [check(data, keyed, identification) for check in CHECKS]
+    missing = unanswered(data.records)
     return Verdict(
-        conformant=not any(f.outcome is Outcome.FAIL for f in findings),
+        conformant=not missing
+        and not lost_processes
+        and not any(f.outcome is Outcome.FAIL for f in findings),
+        unanswered=missing,
+        lost_processes=list(lost_processes),
         target=target,
         algorithm=identification.family.value,
         algorithm_reason=identification.reason,

@@ -130,8 +130,14 @@ def under_admissions(bucket: Bucket, tolerance: Tolerance) -> tuple[str, list[st
 
 
 def _from_problems(
-    check_id: str, title: str, problems: list[tuple[Bucket, str, list[str]]], judged: int, what: str
+    check_id: str,
+    title: str,
+    problems: list[tuple[Bucket, str, list[str]]],
+    judged: int,
+    what: str,
+    silent: int = 0,
 ) -> Finding:
+    """``silent``: keys left unjudged because the target decided none of their requests."""
     if problems:
         bucket, summary, evidence = problems[0]
         more = f" ({len(problems)} keys in all)" if len(problems) > 1 else ""
@@ -141,9 +147,21 @@ def _from_problems(
             tuple(evidence[:MAX_EVIDENCE]),
             {"keys": [f"{b.case.name}/{b.key}" for b, _, _ in problems[:50]]},
         )  # fmt: skip
+    unjudged = f"{silent} {what} got no answer that admitted or refused a request"
+    if not judged and silent:
+        return Finding(check_id, title, Outcome.INCONCLUSIVE, unjudged)
     if not judged:
         return Finding(check_id, title, Outcome.SKIPPED, f"no {what} in this run")
-    return Finding(check_id, title, Outcome.PASS, f"{judged} {what} judged, none in violation")
+    note = f"; {unjudged}" if silent else ""
+    return Finding(
+        check_id, title, Outcome.PASS, f"{judged} {what} judged, none in violation{note}"
+    )
+
+
+def _decided(buckets: list[Bucket]) -> tuple[list[Bucket], int]:
+    """The buckets with evidence, and how many had none."""
+    decided = [bucket for bucket in buckets if bucket.decided()]
+    return decided, len(buckets) - len(decided)
 
 
 def over_admission_finding(
@@ -151,24 +169,25 @@ def over_admission_finding(
 ) -> Finding:
     problems = []
     judged = 0
+    # Rotating keys are judged by vary-isolation.
+    buckets, silent = _decided([bucket for bucket in buckets if bucket.case.rotate == "none"])
     for bucket in buckets:
-        if bucket.case.rotate != "none":
-            continue  # judged by vary-isolation
         judged += 1
         found = over_admissions(bucket, identification, tolerance)
         if found:
             problems.append((bucket, *found))
-    return _from_problems("over-admission", "Over-admission", problems, judged, "keys")
+    return _from_problems("over-admission", "Over-admission", problems, judged, "keys", silent)
 
 
 def under_admission_finding(buckets: list[Bucket], tolerance: Tolerance) -> Finding:
     problems = []
+    buckets, silent = _decided(buckets)
     for bucket in buckets:
         found = under_admissions(bucket, tolerance)
         if found:
             problems.append((bucket, *found))
     return _from_problems(
-        "under-admission", "Under-admission and recovery", problems, len(buckets), "keys"
+        "under-admission", "Under-admission and recovery", problems, len(buckets), "keys", silent
     )
 
 
@@ -182,6 +201,7 @@ def vary_isolation_finding(
     cases_with_keys: dict[str, int] = {}
     for bucket in buckets:
         cases_with_keys[bucket.case.name] = cases_with_keys.get(bucket.case.name, 0) + 1
+    buckets, silent = _decided(buckets)
     for bucket in buckets:
         if bucket.case.rotate != "none":
             judged += 1
@@ -199,7 +219,7 @@ def vary_isolation_finding(
                 problems.append(
                     (bucket, f"another key's traffic used this key's budget: {summary}", evidence)
                 )
-    return _from_problems("vary-isolation", "Vary isolation", problems, judged, "keys")
+    return _from_problems("vary-isolation", "Vary isolation", problems, judged, "keys", silent)
 
 
 def _burst_allowance(
@@ -233,6 +253,7 @@ def _burst_check(
 ) -> Finding:
     problems: list[tuple[Bucket, str, list[str]]] = []
     exact = 0
+    buckets, silent = _decided(buckets)
     for bucket in buckets:
         rate = bucket.rate
         admitted = bucket.where(ADMITTED)
@@ -254,11 +275,12 @@ def _burst_check(
         elif len(admitted) == rate.limit:
             exact += 1
     if problems or not buckets:
-        return _from_problems(check_id, title, problems, len(buckets), "bursts")
+        return _from_problems(check_id, title, problems, len(buckets), "bursts", silent)
+    note = f"; {silent} bursts got no answer that admitted or refused a request" if silent else ""
     return Finding(
         check_id, title, Outcome.PASS,
         f"{len(buckets)} bursts on fresh keys; {exact} admitted exactly the limit, the rest "
-        "within what a window boundary inside the burst allows",
+        f"within what a window boundary inside the burst allows{note}",
     )  # fmt: skip
 
 

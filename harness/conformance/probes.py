@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pandas as pd
+
 from harness.api.duration import DurationError, parse_duration
 from harness.conformance.findings import Finding, Outcome
 from harness.conformance.spec import CaseSpec, CheckInput
+from harness.load.classify import UNREAD_BODY
 
 __all__ = ["ACCESS_EXPECTED", "access_finding", "settings_roundtrip_finding"]
 
@@ -63,11 +66,33 @@ def _quota_differences(case: CaseSpec, quota_limit: dict[str, Any] | None) -> li
     return found
 
 
+def _answered(rows: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The probes the target answered whole, and a note on the others (which prove nothing)."""
+    whole = (rows["http_status"] > 0) & ~rows["error_class"].isin(UNREAD_BODY)
+    missing = int((~whole).sum())
+    return rows[whole], f"{missing} got no whole answer" if missing else ""
+
+
+def _inconclusive_or(finding: Finding, missing: str, judged: int) -> Finding:
+    """A pass over only some probes says so; no probe answered at all is inconclusive."""
+    if not missing or finding.outcome is Outcome.FAIL:
+        return finding
+    if not judged:
+        return Finding(finding.id, finding.title, Outcome.INCONCLUSIVE, f"every probe: {missing}")
+    return Finding(finding.id, finding.title, Outcome.INCONCLUSIVE, f"{finding.summary}; {missing}")
+
+
 def settings_roundtrip_finding(data: CheckInput) -> Finding:
     title = "Settings round-trip"
     rows = data.probes[data.probes["phase"] == "roundtrip"]
     if rows.empty:
         return Finding("settings-roundtrip", title, Outcome.SKIPPED, "no chatbot was read back")
+    rows, missing = _answered(rows)
+    return _inconclusive_or(_roundtrip(data, rows), missing, len(rows))
+
+
+def _roundtrip(data: CheckInput, rows: pd.DataFrame) -> Finding:
+    title = "Settings round-trip"
     problems: list[tuple[str, str]] = []
     for _, row in rows.iterrows():
         case = data.cases.get(str(row["case"]))
@@ -99,6 +124,12 @@ def access_finding(data: CheckInput) -> Finding:
     rows = data.probes[data.probes["phase"].astype(str).str.startswith("access:")]
     if rows.empty:
         return Finding("access", title, Outcome.SKIPPED, "no access probe was sent")
+    rows, missing = _answered(rows)
+    return _inconclusive_or(_access(data, rows), missing, len(rows))
+
+
+def _access(data: CheckInput, rows: pd.DataFrame) -> Finding:
+    title = "Access control"
     problems = []
     for _, row in rows.iterrows():
         expected = ACCESS_EXPECTED.get(str(row["phase"]))

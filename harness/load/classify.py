@@ -18,7 +18,26 @@ from harness.api.duration import DurationError, parse_duration
 from harness.api.status import REASON_OUT_OF_QUOTA, REASON_THROTTLING, Status
 from harness.api.timestamps import TimestampError, parse_rfc3339
 
-__all__ = ["Answer", "classify_answer", "transport_answer"]
+__all__ = [
+    "INTERRUPTED",
+    "MAX_BODY_BYTES",
+    "UNREAD_BODY",
+    "Answer",
+    "classify_answer",
+    "transport_answer",
+    "unread_answer",
+]
+
+# The ``error_class`` column. No answer at all (``outcome`` transport_error): timeout | connect
+# (refused, unreachable) | reset | truncated (closed before the whole answer) | protocol (not
+# HTTP) | interrupted (our own stop) | other. An answer whose status is known but whose body is
+# not usable: truncated or too_large (the body was not read whole, so it is not judged) | not_json
+# | empty (judged: they break the contract).
+INTERRUPTED = "interrupted"
+UNREAD_BODY = frozenset({"truncated", "too_large"})
+# Bodies are read up to this size and no further, so a target streaming gigabytes cannot exhaust
+# the harness's memory; the API's answers are a few KiB.
+MAX_BODY_BYTES = 1 << 20
 
 _KNOWN_KEYS = frozenset(
     {
@@ -85,6 +104,16 @@ def transport_answer(error_class: str, error_text: str) -> Answer:
     """The answer columns of a request that got no HTTP answer at all."""
     return Answer(0, "transport_error", None, None, None, None, False, error_text[:200],
                   error_class, 0, *_NO_METADATA, "")  # fmt: skip
+
+
+def unread_answer(http_status: int, error_class: str, error_text: str, size: int) -> Answer:
+    """The answer columns of an answer whose status arrived but whose body could not be read whole.
+
+    The status still says what the target decided (a 2xx admitted the request); the body is not
+    judged, and a 429 without its reason counts as neither throttle nor quota refusal.
+    """
+    return Answer(http_status, _outcome(http_status, None), None, None, None, None, False,
+                  error_text[:200], error_class, size, *_NO_METADATA, "")  # fmt: skip
 
 
 def _outcome(http_status: int, reason: str | None) -> str:
@@ -183,7 +212,8 @@ def _error_answer(http_status: int, body: bytes) -> Answer:
         document = json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: nested too deep for json
         return Answer(http_status, _outcome(http_status, None), None, None, None, None, False,
-                      "body is not JSON", "", len(body), *_NO_METADATA, "")  # fmt: skip
+                      "body is empty" if not body else "body is not JSON", _body_class(body),
+                      len(body), *_NO_METADATA, "")  # fmt: skip
     error = ""
     try:
         status = Status.model_validate(document)
@@ -252,11 +282,19 @@ def _success_answer(kind: str, http_status: int, body: bytes) -> Answer:
             if isinstance(parsed, ChatbotBody):
                 detail = _settings_detail(parsed)
     except ValidationError as exc:
-        error = f"not a {model.__name__ if model else 'JSON object'}: {_first_error(exc)}"
+        if exc.errors()[0]["type"] == "json_invalid":
+            error = "body is empty" if not body else "body is not JSON"
+        else:
+            error = f"not a {model.__name__ if model else 'JSON object'}: {_first_error(exc)}"
     except (ValueError, RecursionError):
-        error = "body is not JSON"
-    return Answer(http_status, "ok", None, None, None, None, not error, error, "", len(body),
-                  *_NO_METADATA, detail)  # fmt: skip
+        error = "body is empty" if not body else "body is not JSON"
+    unusable = _body_class(body) if error in ("body is empty", "body is not JSON") else ""
+    return Answer(http_status, "ok", None, None, None, None, not error, error, unusable,
+                  len(body), *_NO_METADATA, detail)  # fmt: skip
+
+
+def _body_class(body: bytes) -> str:
+    return "empty" if not body else "not_json"
 
 
 def _settings_detail(body: ChatbotBody) -> str:

@@ -31,16 +31,16 @@ from pydantic import SecretStr
 
 from harness.api.client import AiskClient
 from harness.api.duration import format_duration
-from harness.api.errors import AiskError
+from harness.api.errors import AiskError, TransportError
 from harness.errors import HarnessError
 from harness.load.budget import RunBudget
 from harness.load.chatbots import chatbot_for_case
-from harness.load.classify import classify_answer, transport_answer
+from harness.load.classify import classify_answer, transport_answer, unread_answer
 from harness.load.clock_offset import estimate_offset
 from harness.load.locust_options import add_harness_options
 from harness.load.locust_recorder import Recorder
 from harness.load.locust_state import CaseSetup, LoadState, state_of
-from harness.load.plan import CasePlan, KeyRecord, RunPlan, write_plan
+from harness.load.plan import RECORDING_FILE, CasePlan, KeyRecord, RunPlan, write_plan
 from harness.load.row_buffer import RequestContext, table_from_bytes, table_to_bytes
 from harness.load.scenario import (
     Scenario,
@@ -57,7 +57,6 @@ __all__ = ["register"]
 log = logging.getLogger("aisk-harness")
 CLOCK_SAMPLES = 8
 AUTOSTOP_GRACE_S = 30.0
-RECORDING_FILE = "recording.json"
 
 
 def register(events: Any) -> None:
@@ -80,6 +79,8 @@ class _Master:
         self.received: dict[str, int] = {}
         self.reported: dict[str, int] = {}
         self.torn_down = True
+        self.loss_logged = False
+        self.warned_lost: set[str] = set()
 
 
 def _fail(environment: Any, message: str) -> None:
@@ -89,6 +90,19 @@ def _fail(environment: Any, message: str) -> None:
     runner = environment.runner
     if runner is not None:
         gevent.spawn_later(0.1, runner.quit)
+
+
+def _stop_on_write_failure(environment: Any, error: str) -> None:
+    """Records can no longer be written: stop the load (it would go unrecorded) with exit 2."""
+    log.error("aisk-harness: %s; stopping the run (every record written so far is kept)", error)
+    environment.process_exit_code = 2
+
+    def stop() -> None:
+        runner = environment.runner
+        runner.stop()  # lets workers ship their last batch, as at a normal end
+        runner.quit()
+
+    gevent.spawn(stop)
 
 
 def _scenario(options: Any) -> Scenario:
@@ -159,7 +173,9 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     run_id = options.aisk_run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     run_dir = _run_dir(options)
     try:
-        sink = RecordSink(run_dir, state.role)
+        sink = RecordSink(
+            run_dir, state.role, on_failure=lambda error: _stop_on_write_failure(environment, error)
+        )
         setups = _create_chatbots(state.host, options.aisk_api_key, master.scenario, run_id)
     except (HarnessError, AiskError) as exc:
         _fail(environment, str(exc))
@@ -227,25 +243,40 @@ def _record_setup_probes(state: LoadState, options: Any, setups: dict[str, CaseS
         state.host, options.aisk_api_key, options.aisk_second_api_key, chatbots
     )
     for probe in probes:
-        answer = (
-            classify_answer(probe.kind, probe.http_status, probe.body)
-            if probe.http_status
-            else transport_answer("other", probe.error)
-        )
+        if not probe.http_status:
+            answer = transport_answer(probe.error_class, probe.error)
+        elif probe.error_class:  # a status, but the body was not read whole
+            answer = unread_answer(probe.http_status, probe.error_class, probe.error, 0)
+        else:
+            answer = classify_answer(probe.kind, probe.http_status, probe.body)
         context = RequestContext(probe.case, probe.chatbot_id, "", "", "", "", "", "setup")
         state.recorder.add(probe.kind, probe.phase, context, *probe.times, answer)
 
 
-def _delete_chatbots(host: str, api_key: str, setups: dict[str, CaseSetup]) -> list[str]:
-    """Delete every chatbot of the run; returns the problems (the run goes on reporting)."""
-    problems = []
-    with AiskClient(host, api_key, timeout=30.0) as client:
+def _delete_chatbots(
+    host: str, api_key: str, setups: dict[str, CaseSetup], timeout_s: float = 30.0
+) -> dict[str, str]:
+    """Delete every chatbot of the run; returns the ones left, with why (the run goes on).
+
+    Once the target cannot be reached, the remaining chatbots are reported without trying each
+    (a dead or hung target would otherwise cost a timeout per chatbot).
+    """
+    left: dict[str, str] = {}
+    unreachable = ""
+    with AiskClient(host, api_key, timeout=timeout_s) as client:
         for name, setup in setups.items():
+            where = f"case {name}: chatbot {setup.chatbot_id} was not deleted"
+            if unreachable:
+                left[setup.chatbot_id] = f"{where} (the target is unreachable: {unreachable})"
+                continue
             try:
                 client.delete_chatbot(setup.chatbot_id)
+            except TransportError as exc:
+                unreachable = exc.kind
+                left[setup.chatbot_id] = f"{where}: {exc}"
             except AiskError as exc:
-                problems.append(f"case {name}: cannot delete chatbot {setup.chatbot_id}: {exc}")
-    return problems
+                left[setup.chatbot_id] = f"{where}: {exc}"
+    return left
 
 
 def _write_plan(state: LoadState, master: _Master, setups: dict[str, CaseSetup]) -> RunPlan:
@@ -331,13 +362,20 @@ def _finish(environment: Any) -> None:
     if master.sink is None or master.run_dir is None:
         return
     state.recorder.hand_over()
-    master.sink.close()
-    if master.sink.write_error:
-        log.error("aisk-harness: %s", master.sink.write_error)
+    sink = master.sink
+    sink.close()
+    if sink.lost and not master.loss_logged:
+        master.loss_logged = True
+        log.error(
+            "aisk-harness: %s; %d records could not be written, the %d written are kept",
+            sink.write_error or "the records directory could not be written", sink.lost,
+            sink.written,
+        )  # fmt: skip
         environment.process_exit_code = 2
     local = state.recorder.recorded if state.role == "local" else 0
-    recording = {
-        "records_written": master.sink.written,
+    recording: dict[str, Any] = {
+        "records_written": sink.written,
+        "records_lost": sink.lost,
         "local_recorded": local,
         "workers": {
             process: {"recorded": master.reported.get(process), "received": received}
@@ -350,11 +388,57 @@ def _finish(environment: Any) -> None:
                 "aisk-harness: worker %s recorded %d requests but %d reached the master",
                 process, reported, master.received.get(process, 0),
             )  # fmt: skip
-    (master.run_dir / RECORDING_FILE).write_text(json.dumps(recording, indent=2))
+    if state.role == "master":
+        recording["lost_workers"] = _lost_workers(environment.runner, master)
     if not master.torn_down:
         master.torn_down = True
-        for problem in _delete_chatbots(state.host, master.options.aisk_api_key, state.setups):
-            log.error("aisk-harness: %s", problem)
+        recording["chatbots_not_deleted"] = _tear_down(state, master)
+    _write_recording(master.run_dir, recording)
+
+
+def _lost_workers(runner: MasterRunner, master: _Master) -> list[str]:
+    """Workers that joined but never reported their last batch: killed, or cut off.
+
+    A worker's ``aisk_flushed`` precedes its "client_stopped" (Locust's stop barrier), so by the
+    master's ``test_stop`` every live worker has sent it; Locust itself only marks the others
+    "missing" after three lost heartbeats.
+    """
+    lost = sorted(
+        f"w{index}"
+        for index in runner.worker_indexes.values()
+        if f"w{index}" not in master.reported
+    )
+    for process in lost:
+        if process in master.warned_lost:
+            continue
+        master.warned_lost.add(process)
+        log.warning(
+            "aisk-harness: worker %s was lost before it reported its last batch; the %d records "
+            "it shipped are kept, requests it sent after its last batch are not recorded",
+            process, master.received.get(process, 0),
+        )  # fmt: skip
+    return lost
+
+
+def _tear_down(state: LoadState, master: _Master) -> list[str]:
+    """Delete the run's chatbots; a target that cannot take it is a warning, not the run's end."""
+    left = _delete_chatbots(
+        state.host, master.options.aisk_api_key, state.setups,
+        timeout_s=max(5.0, min(30.0, master.options.aisk_request_timeout)),
+    )  # fmt: skip
+    for problem in left.values():
+        log.warning("aisk-harness: %s; delete it by hand", problem)
+    return list(left)
+
+
+def _write_recording(run_dir: Path, recording: dict[str, Any]) -> None:
+    """recording.json, merged with what an earlier call wrote (teardown happens only once)."""
+    path = run_dir / RECORDING_FILE
+    try:
+        earlier = json.loads(path.read_text()) if path.exists() else {}
+        path.write_text(json.dumps({**earlier, **recording}, indent=2))
+    except (OSError, ValueError) as exc:
+        log.error("aisk-harness: cannot write %s: %s", path, exc)
 
 
 # -- messages ------------------------------------------------------------------------------

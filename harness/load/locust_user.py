@@ -9,25 +9,34 @@ The fast HTTP client never retries. A request cut short by a stop is still recor
 from __future__ import annotations
 
 from locust import User, task
-from locust.contrib.fasthttp import FastHttpSession
+from locust.contrib.fasthttp import FastHttpSession, FastResponse
 from locust.exception import StopUser
 
 import socket
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import gevent
 from gevent import GreenletExit
 from gevent.pool import Group
 from geventhttpclient._parser import HTTPParseError
+from geventhttpclient.response import HTTPConnectionClosed
+from geventhttpclient.useragent import BadStatusCode
 
 from harness.api.client import CHAT_PATH
 from harness.api.duration import parse_duration
 from harness.load.budget import SlotAllowance
 from harness.load.chat_body import chat_bodies
-from harness.load.classify import Answer, classify_answer, transport_answer
+from harness.load.classify import (
+    INTERRUPTED,
+    MAX_BODY_BYTES,
+    Answer,
+    classify_answer,
+    transport_answer,
+    unread_answer,
+)
 from harness.load.keys import KeyPlan
 from harness.load.locust_pool import SourceBoundClientPool
 from harness.load.locust_state import LoadState, state_of
@@ -40,16 +49,24 @@ __all__ = ["KeyUser"]
 NS = 1_000_000_000
 
 
+def cause(error: BaseException | None) -> BaseException | None:
+    """The failure itself: geventhttpclient wraps that of its last (only) try in RetriesExceeded."""
+    original = getattr(error, "original", None)
+    return original if isinstance(original, BaseException) else error
+
+
 def error_class(error: BaseException | None) -> str:
     """What kind of transport failure a request met (the ``error_class`` column)."""
+    error = cause(error)
     if isinstance(error, gevent.Timeout | socket.timeout | TimeoutError):
         return "timeout"
     if isinstance(error, ConnectionRefusedError):
         return "connect"
-    if isinstance(error, ConnectionResetError | BrokenPipeError):
-        return "reset"
+    if isinstance(error, ConnectionResetError | BrokenPipeError | HTTPConnectionClosed):
+        return "reset"  # HTTPConnectionClosed: reset or closed before the first byte of an answer
     if isinstance(error, HTTPParseError):
-        return "protocol"
+        # Also what a connection closed before the end of the answer raises.
+        return "truncated" if "Incomplete response" in str(error) else "protocol"
     return "other"
 
 
@@ -86,7 +103,10 @@ class _KeySender:
             for pool in self._pools
         ]
         for session in self._sessions:
-            setattr(session.client, "valid_response_codes", ANSWERED)  # noqa: B010 (class var)
+            # Every status reaches us with its body unread (read bounded in ``_classify``);
+            # Locust's failure column still counts what ``_AnsweredResponse`` says failed.
+            setattr(session.client, "valid_response_codes", ANY_STATUS)  # noqa: B010 (class var)
+            setattr(session.client, "response_type", _AnsweredResponse)  # noqa: B010 (class var)
         self._routes = list(zip(self._sessions, self._pools, strict=True))
         # One header set per X-Forwarded-For value of the rotation (the session copies it).
         self._headers = [
@@ -97,7 +117,12 @@ class _KeySender:
         self._contexts: dict[tuple[int, int, str, str], RequestContext] = {}
 
     def _headers_with(self, forwarded_for: str) -> dict[str, str]:
-        headers = {"authorization": self._auth, "content-type": "application/json"}
+        # identity: a body is read raw and bounded, never inflated (a compression bomb).
+        headers = {
+            "authorization": self._auth,
+            "content-type": "application/json",
+            "accept-encoding": "identity",
+        }
         if forwarded_for:
             headers["x-forwarded-for"] = forwarded_for
         return headers
@@ -112,26 +137,34 @@ class _KeySender:
         session, pool = self._routes[turn % len(self._routes)]
         device_index = turn % len(self._bodies)
         forwarded_for, headers = self._headers[turn % len(self._headers)]
+        # The whole exchange has one deadline: a socket timeout alone would let an answer
+        # trickling in byte by byte hold a client for ever.
+        deadline = gevent.Timeout(self.state.request_timeout_s)
         send_wall, send_mono = time.time_ns(), time.monotonic_ns()
+        deadline.start()
         try:
             response = session.request(
                 "POST", CHAT_PATH, name=self.name, data=self._bodies[device_index],  # type: ignore[arg-type]
-                headers=headers,
+                headers=headers, stream=True,
             )  # fmt: skip
-            recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
             answer = _classify(response)
-        except BaseException as stop:
-            # A stop (GreenletExit, or a Ctrl-C raised in this greenlet) or a bug: the request
-            # was sent and may have been counted, so it is recorded before the stop goes on.
             recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
-            interrupted = isinstance(stop, GreenletExit | KeyboardInterrupt | SystemExit)
-            answer = transport_answer(
-                "interrupted" if interrupted else "other",
-                "the run stopped before the answer came" if interrupted else repr(stop),
-            )
-            self._record(phase, client, pool, device_index, forwarded_for,
-                         (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
-            raise
+        except BaseException as stop:
+            recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
+            if stop is not deadline:
+                # A stop (GreenletExit, or a Ctrl-C raised in this greenlet) or a bug: the
+                # request was sent and may have been counted: recorded before the stop goes on.
+                interrupted = isinstance(stop, GreenletExit | KeyboardInterrupt | SystemExit)
+                answer = transport_answer(
+                    INTERRUPTED if interrupted else "other",
+                    "the run stopped before the answer came" if interrupted else repr(stop),
+                )
+                self._record(phase, client, pool, device_index, forwarded_for,
+                             (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
+                raise
+            answer = transport_answer("timeout", "no whole answer within the request timeout")
+        finally:
+            deadline.close()
         self._record(phase, client, pool, device_index, forwarded_for,
                      (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
         return answer
@@ -167,14 +200,66 @@ class _KeySender:
 # Statuses Locust counts as answered rather than failed: a 429 is the target doing its job.
 # Bodies are judged by the checks, not by Locust's failure column.
 ANSWERED = frozenset(range(200, 300)) | {429}
+ANY_STATUS = frozenset(range(100, 600))
+
+
+class _AnsweredResponse(FastResponse):
+    """Fails in Locust's statistics exactly when the status is not ``ANSWERED``.
+
+    The client itself accepts every status, so that it hands the answer over unread instead of
+    closing the connection on a 5xx; this keeps Locust's failure column as it was.
+    """
+
+    def raise_for_status(self) -> None:
+        super().raise_for_status()  # type: ignore[no-untyped-call]
+        if self.status_code not in ANSWERED:
+            raise BadStatusCode(self.url, code=self.status_code)
 
 
 def _classify(response: Any) -> Answer:
     status = response.status_code or 0
     if status == 0:
-        error = response.error
+        error = cause(response.error)
         return transport_answer(error_class(error), f"{type(error).__name__}: {error}")
-    return classify_answer("chat", status, response.content or b"")
+    body = read_bounded(response._response, MAX_BODY_BYTES)
+    if body.problem:
+        return unread_answer(status, body.problem, body.error, body.size)
+    return classify_answer("chat", status, body.data)
+
+
+class Body(NamedTuple):
+    """An answer's body as read: ``problem`` too_large or truncated when not read whole."""
+
+    data: bytes
+    size: int
+    problem: str = ""
+    error: str = ""
+
+
+def read_bounded(raw: Any, limit: int) -> Body:
+    """The body of a geventhttpclient response, read up to ``limit`` bytes and no further.
+
+    Past the bound the connection is closed (an unfinished message never goes back to the
+    pool), so memory stays bounded whatever the target sends or declares. A body the connection
+    cut short (reset, closed, a socket timeout) is ``truncated``; the status still stands.
+    """
+    declared = raw.content_length
+    if declared is not None and declared > limit:
+        raw.release()
+        return Body(b"", declared, "too_large", f"body of {declared} bytes declared (> {limit})")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while size <= limit:
+            chunk = raw.read(min(65536, limit + 1 - size))
+            if not chunk:
+                return Body(b"".join(chunks), size)
+            chunks.append(chunk)
+            size += len(chunk)
+    except (OSError, HTTPParseError) as error:
+        return Body(b"", size, "truncated", f"{type(error).__name__}: {error}")
+    raw.release()
+    return Body(b"", limit, "too_large", f"body larger than {limit} bytes")
 
 
 class KeyUser(User):

@@ -19,6 +19,8 @@ from harness.model_files import read_model, write_model
 __all__ = ["CasePlan", "KeyRecord", "RunPlan", "read_plan", "write_plan"]
 
 PLAN_FILE = "run.json"
+# Written by the recording process at the end: records per process, lost workers, chatbots left.
+RECORDING_FILE = "recording.json"
 
 
 class _Model(BaseModel):

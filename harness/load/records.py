@@ -37,8 +37,12 @@ answer
                     none).
 - ``body_valid``    the body validates against the contract for its status; ``body_error`` says
                     why not.
-- ``error_class``   for transport errors: timeout | connect | reset | protocol | other
-                    ("" otherwise).
+- ``error_class``   "" for a whole, parseable answer. No answer (transport_error): timeout (no whole
+                    answer within --request-timeout) | connect (refused, unreachable) | reset
+                    (reset or closed before any answer) | truncated (closed mid-answer) |
+                    protocol (not HTTP) | interrupted (our own stop) | other. A status but no
+                    usable body: truncated | too_large (cut at ``MAX_BODY_BYTES``; not judged) |
+                    not_json | empty (judged: they break the contract).
 - ``response_bytes`` size of the answer body.
 
 429 metadata, raw text (null when the key is absent) and parsed value (null when unparseable)

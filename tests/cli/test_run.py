@@ -256,7 +256,10 @@ def test_two_worker_processes_record_every_request_exactly_once(
     assert (chats.groupby(["case", "key", "device_id"])["process"].nunique() == 1).all()
 
 
-def test_an_interrupt_keeps_every_request_sent_so_far(target: Target, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_keeps_every_request_sent_so_far(
+    target: Target, tmp_path: Path, stop: signal.Signals
+) -> None:
     run_dir = tmp_path / "run"
     child = subprocess.Popen(
         run_command("--target", target.url, "--api-key", API_KEY, "--scenario",
@@ -268,12 +271,14 @@ def test_an_interrupt_keeps_every_request_sent_so_far(target: Target, tmp_path: 
         while target.decided() < 300 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert target.decided() >= 300, "the run never got going"
-        child.send_signal(signal.SIGINT)
-        _, stderr = child.communicate(timeout=RUN_TIMEOUT_S)
+        child.send_signal(stop)
+        stdout, stderr = child.communicate(timeout=RUN_TIMEOUT_S)
     finally:
         if child.poll() is None:
             child.kill()
     assert child.returncode == 0, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert "CONFORMANT: 0 of 11 checks failed" in stdout  # cut requests are ours, not the target's
     records = load_chats(read_records(run_dir))
     answered = records[records["error_class"] != "interrupted"]
     # Every request the target decided was recorded; the rest were cut in flight, and say so.

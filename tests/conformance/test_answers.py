@@ -25,7 +25,7 @@ from harness.conformance.answers import (
 from harness.conformance.spec import CaseSpec, CheckInput
 from harness.emulator.answers import throttled
 from harness.emulator.policy import CORRECT, Policy
-from harness.load.classify import Answer, classify_answer
+from harness.load.classify import Answer, classify_answer, unread_answer
 from harness.load.records import Record
 
 MINUTE = 60_000_000_000
@@ -222,3 +222,42 @@ def test_texts_go_never_prints_are_not_canonical() -> None:
     values: list[Any] = [1.0] * len(texts)
     result = duration_text_ok(pd.Series(texts), pd.Series(values))
     assert not result.any(), [t for t, ok in zip(texts, result, strict=True) if ok]
+
+
+def test_a_body_not_read_whole_is_not_judged_but_counted(
+    make_record: Build, make_input: Callable[..., CheckInput]
+) -> None:
+    records = [
+        make_record(request_id="ok"),
+        make_record(request_id="big", answer=unread_answer(429, "too_large", "too big", 1 << 20)),
+        make_record(request_id="cut", answer=unread_answer(200, "truncated", "cut", 12)),
+    ]
+    finding = well_formed_finding(make_input(records, []))
+    assert finding.outcome is Outcome.PASS
+    assert (
+        finding.summary
+        == "1 answers match the contract; 2 bodies not read whole (truncated or too large)"
+    )
+
+
+def test_an_unread_5xx_still_fails(
+    make_record: Build, make_input: Callable[..., CheckInput]
+) -> None:
+    record = make_record(request_id="big", answer=unread_answer(500, "too_large", "too big", 9))
+    finding = well_formed_finding(make_input([record], []))
+    assert finding.outcome is Outcome.FAIL
+    assert finding.evidence == ("big",)
+
+
+def test_no_throttle_among_unanswered_requests_is_inconclusive(
+    make_record: Build,
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+    transport: Answer,
+) -> None:
+    records = [make_record(request_id="a"), make_record(request_id="b", answer=transport)]
+    finding = throttle_metadata_finding(make_input(records, [make_case("case")]))
+    assert (finding.outcome, finding.summary) == (
+        Outcome.INCONCLUSIVE,
+        "no throttle seen, and 1 chat requests got no answer",
+    )

@@ -193,6 +193,22 @@ def test_under_admission_finding_judges_every_key(case: CaseSpec) -> None:
     assert under_admission_finding([], EXACT).outcome is Outcome.SKIPPED
 
 
+def test_a_key_the_target_never_answered_is_no_evidence_either_way(case: CaseSpec) -> None:
+    silent = make_bucket(case, [(0, 1, X), (2, 3, X), (4, 5, X)], key="dead")
+    good = make_bucket(case, [(0, 1, A), (2, 3, A), (4, 5, T)], key="a")
+    for finding in (
+        under_admission_finding([silent], EXACT),
+        over_admission_finding([silent], ANY, EXACT),
+    ):
+        assert finding.outcome is Outcome.INCONCLUSIVE
+        assert finding.summary == "1 keys got no answer that admitted or refused a request"
+    finding = under_admission_finding([good, silent], EXACT)
+    assert finding.outcome is Outcome.PASS
+    assert finding.summary == (
+        "1 keys judged, none in violation; 1 keys got no answer that admitted or refused a request"
+    )
+
+
 # Bursts -------------------------------------------------------------------------------------
 
 
@@ -250,6 +266,15 @@ def test_a_burst_throttled_before_the_limit_fails(burst: CaseSpec) -> None:
     assert "only 1 admitted before throttling" in finding.summary
     unknown = make_bucket(burst, [(0, 1, A), (1, 2, X), (2, 3, T)])
     assert burst_finding([unknown], ANY, EXACT).outcome is Outcome.PASS
+
+
+def test_a_burst_that_got_no_answer_is_inconclusive(burst: CaseSpec) -> None:
+    silent = make_bucket(burst, [(0, 1, X), (0, 1, X), (0, 1, X)])
+    finding = burst_finding([silent], ANY, EXACT)
+    assert (finding.outcome, finding.summary) == (
+        Outcome.INCONCLUSIVE,
+        "1 bursts got no answer that admitted or refused a request",
+    )
 
 
 def test_sequential_and_concurrent_bursts_are_judged_by_their_own_check(

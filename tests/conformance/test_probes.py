@@ -11,7 +11,7 @@ import pytest
 from harness.conformance import Outcome
 from harness.conformance.probes import ACCESS_EXPECTED, access_finding, settings_roundtrip_finding
 from harness.conformance.spec import CaseSpec, CheckInput
-from harness.load.classify import Answer, classify_answer
+from harness.load.classify import Answer, classify_answer, transport_answer, unread_answer
 from harness.load.records import Record
 
 MINUTE = 60_000_000_000
@@ -183,3 +183,43 @@ def test_without_a_second_organisation_the_summary_says_so(
 def test_no_probe_skips_access(make_record: Build, make_input: Callable[..., CheckInput]) -> None:
     finding = access_finding(make_input([make_record(request_id="c")], []))
     assert finding.outcome is Outcome.SKIPPED
+
+
+def test_a_probe_without_an_answer_is_inconclusive_not_a_failure(
+    make_record: Build, make_input: Callable[..., CheckInput]
+) -> None:
+    lost = transport_answer("connect", "ConnectionRefusedError")
+    records = [
+        make_record(request_id="a", phase="access:unknown-token", case="", answer=refused(401)),
+        make_record(request_id="b", phase="access:no-key", case="", answer=lost),
+    ]
+    finding = access_finding(make_input(records, []))
+    assert finding.outcome is Outcome.INCONCLUSIVE
+    assert "1 probes refused as expected" in finding.summary
+    assert finding.summary.endswith("; 1 got no whole answer")
+    only_lost = access_finding(make_input(records[1:], []))
+    assert (only_lost.outcome, only_lost.summary) == (
+        Outcome.INCONCLUSIVE,
+        "every probe: 1 got no whole answer",
+    )
+
+
+def test_a_wrong_answer_still_fails_next_to_a_missing_one(
+    make_record: Build, make_input: Callable[..., CheckInput]
+) -> None:
+    lost = transport_answer("timeout", "timed out")
+    records = [
+        make_record(request_id="a", phase="access:unknown-token", case="", answer=refused(403)),
+        make_record(request_id="b", phase="access:no-key", case="", answer=lost),
+    ]
+    finding = access_finding(make_input(records, []))
+    assert finding.outcome is Outcome.FAIL
+    assert finding.evidence == ("a",)
+
+
+def test_a_read_back_cut_short_is_inconclusive(
+    make_record: Build, make_case: Callable[..., CaseSpec], make_input: Callable[..., CheckInput]
+) -> None:
+    cut = unread_answer(200, "truncated", "HTTPParseError: Incomplete response.", 12)
+    outcome, summary = roundtrip(make_record, make_case, make_input, cut)
+    assert (outcome, summary) == (Outcome.INCONCLUSIVE, "every probe: 1 got no whole answer")

@@ -7,9 +7,10 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from harness.conformance import CHECK_IDS, Outcome, Verdict, evaluate, write_junit, write_verdict
+from harness.conformance.checks import unanswered
 from harness.conformance.spec import CaseSpec, CheckInput
 from harness.conformance.verdict import CheckResult
-from harness.load.classify import Answer, classify_answer
+from harness.load.classify import Answer, classify_answer, transport_answer, unread_answer
 from harness.load.records import Record
 
 S = 1_000_000_000
@@ -99,3 +100,65 @@ def test_junit_stays_well_formed_whatever_the_summaries_say(tmp_path: Path) -> N
     assert skipped.get("message") == f"inconclusive: {odd}"
     assert list(third) == []
     assert (tmp_path / "junit.xml").read_bytes().startswith(b"<?xml")
+
+
+def test_requests_left_unanswered_make_a_clean_verdict_inconclusive(
+    make_record: Callable[..., Record],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    records = [
+        make_record(request_id="a"),
+        make_record(request_id="t", answer=transport_answer("timeout", "timed out")),
+        make_record(request_id="r", answer=transport_answer("reset", "reset")),
+        make_record(request_id="u", answer=transport_answer("timeout", "timed out")),
+        make_record(request_id="big", answer=unread_answer(200, "too_large", "too big", 9)),
+        # Our own stop and judged bodies are not the target leaving a request unanswered.
+        make_record(request_id="i", answer=transport_answer("interrupted", "stopped")),
+        make_record(request_id="h", answer=classify_answer("chat", 200, b"<html>")),
+    ]
+    data = make_input(records, [make_case("case", 5, S)])
+    assert unanswered(data.records) == {"timeout": 2, "reset": 1, "too_large": 1}
+    verdict = evaluate(data, "t")
+    assert [c.id for c in verdict.failed] == ["well-formed"]  # the HTML body
+    assert (verdict.state, verdict.exit_code, verdict.conformant) == ("not conformant", 1, False)
+    clean = evaluate(make_input(records[:5], [make_case("case", 5, S)]), "t")
+    assert not clean.failed
+    assert (clean.state, clean.exit_code, clean.conformant) == ("inconclusive", 3, False)
+    assert clean.unanswered_summary == (
+        "4 requests got no whole answer (timeout 2, reset 1, too_large 1)"
+    )
+    answered = evaluate(make_input(records[:1] + records[5:6], [make_case("case", 5, S)]), "t")
+    assert (answered.state, answered.exit_code, answered.conformant) == ("conformant", 0, True)
+
+
+def test_junit_reports_an_incomplete_run_as_an_error(
+    tmp_path: Path,
+    make_record: Callable[..., Record],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    records = [
+        make_record(request_id="a"),
+        make_record(request_id="t", answer=transport_answer("timeout", "timed out")),
+    ]
+    verdict = evaluate(make_input(records, [make_case("case", 5, S)]), "t", ("w1",))
+    suite = ET.parse(write_junit(tmp_path, verdict)).getroot()
+    assert (suite.get("tests"), suite.get("errors")) == (str(len(CHECK_IDS) + 1), "1")
+    last = suite.findall("testcase")[-1]
+    error = last.find("error")
+    assert error is not None
+    assert error.get("message") == (
+        "1 requests got no whole answer (timeout 1); worker w1 lost mid-run"
+    )
+
+
+def test_a_lost_worker_leaves_even_a_failure_inconclusive(
+    make_record: Callable[..., Record],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    verdict = evaluate(failing_input(make_record, make_case, make_input), "t", ("w1",))
+    assert verdict.failed
+    assert (verdict.state, verdict.exit_code, verdict.conformant) == ("inconclusive", 3, False)
+    assert verdict.lost_processes == ["w1"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.api.status import ERROR_INFO_TYPE, REASON_OUT_OF_QUOTA, REASON_THROTTLING
-from harness.load.classify import Answer, classify_answer, transport_answer
+from harness.load.classify import Answer, classify_answer, transport_answer, unread_answer
 from harness.load.records import RECORD_COLUMNS
 
 Fixture = Callable[[str], bytes]
@@ -49,8 +49,8 @@ def test_a_documented_chat_response_is_ok_and_valid(api_fixture: Fixture) -> Non
     [
         (b'{"answer": 5}', "not a ChatResponse: answer: "),
         (b"[1, 2]", "not a ChatResponse: body: "),
-        (b"<html>ok</html>", "not a ChatResponse: body: Invalid JSON"),
-        (b"", "not a ChatResponse: body: Invalid JSON"),
+        (b"<html>ok</html>", "body is not JSON"),
+        (b"", "body is empty"),
     ],
 )
 def test_a_200_that_is_not_a_chat_response_is_ok_but_invalid(body: bytes, why: str) -> None:
@@ -185,9 +185,42 @@ def test_bodies_that_are_not_json(status: int, body: bytes, outcome: str) -> Non
     answer = classify_answer("chat", status, body)
     assert answer.outcome == outcome
     assert answer.body_valid is False
-    assert answer.body_error == "body is not JSON"
+    assert answer.body_error == ("body is not JSON" if body else "body is empty")
+    assert answer.error_class == ("not_json" if body else "empty")
     assert answer.response_bytes == len(body)
     assert answer.reason is None
+
+
+@pytest.mark.parametrize(
+    ("body", "error_class"), [(b"", "empty"), (b"<html>ok</html>", "not_json")]
+)
+def test_a_200_whose_body_is_unusable_is_admitted_and_says_why(
+    body: bytes, error_class: str
+) -> None:
+    answer = classify_answer("chat", 200, body)
+    assert (answer.outcome, answer.body_valid, answer.error_class) == ("ok", False, error_class)
+
+
+def test_a_valid_answer_has_no_error_class() -> None:
+    assert classify_answer("chat", 200, b'{"answer":"hi","citations":[]}').error_class == ""
+    assert classify_answer("delete_chatbot", 200, b"[]").error_class == ""  # JSON, wrong shape
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"), [(200, "ok"), (429, "client_error"), (503, "server_error")]
+)
+def test_an_answer_whose_body_was_not_read_whole_keeps_its_status(
+    status: int, outcome: str
+) -> None:
+    answer = unread_answer(status, "too_large", "body larger than 1048576 bytes", 1 << 20)
+    assert (answer.http_status, answer.outcome, answer.error_class) == (
+        status,
+        outcome,
+        "too_large",
+    )
+    assert answer.body_valid is False
+    assert answer.reason is None  # a 429 whose reason was not read is neither throttle nor quota
+    assert answer.response_bytes == 1 << 20
 
 
 def test_a_deeply_nested_200_to_delete_is_not_json() -> None:

@@ -179,3 +179,57 @@ def test_an_unusable_run_directory_is_a_config_error(tmp_path: Path) -> None:
     not_a_directory.write_text("a file where the run directory should be")
     with pytest.raises(ConfigError, match="cannot create the records directory"):
         RecordSink(not_a_directory, "local")
+
+
+class FullDisk:
+    """A ``pq.write_table`` that fails like a full disk, counting its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self.calls += 1
+        raise OSError(28, "No space left on device")
+
+
+def test_while_writes_keep_failing_memory_stays_bounded_and_written_parts_stay(
+    tmp_path: Path, make_record: RecordFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    failures: list[str] = []
+    sink = RecordSink(
+        tmp_path, "local", batch_size=3, max_pending=5, flush_interval_s=2.0, monotonic=clock,
+        on_failure=failures.append,
+    )  # fmt: skip
+    sink.extend(batch(make_record, 3))  # one whole part before the disk fills
+    full = FullDisk()
+    monkeypatch.setattr(sink_module.pq, "write_table", full)
+    sink.extend(batch(make_record, 100, start=3))
+    # The first full batch failed once; later records neither retried nor grew the buffer.
+    assert full.calls == 1
+    assert (sink.pending, sink.dropped, sink.written) == (5, 95, 3)
+    assert failures == [sink.write_error]
+    assert sink.write_error is not None
+    assert "No space left on device" in sink.write_error
+    clock.now += 2.0
+    sink.append(make_record(request_id="late"))  # a retry per flush interval, no more
+    assert full.calls == 2
+    sink.close()
+    assert full.calls == 3
+    assert len(failures) == 1  # told once
+    assert sink.lost == 96 + 5
+    assert [ids_in(p) for p in parts(tmp_path)] == [["local-0", "local-1", "local-2"]]
+
+
+def test_after_the_disk_recovers_the_kept_batch_is_written(
+    tmp_path: Path, make_record: RecordFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sink = RecordSink(tmp_path, "local", batch_size=2, max_pending=4)
+    monkeypatch.setattr(sink_module.pq, "write_table", FullDisk())
+    sink.extend(batch(make_record, 6))
+    assert (sink.pending, sink.dropped) == (4, 2)
+    monkeypatch.undo()
+    sink.close()
+    assert sink.write_error is None
+    assert (sink.written, sink.lost) == (4, 2)
+    assert ids_in(parts(tmp_path)[0]) == ["local-0", "local-1", "local-2", "local-3"]
