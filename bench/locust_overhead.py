@@ -70,7 +70,7 @@ def _harness(url: str, keys: int, clients: int, seconds: int, folder: Path) -> d
     )
 
 
-def run(seconds: int = 20, keys: int = 8, clients: int = 4, rounds: int = 3) -> dict[str, Any]:
+def run(seconds: int = 20, keys: int = 8, clients: int = 4, rounds: int = 5) -> dict[str, Any]:
     """Bare and harness alternate ``rounds`` times; the median ratio resists a noisy machine."""
     users = keys * clients
     results: dict[str, Any] = {"seconds": seconds, "concurrent_clients": users, "rounds": []}

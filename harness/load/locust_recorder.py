@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from harness.load.classify import Answer
 from harness.load.clock_offset import ClockOffset
-from harness.load.row_buffer import RequestContext, RowBuffer
+from harness.load.row_buffer import Prefix, RequestContext, RowBuffer, prefix
 from harness.load.sink import RecordSink
 
 __all__ = ["Recorder"]
@@ -58,6 +58,26 @@ class Recorder:
     def process(self, name: str) -> None:
         self._buffer.process = name
 
+    def prefix(self, kind: str, phase: str, context: RequestContext) -> Prefix:
+        """The repeated part of a record: built once per client and phase by a sender (the clock
+        offset is set before any user starts and never changes after)."""
+        return prefix(kind, phase, context, self.offset)
+
+    def record(
+        self,
+        prefix: Prefix,
+        send_wall_ns: int,
+        recv_wall_ns: int,
+        send_mono_ns: int,
+        recv_mono_ns: int,
+        answer: Answer,
+    ) -> None:
+        rows = self._rows
+        rows.append((prefix, send_wall_ns, recv_wall_ns, send_mono_ns, recv_mono_ns, answer))
+        self.recorded += 1
+        if len(rows) >= BATCH_ROWS:
+            self.hand_over()
+
     def add(
         self,
         kind: str,
@@ -69,14 +89,11 @@ class Recorder:
         recv_mono_ns: int,
         answer: Answer,
     ) -> None:
-        rows = self._rows
-        rows.append(
-            (kind, phase, context, self.offset, send_wall_ns, recv_wall_ns, send_mono_ns,
-             recv_mono_ns, answer)
+        """One record (the set-up's calls; the hot path uses ``record`` with a kept prefix)."""
+        self.record(
+            self.prefix(kind, phase, context),
+            send_wall_ns, recv_wall_ns, send_mono_ns, recv_mono_ns, answer,
         )  # fmt: skip
-        self.recorded += 1
-        if len(rows) >= BATCH_ROWS:
-            self.hand_over()
 
     def hand_over(self) -> None:
         """Convert what is buffered and pass it on: to the sink, or shipped to the master."""

@@ -40,7 +40,7 @@ from harness.load.classify import (
 from harness.load.keys import KeyPlan
 from harness.load.locust_pool import SourceBoundClientPool
 from harness.load.locust_state import LoadState, state_of
-from harness.load.row_buffer import RequestContext
+from harness.load.row_buffer import Prefix, RequestContext
 from harness.load.scenario import Burst, Paced, Polite
 from harness.load.schedule import Slot
 
@@ -107,6 +107,9 @@ class _KeySender:
             # Locust's failure column still counts what ``_AnsweredResponse`` says failed.
             setattr(session.client, "valid_response_codes", ANY_STATUS)  # noqa: B010 (class var)
             setattr(session.client, "response_type", _AnsweredResponse)  # noqa: B010 (class var)
+            # No cookies: the clients of a key share a session, and a cookie one of them got
+            # would make them all one browser to the target. (It also saves two jar walks.)
+            session.client.cookiejar = None
         self._routes = list(zip(self._sessions, self._pools, strict=True))
         # One header set per X-Forwarded-For value of the rotation (the session copies it).
         self._headers = [
@@ -114,7 +117,8 @@ class _KeySender:
             for forwarded_for in (key.forwarded_fors or ("",))
         ]
         self.sent = 0
-        self._contexts: dict[tuple[int, int, str, str], RequestContext] = {}
+        self._prefixes: dict[tuple[str, int, int, str, str], Prefix] = {}
+        self._deadlines: dict[int, gevent.Timeout] = {}
 
     def _headers_with(self, forwarded_for: str) -> dict[str, str]:
         # identity: a body is read raw and bounded, never inflated (a compression bomb).
@@ -138,8 +142,10 @@ class _KeySender:
         device_index = turn % len(self._bodies)
         forwarded_for, headers = self._headers[turn % len(self._headers)]
         # The whole exchange has one deadline: a socket timeout alone would let an answer
-        # trickling in byte by byte hold a client for ever.
-        deadline = gevent.Timeout(self.state.request_timeout_s)
+        # trickling in byte by byte hold a client for ever. One per client, restarted each time.
+        deadline: Any = self._deadlines.get(client)
+        if deadline is None:
+            deadline = self._deadlines[client] = gevent.Timeout(self.state.request_timeout_s)
         send_wall, send_mono = time.time_ns(), time.monotonic_ns()
         deadline.start()
         try:
@@ -164,7 +170,7 @@ class _KeySender:
                 raise
             answer = transport_answer("timeout", "no whole answer within the request timeout")
         finally:
-            deadline.close()
+            deadline.cancel()
         self._record(phase, client, pool, device_index, forwarded_for,
                      (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
         return answer
@@ -179,10 +185,11 @@ class _KeySender:
         times: tuple[int, int, int, int],
         answer: Answer,
     ) -> None:
-        # A client's context repeats request after request: built once per combination.
-        cache_key = (client, device_index, pool.local_ip, forwarded_for)
-        context = self._contexts.get(cache_key)
-        if context is None:
+        # A client's prefix repeats request after request: built once per combination.
+        cache_key = (phase, client, device_index, pool.local_ip, forwarded_for)
+        recorder = self.state.recorder
+        prefix = self._prefixes.get(cache_key)
+        if prefix is None:
             context = RequestContext(
                 self.slot.case.name,
                 self.chatbot_id,
@@ -193,8 +200,8 @@ class _KeySender:
                 forwarded_for,
                 f"{self.slot.index}.{client}",
             )
-            self._contexts[cache_key] = context
-        self.state.recorder.add("chat", phase, context, *times, answer)
+            prefix = self._prefixes[cache_key] = recorder.prefix("chat", phase, context)
+        recorder.record(prefix, *times, answer)
 
 
 # Statuses Locust counts as answered rather than failed: a 429 is the target doing its job.
@@ -290,7 +297,14 @@ class KeyUser(User):
 
             def go() -> bool:
                 """``more()``, and the slot's budget lets one more request go (now)."""
-                return more() and _gate(allowance, deadline) > 0
+                if not more():
+                    return False
+                if allowance.pacer is None:  # a count only: no clock, no wait
+                    if allowance.left <= 0:
+                        return False
+                    allowance.left -= 1
+                    return True
+                return _gate(allowance, deadline) > 0
 
             loop: Callable[[int], None]
             if isinstance(behaviour, Paced):

@@ -1,9 +1,10 @@
 """The hot path's record buffer: one small tuple per request in, one Arrow table per batch out.
 
-A request's record is mostly made of parts that repeat request after request: the client's
-context, the clock offset, and (for every success) the same classified answer object. Appending
-them by reference costs one tuple per request; when the batch is taken, the distinct combinations
-are converted once and repeated with ``take``, and only the four timestamps are per-row arrays.
+A request's record is mostly made of parts that repeat request after request: its kind and
+phase, the client's context and the clock offset (one ``Prefix``), and for every success the same
+classified answer object. Appending them by reference costs one tuple per request; when the
+batch is taken, the distinct combinations are converted once and repeated with ``take``, and
+only the four timestamps are per-row arrays.
 The table equals ``records_to_table`` of the same records, column for column.
 """
 
@@ -19,7 +20,15 @@ from harness.load.classify import Answer
 from harness.load.clock_offset import ClockOffset
 from harness.load.records import RECORD_COLUMNS, RECORD_SCHEMA
 
-__all__ = ["RequestContext", "Row", "RowBuffer", "table_from_bytes", "table_to_bytes"]
+__all__ = [
+    "Prefix",
+    "RequestContext",
+    "Row",
+    "RowBuffer",
+    "prefix",
+    "table_from_bytes",
+    "table_to_bytes",
+]
 
 
 class RequestContext(NamedTuple):
@@ -35,8 +44,16 @@ class RequestContext(NamedTuple):
     user: str
 
 
-# A row: kind, phase, context, offset, send_wall, recv_wall, send_mono, recv_mono, answer.
-Row = tuple[str, str, RequestContext, ClockOffset, int, int, int, int, Answer]
+# The part of a record that repeats, flat: kind, phase, the RequestContext fields, then the clock
+# offset and its error. A sender builds it once per client and phase (``prefix``).
+Prefix = tuple[object, ...]
+# A row: the prefix, send_wall, recv_wall, send_mono, recv_mono, and the classified answer.
+Row = tuple[Prefix, int, int, int, int, Answer]
+
+
+def prefix(kind: str, phase: str, context: RequestContext, offset: ClockOffset) -> Prefix:
+    return (kind, phase, *context, *offset)
+
 
 _TIME_COLUMNS = ("send_wall_ns", "recv_wall_ns", "send_mono_ns", "recv_mono_ns")
 _REPEATED_COLUMNS = (
@@ -73,23 +90,21 @@ class RowBuffer:
             return RECORD_SCHEMA.empty_table()
         first = self._next_sequence
         self._next_sequence += len(rows)
-        kinds, phases, contexts, offsets, *times, answers = zip(*rows, strict=True)
-        distinct: dict[tuple[str, str, int, int, int], int] = {}
+        prefixes, *times, answers = zip(*rows, strict=True)
+        distinct: dict[tuple[int, int], int] = {}
         examples: list[int] = []
         indices: list[int] = []
-        keys = zip(
-            kinds, phases, map(id, contexts), map(id, offsets), map(id, answers), strict=True
-        )
         # Rows hold their parts alive, so an id() names one object for the whole batch.
+        keys = zip(map(id, prefixes), map(id, answers), strict=True)
         for position, key in enumerate(keys):
             index = distinct.get(key)
             if index is None:
                 index = distinct[key] = len(examples)
                 examples.append(position)
             indices.append(index)
-        repeated = _repeated_table(
-            [(kinds[p], phases[p], *contexts[p], *offsets[p], *answers[p]) for p in examples]
-        ).take(pa.array(indices, pa.int32()))
+        repeated = _repeated_table([(*prefixes[p], *answers[p]) for p in examples]).take(
+            pa.array(indices, pa.int32())
+        )
         columns = {name: repeated.column(name) for name in _REPEATED_COLUMNS}
         for name, values in zip(_TIME_COLUMNS, times, strict=True):
             columns[name] = pa.array(values, pa.int64())

@@ -17,6 +17,7 @@ from harness.load.row_buffer import (
     RequestContext,
     Row,
     RowBuffer,
+    prefix,
     table_from_bytes,
     table_to_bytes,
 )
@@ -31,6 +32,14 @@ CONTEXTS = [
     RequestContext("case-b", "bot-2", "device", "dev-9", "", "dev-9", "10.0.0.7", "0.3"),
 ]
 OFFSETS = [ClockOffset(0, 0), ClockOffset(-1_234_567, 89_000)]
+KINDS, PHASES = ["chat", "create_chatbot"], ["hammer", "burst", "setup"]
+PREFIXES = {
+    (kind, phase, context, offset): prefix(kind, phase, CONTEXTS[context], OFFSETS[offset])
+    for kind in KINDS
+    for phase in PHASES
+    for context in range(len(CONTEXTS))
+    for offset in range(len(OFFSETS))
+}
 
 
 def answers(api_fixture: Fixture) -> list[Answer]:
@@ -46,17 +55,16 @@ def answers(api_fixture: Fixture) -> list[Answer]:
 def reference(process: str, first: int, rows: list[Row]) -> pa.Table:
     """What the rows are as plain ``Record``s, numbered from ``first``."""
     records = [
-        Record(f"{process}-{number}", process, kind, phase, *context, sw, rw, sm, rm, *offset,
+        Record(f"{process}-{number}", process, *head[:10], sw, rw, sm, rm, *head[10:],  # type: ignore[arg-type]
                (rm - sm) / 1e6, *answer)
-        for number, (kind, phase, context, offset, sw, rw, sm, rm, answer)
-        in enumerate(rows, start=first)
+        for number, (head, sw, rw, sm, rm, answer) in enumerate(rows, start=first)
     ]  # fmt: skip
     return records_to_table(records)
 
 
 row_choices = st.tuples(
-    st.sampled_from(["chat", "create_chatbot"]),
-    st.sampled_from(["hammer", "burst", "setup"]),
+    st.sampled_from(KINDS),
+    st.sampled_from(PHASES),
     st.integers(0, len(CONTEXTS) - 1),
     st.integers(0, len(OFFSETS) - 1),
     st.integers(0, 4),
@@ -77,8 +85,8 @@ def test_the_table_equals_the_reference_records(
     for batch in batches:
         rows: list[Row] = []
         for kind, phase, context, offset, answer, wall, mono, elapsed in batch:
-            row: Row = (kind, phase, CONTEXTS[context], OFFSETS[offset], wall, wall + elapsed,
-                   mono, mono + elapsed, choices[answer])  # fmt: skip
+            head = PREFIXES[(kind, phase, context, offset)]
+            row: Row = (head, wall, wall + elapsed, mono, mono + elapsed, choices[answer])
             rows.append(row)
             buffer.rows.append(row)
         table = buffer.take()
@@ -93,8 +101,8 @@ def test_equal_parts_that_are_distinct_objects_give_equal_columns(api_fixture: F
     twin = RequestContext(*CONTEXTS[0])
     assert twin is not CONTEXTS[0]
     ok = answers(api_fixture)[0]
-    buffer.rows.append(("chat", "hammer", CONTEXTS[0], OFFSETS[0], 1, 2, 3, 5, ok))
-    buffer.rows.append(("chat", "hammer", twin, OFFSETS[0], 1, 2, 3, 6, ok))
+    buffer.rows.append((prefix("chat", "hammer", CONTEXTS[0], OFFSETS[0]), 1, 2, 3, 5, ok))
+    buffer.rows.append((prefix("chat", "hammer", twin, OFFSETS[0]), 1, 2, 3, 6, ok))
     table = buffer.take()
     assert table.column("key").to_pylist() == ["127.10.0.1", "127.10.0.1"]
     assert table.column("latency_ms").to_pylist() == [2e-6, 3e-6]
@@ -104,13 +112,13 @@ def test_equal_parts_that_are_distinct_objects_give_equal_columns(api_fixture: F
 def test_an_empty_buffer_gives_an_empty_table_and_keeps_numbering() -> None:
     buffer = RowBuffer("local")
     assert buffer.take().equals(RECORD_SCHEMA.empty_table())
-    buffer.rows.append(("chat", "hammer", CONTEXTS[0], OFFSETS[0], 1, 2, 3, 4, _ok()))
+    buffer.rows.append((prefix("chat", "hammer", CONTEXTS[0], OFFSETS[0]), 1, 2, 3, 4, _ok()))
     assert buffer.take().column("request_id").to_pylist() == ["local-0"]
 
 
 def test_the_process_name_at_take_time_names_the_rows() -> None:
     buffer = RowBuffer("w?")
-    buffer.rows.append(("chat", "hammer", CONTEXTS[0], OFFSETS[0], 1, 2, 3, 4, _ok()))
+    buffer.rows.append((prefix("chat", "hammer", CONTEXTS[0], OFFSETS[0]), 1, 2, 3, 4, _ok()))
     buffer.process = "w4"
     table = buffer.take()
     assert table.column("process").to_pylist() == ["w4"]
@@ -120,8 +128,8 @@ def test_the_process_name_at_take_time_names_the_rows() -> None:
 def test_a_batch_survives_the_wire(api_fixture: Fixture) -> None:
     buffer = RowBuffer("w1")
     for index, answer in enumerate(answers(api_fixture)):
-        buffer.rows.append(("chat", "burst", CONTEXTS[2], OFFSETS[1], index, index + 9,
-                            index, index + 9, answer))  # fmt: skip
+        head = prefix("chat", "burst", CONTEXTS[2], OFFSETS[1])
+        buffer.rows.append((head, index, index + 9, index, index + 9, answer))
     table = buffer.take()
     assert table_from_bytes(table_to_bytes(table)).equals(table)
 
