@@ -6,14 +6,15 @@
 # %%
 from pathlib import Path
 
-from harness.report.capacity import capacity_figure, read_capacity
+from harness.capacity.result import read_result
+from harness.report.capacity import capacity_figure, steps_frame
 from harness.report.display import note, show, table
 
 # %% tags=["parameters"]
 run_dir = "."
 
 # %%
-capacity = read_capacity(Path(run_dir))
+capacity = read_result(Path(run_dir))
 note(f"**{capacity.sentence}**")
 note(f"How the load was offered: {capacity.model_note}")
 
@@ -24,7 +25,8 @@ show(capacity_figure(capacity), "capacity")
 # ## Steps
 
 # %%
-steps = capacity.steps.assign(error_rate=capacity.steps["error_rate"] * 100).rename(
+steps = steps_frame(capacity)
+steps = steps.assign(error_rate=steps["error_rate"] * 100).rename(
     columns={"error_rate": "error_rate_%"}
 )
 table(steps, float_format="{:.3g}")

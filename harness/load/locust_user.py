@@ -118,7 +118,6 @@ class _KeySender:
         ]
         self.sent = 0
         self._prefixes: dict[tuple[str, int, int, str, str], Prefix] = {}
-        self._deadlines: dict[int, gevent.Timeout] = {}
 
     def _headers_with(self, forwarded_for: str) -> dict[str, str]:
         # identity: a body is read raw and bounded, never inflated (a compression bomb).
@@ -142,10 +141,9 @@ class _KeySender:
         device_index = turn % len(self._bodies)
         forwarded_for, headers = self._headers[turn % len(self._headers)]
         # The whole exchange has one deadline: a socket timeout alone would let an answer
-        # trickling in byte by byte hold a client for ever. One per client, restarted each time.
-        deadline: Any = self._deadlines.get(client)
-        if deadline is None:
-            deadline = self._deadlines[client] = gevent.Timeout(self.state.request_timeout_s)
+        # trickling in byte by byte hold a client for ever. A new one each time: reusing one
+        # that had fired made the requests after it time out too (tests/cli/test_faults.py).
+        deadline = gevent.Timeout(self.state.request_timeout_s)
         send_wall, send_mono = time.time_ns(), time.monotonic_ns()
         deadline.start()
         try:
@@ -170,7 +168,7 @@ class _KeySender:
                 raise
             answer = transport_answer("timeout", "no whole answer within the request timeout")
         finally:
-            deadline.cancel()
+            deadline.close()
         self._record(phase, client, pool, device_index, forwarded_for,
                      (send_wall, recv_wall, send_mono, recv_mono), answer)  # fmt: skip
         return answer

@@ -1,21 +1,14 @@
-"""The capacity section: reading ``capacity.json`` and charting load against offered load.
-
-``capacity.json`` is written by ``aisk-harness capacity`` and read back with its own model
-(``harness.capacity.result``); the report keeps the steps as a frame to draw.
-"""
+"""The capacity section: a search's ``CapacityResult`` charted against offered load."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from harness.capacity.result import CAPACITY_FILE, read_result
+from harness.capacity.result import CAPACITY_FILE, CapacityResult
 from harness.report.charts import LIMIT_COLOR, LIMIT_LINE, OUTCOME_COLORS, WIDTH_IN
 
-__all__ = ["CAPACITY_FILE", "Capacity", "capacity_figure", "read_capacity"]
+__all__ = ["CAPACITY_FILE", "capacity_figure", "offered_at", "steps_frame"]
 
 STEP_COLUMNS = (
     "index",
@@ -32,63 +25,25 @@ STEP_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Capacity:
-    """What the capacity search found; ``steps`` has one row per load step (``STEP_FIELDS``)."""
-
-    target: str
-    model: str
-    model_note: str
-    slo_p95_s: float
-    max_error_rate: float
-    steps: pd.DataFrame
-    capacity_rps: float | None
-    capacity_step: int | None
-    knee_rps: float | None
-    knee_step: int | None
-    errors_begin_step: int | None
-    sentence: str
-
-    @property
-    def offered_unit(self) -> str:
-        return str(self.steps["offered_unit"].iloc[0]) if len(self.steps) else "users"
-
-    def offered_at(self, step: int | None) -> float | None:
-        """The offered load of step ``step`` (None when the search found no such step)."""
-        if step is None:
-            return None
-        match = self.steps.loc[self.steps["index"] == step, "offered"]
-        return float(match.iloc[0]) if len(match) else None
-
-
-def read_capacity(run_dir: Path) -> Capacity:
-    """The search's ``capacity.json`` (validated by its own model) as the report draws it."""
-    result = read_result(run_dir)
-    steps = pd.DataFrame(
+def steps_frame(result: CapacityResult) -> pd.DataFrame:
+    """One row per load step (``STEP_COLUMNS``), as the chart and the table draw them."""
+    return pd.DataFrame(
         [step.model_dump(include=set(STEP_COLUMNS)) for step in result.steps],
         columns=list(STEP_COLUMNS),
     )
-    return Capacity(
-        target=result.target,
-        model=result.model,
-        model_note=result.model_note,
-        slo_p95_s=result.slo.p95_s,
-        max_error_rate=result.slo.max_error_rate,
-        steps=steps,
-        capacity_rps=result.capacity_rps,
-        capacity_step=result.capacity_step,
-        knee_rps=result.knee_rps,
-        knee_step=result.knee_step,
-        errors_begin_step=result.errors_begin_step,
-        sentence=result.sentence,
-    )
 
 
-def capacity_figure(capacity: Capacity) -> Figure:
+def offered_at(result: CapacityResult, step: int | None) -> float | None:
+    """The offered load of step ``step`` (None when the search found no such step)."""
+    match = [s.offered for s in result.steps if step is not None and s.index == step]
+    return match[0] if match else None
+
+
+def capacity_figure(capacity: CapacityResult) -> Figure:
     """Throughput, latency percentiles and error rate against offered load, SLO and knee drawn."""
     figure = Figure(figsize=(WIDTH_IN, 7.2), layout="constrained")
     throughput, latency, errors = figure.subplots(3, 1, sharex=True)
-    steps = capacity.steps
+    steps = steps_frame(capacity)
     offered = steps["offered"]
     inside = steps["within_slo"].astype(bool)
     throughput.plot(offered, steps["throughput_rps"], color="#1864ab", lw=1.6)
@@ -107,7 +62,7 @@ def capacity_figure(capacity: Capacity) -> Figure:
         edgecolors="#c92a2a",
         label="step outside the SLO",
     )
-    capacity_at = capacity.offered_at(capacity.capacity_step)
+    capacity_at = offered_at(capacity, capacity.capacity_step)
     if capacity_at is not None and capacity.capacity_rps is not None:
         throughput.scatter(
             [capacity_at],
@@ -133,7 +88,7 @@ def capacity_figure(capacity: Capacity) -> Figure:
             color="#1864ab",
             label=column.removesuffix("_s"),
         )
-    latency.axhline(capacity.slo_p95_s, label=f"SLO p95 = {capacity.slo_p95_s:g} s", **LIMIT_LINE)
+    latency.axhline(capacity.slo.p95_s, label=f"SLO p95 = {capacity.slo.p95_s:g} s", **LIMIT_LINE)
     latency.set_ylabel("latency (s)")
     latency.set_ylim(bottom=0)
     errors.plot(
@@ -144,13 +99,14 @@ def capacity_figure(capacity: Capacity) -> Figure:
         color=OUTCOME_COLORS["client_error"],
         label="error rate",
     )
-    budget = capacity.max_error_rate * 100
+    budget = capacity.slo.max_error_rate * 100
     errors.axhline(budget, label=f"max error rate = {budget:g} %", **LIMIT_LINE)
     errors.set_ylabel("errors (%)")
     errors.set_ylim(bottom=0)
-    errors.set_xlabel(f"offered load ({capacity.offered_unit}; {capacity.model} model)")
-    knee_at = capacity.offered_at(capacity.knee_step)
-    errors_at = capacity.offered_at(capacity.errors_begin_step)
+    unit = capacity.steps[0].offered_unit if capacity.steps else "users"
+    errors.set_xlabel(f"offered load ({unit}; {capacity.model} model)")
+    knee_at = offered_at(capacity, capacity.knee_step)
+    errors_at = offered_at(capacity, capacity.errors_begin_step)
     for ax in (throughput, latency, errors):
         if knee_at is not None:
             ax.axvline(

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from harness.capacity.result import read_result as read_capacity
 from harness.errors import ConfigError
-from harness.report.capacity import capacity_figure, read_capacity
+from harness.report.capacity import capacity_figure, offered_at, steps_frame
 
 
 def write(tmp_path: Path, document: Any) -> Path:
@@ -25,12 +26,13 @@ def fixture_document(capacity_fixture: Path) -> dict[str, Any]:
 def test_the_fixture_reads_back_as_written(capacity_fixture: Path) -> None:
     capacity = read_capacity(capacity_fixture.parent)
     assert capacity.model == "closed"
-    assert capacity.slo_p95_s == 0.15
+    assert capacity.slo.p95_s == 0.15
     assert capacity.capacity_step == 4
-    assert capacity.offered_unit == "users"
-    assert list(capacity.steps["offered"]) == [1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0]
-    assert capacity.offered_at(capacity.knee_step) == 8.0
-    assert capacity.offered_at(None) is None
+    steps = steps_frame(capacity)
+    assert set(steps["offered_unit"]) == {"users"}
+    assert list(steps["offered"]) == [1.0, 2.0, 4.0, 8.0, 12.0, 16.0, 24.0, 32.0]
+    assert offered_at(capacity, capacity.knee_step) == 8.0
+    assert offered_at(capacity, None) is None
     assert capacity.sentence.startswith("The target sustains 160 req/s")
 
 
