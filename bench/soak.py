@@ -135,7 +135,7 @@ def run(minutes: float = 10.0, processes: int = 1) -> dict[str, Any]:
         command = [
             sys.executable, "-m", "harness.cli.main", "run", "--scenario", str(scenario),
             "--out", str(folder / "run"), "--latency", "5ms..30ms",
-            "--processes", str(processes), "--max-rps", str(RATE),
+            "--processes", str(processes), "--max-rps", str(RATE), "--no-report",
         ]  # fmt: skip
         log = (folder / "run.log").open("w")
         child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -13,7 +13,7 @@ Decisions where the seeds are silent:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar
@@ -41,6 +41,8 @@ T = TypeVar("T")
 CHATBOTS_PATH: Final = "/bv/aisk/v1/chatbots"
 CHAT_PATH: Final = "/bv/aisk/v1/prompts:chat"
 DEFAULT_TIMEOUT_S: Final = 30.0
+# Management answers are a few KiB; a target sending more is misbehaving, and is not read further.
+MAX_ANSWER_BYTES: Final = 8 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +122,43 @@ def _build_request(http: httpx.Client | httpx.AsyncClient, call: _Call[Any]) -> 
     return http.build_request(call.method, call.path, json=call.body, headers=headers)
 
 
-def _read_answer(call: _Call[T], response: httpx.Response, secrets: tuple[str, ...]) -> T:
-    status = response.status_code
+def _bounded(chunks: Iterable[bytes], call: _Call[Any], status: int) -> bytes:
+    """The whole answer, read no further than ``MAX_ANSWER_BYTES`` (whatever it declares)."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise _too_large(call, status)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def _abounded(chunks: AsyncIterator[bytes], call: _Call[Any], status: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise _too_large(call, status)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _too_large(call: _Call[Any], status: int) -> UnexpectedResponseError:
+    problem = f"the answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB; reading stopped"
+    return UnexpectedResponseError(
+        f"HTTP {status} unexpected answer to {call.method} {call.path}: {problem}",
+        problem=problem,
+        http_status=status,
+    )
+
+
+def _read_answer(call: _Call[T], status: int, content: bytes, secrets: tuple[str, ...]) -> T:
     if not 200 <= status <= 299:
-        raise error_from_response(status, response.content, redact=secrets)
+        raise error_from_response(status, content, redact=secrets)
     try:
-        return call.read(response.content)
+        return call.read(content)
     except BodyProblem as exc:
         problem = describe_problem(exc, secrets)
         raise UnexpectedResponseError(
@@ -213,10 +246,14 @@ class AiskClient(_ClientBase):
     def _call(self, call: _Call[T]) -> T:
         request, secrets = _build_request(self._http, call), self._secrets(call)
         try:
-            response = self._http.send(request)
+            response = self._http.send(request, stream=True)
+            try:
+                content = _bounded(response.iter_bytes(), call, response.status_code)
+            finally:
+                response.close()
         except httpx.RequestError as exc:
             raise _transport_error(request, exc, secrets) from exc
-        return _read_answer(call, response, secrets)
+        return _read_answer(call, response.status_code, content, secrets)
 
     def create_chatbot(self, chatbot: Chatbot) -> Chatbot:
         """``POST /bv/aisk/v1/chatbots``: create a chatbot; the answer carries its id."""
@@ -282,10 +319,14 @@ class AsyncAiskClient(_ClientBase):
     async def _call(self, call: _Call[T]) -> T:
         request, secrets = _build_request(self._http, call), self._secrets(call)
         try:
-            response = await self._http.send(request)
+            response = await self._http.send(request, stream=True)
+            try:
+                content = await _abounded(response.aiter_bytes(), call, response.status_code)
+            finally:
+                await response.aclose()
         except httpx.RequestError as exc:
             raise _transport_error(request, exc, secrets) from exc
-        return _read_answer(call, response, secrets)
+        return _read_answer(call, response.status_code, content, secrets)
 
     async def create_chatbot(self, chatbot: Chatbot) -> Chatbot:
         return await self._call(_create_chatbot(self._api_key, chatbot))

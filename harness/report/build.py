@@ -130,7 +130,7 @@ def build_report(run_dir: Path) -> Report:
     failures: list[str] = []
     at_once = 1 if records > SEQUENTIAL_ABOVE_RECORDS else MAX_PARALLEL
     parameters: dict[str, object] = {"run_dir": str(run_dir.resolve())}
-    for executed in execute(names, parameters, run_dir, at_once):
+    for executed in execute(names, parameters, run_dir, notebooks_dir, at_once):
         name = executed.name
         path = notebooks_dir / f"{name}.ipynb"
         nbformat.write(executed.notebook, path)  # type: ignore[no-untyped-call]

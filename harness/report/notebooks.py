@@ -85,7 +85,7 @@ def _failure(notebook: NotebookNode, exc: Exception) -> str:
 
 
 async def _execute(
-    name: str, parameters: dict[str, object], workdir: Path, sockets: Path
+    name: str, parameters: dict[str, object], workdir: Path, sockets: Path, logs: Path
 ) -> Executed:
     notebook = parameterise(jupytext.read(notebook_path(name)), parameters)
     notebook.metadata["kernelspec"] = {
@@ -107,19 +107,27 @@ async def _execute(
         timeout=CELL_TIMEOUT_S,
         resources={"metadata": {"path": str(workdir)}},
     )
-    try:
-        # A client given its manager does not shut the kernel down unless told to.
-        await client.async_execute(cleanup_kc=True)
-    except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
-        return Executed(name, notebook, _failure(notebook, exc))
+    # The kernel process's own stderr (its logging; cell output travels over its sockets) goes
+    # to a log beside the executed notebooks, not to the terminal of the run: a kernel shutting
+    # down may log a traceback there that says nothing about the report.
+    with (logs / f"{name}.kernel.log").open("w") as kernel_log:
+        try:
+            # A client given its manager does not shut the kernel down unless told to.
+            await client.async_execute(cleanup_kc=True, stderr=kernel_log)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError, RuntimeError) as exc:
+            return Executed(name, notebook, _failure(notebook, exc))
     return Executed(name, notebook)
 
 
 def execute(
-    names: Sequence[str], parameters: dict[str, object], workdir: Path, at_once: int = MAX_PARALLEL
+    names: Sequence[str],
+    parameters: dict[str, object],
+    workdir: Path,
+    logs: Path,
+    at_once: int = MAX_PARALLEL,
 ) -> list[Executed]:
     """Run each notebook with ``parameters``, ``at_once`` at a time; a failing cell ends only
-    its own notebook.
+    its own notebook. Each kernel's own stderr goes to ``logs/<name>.kernel.log``.
 
     Each notebook gets a fresh kernel (no state leaks from one to the next); most of a small
     run's time is kernels starting and importing pandas, which run in parallel.
@@ -128,7 +136,7 @@ def execute(
 
     async def one(name: str, sockets: Path) -> Executed:
         async with parallel:
-            return await _execute(name, parameters, workdir, sockets)
+            return await _execute(name, parameters, workdir, sockets, logs)
 
     async def every() -> list[Executed]:
         with tempfile.TemporaryDirectory(prefix="aisk-kernels-") as sockets:

@@ -33,6 +33,7 @@ from harness.api import (
     UnauthenticatedError,
     UnexpectedResponseError,
 )
+from harness.api.client import MAX_ANSWER_BYTES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE_URL = "http://aisk.test"
@@ -466,3 +467,35 @@ def test_a_closed_async_client_sends_nothing() -> None:
 
     asyncio.run(main())
     assert len(recorder.requests) == 1
+
+
+class EndlessBody:
+    """A 2xx body of 64 MiB sent in 64 KiB chunks, counting how much the client pulled."""
+
+    CHUNK = b"x" * 65_536
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def __iter__(self) -> Any:
+        for _ in range(1_024):
+            self.sent += len(self.CHUNK)
+            yield self.CHUNK
+
+    async def __aiter__(self) -> Any:
+        for chunk in self:
+            yield chunk
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_huge_answer_is_not_read_past_the_bound(mode: str) -> None:
+    body = EndlessBody()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=iter(body) if mode == "sync" else body.__aiter__())
+
+    runner = run_sync if mode == "sync" else run_async
+    with pytest.raises(UnexpectedResponseError, match="larger than 8 MiB") as caught:
+        runner(handler, lambda client: client.get_chatbot("bot-1"))
+    assert "GET /bv/aisk/v1/chatbots/bot-1" in str(caught.value)
+    assert MAX_ANSWER_BYTES < body.sent <= MAX_ANSWER_BYTES + len(EndlessBody.CHUNK)

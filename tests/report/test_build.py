@@ -83,6 +83,8 @@ def test_the_report_holds_the_verdict_table_and_every_figure_inline(made_run: An
     pngs = assert_valid_pngs(run_dir / "figures")
     notebooks = [run_dir / "notebooks" / f"{name}.ipynb" for name in RUN_NOTEBOOKS]
     shown = sum(image_outputs(path) for path in notebooks)
+    # Each kernel's own stderr went to a log beside its notebook, not to the run's terminal.
+    assert all((run_dir / "notebooks" / f"{name}.kernel.log").is_file() for name in RUN_NOTEBOOKS)
     assert len(pngs) == shown == html.count('src="data:image/png;base64,')
     names = {path.name for path in pngs}
     assert {
