@@ -112,7 +112,8 @@ def _print_summary(run_dir: Path) -> None:
         print(summary.to_string(index=False, float_format=lambda value: f"{value:.1f}"))
     print(f"\nrun directory: {run_dir}")
     print(f"records: {len(records)} in {run_dir / 'records'}")
-    print(f"Locust report: {run_dir / 'locust.html'}")
+    if (run_dir / "locust.html").exists():
+        print(f"Locust report: {run_dir / 'locust.html'}")
 
 
 def _print_losses(run_dir: Path) -> None:

@@ -96,6 +96,12 @@ def _stop_on_write_failure(environment: Any, error: str) -> None:
     """Records can no longer be written: stop the load (it would go unrecorded) with exit 2."""
     log.error("aisk-harness: %s; stopping the run (every record written so far is kept)", error)
     environment.process_exit_code = 2
+    # Locust writes its HTML and JSON reports unguarded after the run: on a full or read-only
+    # disk they would end it with a traceback. They are skipped, and the summary says so.
+    options = environment.parsed_options
+    if options.html_file or options.json_file:
+        log.error("aisk-harness: Locust's HTML and JSON reports are not written either")
+        options.html_file, options.json_file = None, None
 
     def stop() -> None:
         runner = environment.runner
