@@ -171,7 +171,7 @@ def _handle(args: argparse.Namespace) -> int:
             print(f"embedded emulator at {host} ({_emulator_capacity(config)})")
         else:
             host = args.target.rstrip("/")
-        print_target(host, api_key, args.target is None, args.allow_remote)
+        print_target(host, api_key, args.target is None)
         print(
             f"capacity search {run_dir}: {len(users)} steps of {args.step_duration} "
             f"({', '.join(map(str, users))} users), target {host}"

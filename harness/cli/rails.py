@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import ipaddress
-import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +17,7 @@ from harness.api.duration import format_duration
 from harness.errors import ConfigError
 from harness.load.budget import split_budget
 from harness.load.estimate import CaseEstimate, estimate_cases
+from harness.load.keys import is_loopback_host, url_host
 from harness.load.schedule import Slot
 
 __all__ = [
@@ -71,18 +70,10 @@ def rail_locust_args(args: argparse.Namespace) -> list[str]:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        return is_loopback_host(host)
     except (OSError, UnicodeError) as exc:
         raise ConfigError(f"--target: cannot resolve host {host!r}: {exc}") from None
-    addresses = {str(entry[4][0]).split("%")[0] for entry in found}
-    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
 def check_target(target: str, allow_remote: bool) -> None:
@@ -105,8 +96,12 @@ def key_fingerprint(api_key: str) -> str:
     return "sha256:" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
 
 
-def print_target(host: str, api_key: str, embedded: bool, allow_remote: bool) -> None:
-    where = "embedded emulator" if embedded else "remote" if allow_remote else "loopback"
+def print_target(host: str, api_key: str, embedded: bool) -> None:
+    """Where the load goes, and with whose key (as a fingerprint), before any load."""
+    if embedded:
+        where = "embedded emulator"
+    else:
+        where = "loopback" if _is_loopback(url_host(host)) else "remote"
     print(f"target: {host} ({where})")
     print(
         f"organisation: the one of API key {key_fingerprint(api_key)} "

@@ -17,7 +17,6 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from harness.api.duration import DurationError, parse_duration
 from harness.cli.check import judge, print_verdict, recording
@@ -38,7 +37,7 @@ from harness.cli.serve import (
 )
 from harness.emulator import BackgroundEmulator
 from harness.errors import ConfigError, HarnessError
-from harness.load.keys import plan_keys
+from harness.load.keys import plan_keys, url_host
 from harness.load.plan import PLAN_FILE
 from harness.load.results import read_records, summarise
 from harness.load.scenario import (
@@ -147,13 +146,13 @@ def _handle(args: argparse.Namespace) -> int:
         else:
             host = args.target.rstrip("/")
         plans = plan_keys(
-            scenario, "count", target_host=urlsplit(host).hostname or "",
+            scenario, "count", target_host=url_host(host),
             forwarded_for=args.forwarded_for,
         )  # fmt: skip
         slots = build_slots(scenario, plans)
         users = len(slots)
         env = {**os.environ, API_KEY_ENV: api_key, SECOND_API_KEY_ENV: second_key}
-        print_target(host, api_key, args.target is None, args.allow_remote)
+        print_target(host, api_key, args.target is None)
         print_estimate(slots, args.max_requests, args.max_rps, args.request_timeout)
         print(f"run {run_dir}: {len(scenario.cases)} cases, {users} keys, target {host}")
         command = _locust_command(args, path, run_dir, host, users) + rail_locust_args(args)

@@ -11,6 +11,7 @@ import ipaddress
 import socket
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import psutil
 
@@ -56,11 +57,25 @@ class KeyPlan:
     profile: tuple[str, str, str]
 
 
+def url_host(url: str) -> str:
+    """The host name of a target URL ("" when it has none)."""
+    return urlsplit(url).hostname or ""
+
+
 def is_loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ::1, ``localhost``, or a name whose every address is one of them.
+
+    Raises ``OSError`` (or ``UnicodeError``) when the name cannot be resolved.
+    """
+    if host == "localhost":
+        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return host == "localhost"
+        pass
+    found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    addresses = {str(entry[4][0]).split("%")[0] for entry in found}
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
 def local_source_addresses() -> list[str]:
@@ -129,7 +144,10 @@ def plan_keys(
     forwarded_for: bool = False,
 ) -> dict[str, list[KeyPlan]]:
     """Every key of every case, deterministically from the run id."""
-    loopback = is_loopback_host(target_host)
+    try:
+        loopback = is_loopback_host(target_host)
+    except (OSError, UnicodeError):
+        loopback = False  # the run's own check names the problem; here: the host's addresses
     pool = _IpPool(loopback, forwarded_for, [] if loopback else local_source_addresses())
     plans: dict[str, list[KeyPlan]] = {}
     for case in scenario.cases:

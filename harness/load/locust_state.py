@@ -10,13 +10,12 @@ import itertools
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from gevent.event import AsyncResult, Event
 from pydantic import SecretStr
 
 from harness.load.budget import SlotShare, split_budget
-from harness.load.keys import KeyPlan, plan_keys
+from harness.load.keys import KeyPlan, plan_keys, url_host
 from harness.load.locust_recorder import Recorder
 from harness.load.scenario import Scenario
 from harness.load.schedule import Slot, build_slots
@@ -69,7 +68,7 @@ class LoadState:
         self.run_id = run_id
         self.scenario = scenario
         self.setups = setups
-        host = _hostname(self.host)
+        host = url_host(self.host)
         self.plans = plan_keys(scenario, run_id, target_host=host, forwarded_for=forwarded_for)
         self.slots = build_slots(scenario, self.plans)
         self.shares = split_budget(self.slots, max_requests, max_rps)
@@ -106,10 +105,6 @@ class LoadState:
         result = self._claims.get(nonce)
         if result is not None:
             result.set(index)
-
-
-def _hostname(url: str) -> str:
-    return urlsplit(url).hostname or ""
 
 
 def state_of(environment: Any) -> LoadState:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.cli.rails import check_target, key_fingerprint
+from harness.cli.rails import check_target, key_fingerprint, print_target
 from harness.errors import ConfigError
 
 
@@ -72,3 +72,22 @@ def test_the_fingerprint_tells_keys_apart_and_does_not_hold_the_key() -> None:
     assert len(fingerprint) == len("sha256:") + 12
     assert key not in fingerprint
     assert key_fingerprint(key) == fingerprint != key_fingerprint(key + "x")
+
+
+@pytest.mark.parametrize(
+    ("host", "embedded", "where"),
+    [
+        ("http://127.0.0.1:8080", True, "embedded emulator"),
+        ("http://127.0.0.1:8080", False, "loopback"),
+        ("http://lb.internal:80", False, "loopback"),
+        ("https://api.example", False, "remote"),
+    ],
+)
+def test_the_target_line_says_where_the_load_goes_and_never_the_key(
+    host: str, embedded: bool, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    print_target(host, "org-key-not-to-be-shown", embedded)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"target: {host} ({where})"
+    assert key_fingerprint("org-key-not-to-be-shown") in out
+    assert "org-key-not-to-be-shown" not in out

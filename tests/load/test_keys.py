@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from typing import Any
 
 import pytest
@@ -32,6 +33,20 @@ def loopback(scenario: Scenario, run_id: str = "run-1", **options: Any) -> dict[
     return plan_keys(scenario, run_id, target_host="127.0.0.1", **options)
 
 
+@pytest.fixture
+def names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Host names resolve from a table, never from the network."""
+    table = {"lb.test": ["127.0.0.1", "::1"], "remote.test": ["203.0.113.7"]}
+
+    def resolve(host: str, *_: Any, **__: Any) -> list[tuple[Any, ...]]:
+        if host not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, 0)) for ip in table[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+@pytest.mark.usefixtures("names")
 @pytest.mark.parametrize(
     ("host", "expected"),
     [
@@ -39,12 +54,36 @@ def loopback(scenario: Scenario, run_id: str = "run-1", **options: Any) -> dict[
         ("127.3.4.5", True),
         ("::1", True),
         ("localhost", True),
+        ("lb.test", True),
         ("10.0.0.1", False),
-        ("example.com", False),
+        ("remote.test", False),
     ],
 )
 def test_loopback_hosts_are_recognised(host: str, expected: bool) -> None:
     assert is_loopback_host(host) is expected
+
+
+@pytest.mark.usefixtures("names")
+def test_an_unresolvable_host_is_an_error_to_the_guard_and_remote_to_the_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(keys_module, "local_source_addresses", lambda: ["192.0.2.10"])
+    with pytest.raises(OSError, match="not known"):
+        is_loopback_host("nowhere.test")
+    case = {
+        "name": "ip",
+        "behaviour": {"kind": "hammer"},
+        "population": {"keys": 1},  # a remote target: one address of this host per key
+        "rate_limit": {"limit": 1, "duration": "1s", "vary_by": "ip"},
+    }
+    scenario = parse_scenario({"name": "s", "duration": "1s", "cases": [case]})
+
+    def sources(host: str) -> set[str]:
+        plans = plan_keys(scenario, "run-1", target_host=host)
+        return {ip for key in plans["ip"] for ip in key.source_ips}
+
+    assert all(ip.startswith("127.10.") for ip in sources("lb.test"))
+    assert sources("nowhere.test") == sources("remote.test") == {"192.0.2.10"}
 
 
 def test_plan_keys_is_deterministic_for_a_run_id() -> None:
