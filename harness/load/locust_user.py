@@ -295,14 +295,7 @@ class KeyUser(User):
 
             def go() -> bool:
                 """``more()``, and the slot's budget lets one more request go (now)."""
-                if not more():
-                    return False
-                if allowance.pacer is None:  # a count only: no clock, no wait
-                    if allowance.left <= 0:
-                        return False
-                    allowance.left -= 1
-                    return True
-                return _gate(allowance, deadline) > 0
+                return more() and _gate(allowance, deadline) > 0
 
             loop: Callable[[int], None]
             if isinstance(behaviour, Paced):
@@ -372,11 +365,13 @@ def _gate(allowance: SlotAllowance, deadline_ns: int, requests: int = 1) -> int:
     after the slot's deadline. The wait is re-checked on the monotonic clock, since gevent's
     timers run on the loop's cached time and may wake early.
     """
-    granted, due = allowance.take(time.monotonic_ns(), requests)
+    now_ns = time.monotonic_ns()
+    granted, due = allowance.take(now_ns, requests)
     if granted == 0 or due >= deadline_ns:
         return 0
-    while (pause := due - time.monotonic_ns()) > 0:
-        gevent.sleep(pause / NS)
+    if due > now_ns:  # unpaced, or the pacer has room: no wait, no second reading of the clock
+        while (pause := due - time.monotonic_ns()) > 0:
+            gevent.sleep(pause / NS)
     return granted
 
 
