@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.errors import ConfigError
-from harness.load.records import Record, records_to_table
 
 __all__ = ["RecordSink", "records_dir"]
 
@@ -81,13 +80,6 @@ class RecordSink:
             self.flush()
         else:
             self.flush_if_due()
-
-    def append(self, record: Record) -> None:
-        self.append_table(records_to_table([record]))
-
-    def extend(self, records: Iterable[Record]) -> None:
-        for record in records:
-            self.append(record)
 
     @property
     def pending(self) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.load.records import RECORD_COLUMNS, Record
+from harness.load.records import RECORD_COLUMNS, Record, records_to_table
 from harness.load.results import OUTCOMES, read_records, summarise
 from harness.load.sink import RecordSink, records_dir
 
@@ -19,7 +19,7 @@ SUMMARY_COLUMNS = ["case", "requests", *OUTCOMES, "p50_ms", "p95_ms", "p99_ms"]
 
 def write(run_dir: Path, writer: str, records: list[Record]) -> None:
     sink = RecordSink(run_dir, writer)
-    sink.extend(records)
+    sink.append_table(records_to_table(records))
     sink.close()
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.load import sink as sink_module
-from harness.load.records import RECORD_SCHEMA, Record
+from harness.load.records import RECORD_SCHEMA, Record, records_to_table
 from harness.load.sink import RecordSink, records_dir
 
 RecordFactory = Callable[..., Record]
@@ -23,6 +23,16 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def append(sink: RecordSink, record: Record) -> None:
+    sink.append_table(records_to_table([record]))
+
+
+def extend(sink: RecordSink, records: list[Record]) -> None:
+    """One batch per record, as a stream of small batches reaches the sink."""
+    for record in records:
+        append(sink, record)
 
 
 def batch(make_record: RecordFactory, count: int, start: int = 0) -> list[Record]:
@@ -49,7 +59,7 @@ def test_a_flush_writes_one_whole_part_and_no_temporary(
     tmp_path: Path, make_record: RecordFactory
 ) -> None:
     sink = RecordSink(tmp_path, "w3")
-    sink.extend(batch(make_record, 3))
+    extend(sink, batch(make_record, 3))
     assert sink.pending == 3
     assert parts(tmp_path) == []
     sink.flush()
@@ -69,7 +79,7 @@ def test_the_buffer_is_written_when_batch_size_is_reached(
     tmp_path: Path, make_record: RecordFactory
 ) -> None:
     sink = RecordSink(tmp_path, "local", batch_size=2)
-    sink.extend(batch(make_record, 5))
+    extend(sink, batch(make_record, 5))
     assert [p.name for p in parts(tmp_path)] == [
         "part-local-000000.parquet",
         "part-local-000001.parquet",
@@ -83,7 +93,7 @@ def test_flush_if_due_follows_the_injected_clock(
 ) -> None:
     clock = FakeClock()
     sink = RecordSink(tmp_path, "local", flush_interval_s=2.0, monotonic=clock)
-    sink.append(make_record())
+    append(sink, make_record())
     clock.now += 1.999
     sink.flush_if_due()
     assert (sink.pending, parts(tmp_path)) == (1, [])
@@ -92,7 +102,7 @@ def test_flush_if_due_follows_the_injected_clock(
     assert sink.pending == 0
     assert len(parts(tmp_path)) == 1
     # The interval restarts at the flush: a record appended now waits another two seconds.
-    sink.append(make_record(request_id="local-1"))
+    append(sink, make_record(request_id="local-1"))
     clock.now += 1.5
     sink.flush_if_due()
     assert sink.pending == 1
@@ -107,12 +117,12 @@ def test_appending_writes_the_buffer_once_it_is_older_than_the_interval(
 ) -> None:
     clock = FakeClock()
     sink = RecordSink(tmp_path, "local", batch_size=1000, flush_interval_s=2.0, monotonic=clock)
-    sink.append(make_record())
+    append(sink, make_record())
     clock.now += 1.0
-    sink.append(make_record(request_id="local-1"))
+    append(sink, make_record(request_id="local-1"))
     assert (sink.pending, parts(tmp_path)) == (2, [])
     clock.now += 1.0
-    sink.append(make_record(request_id="local-2"))
+    append(sink, make_record(request_id="local-2"))
     # A busy run is written every two seconds, not only every batch_size records.
     assert sink.pending == 0
     assert [ids_in(p) for p in parts(tmp_path)] == [["local-0", "local-1", "local-2"]]
@@ -128,7 +138,7 @@ def test_flush_if_due_with_nothing_buffered_writes_nothing(tmp_path: Path) -> No
 
 def test_close_flushes_once_and_is_idempotent(tmp_path: Path, make_record: RecordFactory) -> None:
     sink = RecordSink(tmp_path, "local")
-    sink.extend(batch(make_record, 2))
+    extend(sink, batch(make_record, 2))
     sink.close()
     sink.close()
     assert len(parts(tmp_path)) == 1
@@ -139,7 +149,7 @@ def test_a_failed_rename_keeps_the_batch_for_a_retry(
     tmp_path: Path, make_record: RecordFactory
 ) -> None:
     sink = RecordSink(tmp_path, "local")
-    sink.extend(batch(make_record, 2))
+    extend(sink, batch(make_record, 2))
     blocker = records_dir(tmp_path) / "part-local-000000.parquet"
     blocker.mkdir()  # the final name is taken by a directory: the rename fails
     sink.close()
@@ -161,7 +171,7 @@ def test_a_failed_write_keeps_the_batch_and_says_why(
         raise OSError(28, "No space left on device")
 
     sink = RecordSink(tmp_path, "local")
-    sink.append(make_record())
+    append(sink, make_record())
     monkeypatch.setattr(sink_module.pq, "write_table", full_disk)
     sink.flush()
     assert sink.write_error is not None
@@ -201,10 +211,10 @@ def test_while_writes_keep_failing_memory_stays_bounded_and_written_parts_stay(
         tmp_path, "local", batch_size=3, max_pending=5, flush_interval_s=2.0, monotonic=clock,
         on_failure=failures.append,
     )  # fmt: skip
-    sink.extend(batch(make_record, 3))  # one whole part before the disk fills
+    extend(sink, batch(make_record, 3))  # one whole part before the disk fills
     full = FullDisk()
     monkeypatch.setattr(sink_module.pq, "write_table", full)
-    sink.extend(batch(make_record, 100, start=3))
+    extend(sink, batch(make_record, 100, start=3))
     # The first full batch failed once; later records neither retried nor grew the buffer.
     assert full.calls == 1
     assert (sink.pending, sink.dropped, sink.written) == (5, 95, 3)
@@ -212,7 +222,7 @@ def test_while_writes_keep_failing_memory_stays_bounded_and_written_parts_stay(
     assert sink.write_error is not None
     assert "No space left on device" in sink.write_error
     clock.now += 2.0
-    sink.append(make_record(request_id="late"))  # a retry per flush interval, no more
+    append(sink, make_record(request_id="late"))  # a retry per flush interval, no more
     assert full.calls == 2
     sink.close()
     assert full.calls == 3
@@ -226,7 +236,7 @@ def test_after_the_disk_recovers_the_kept_batch_is_written(
 ) -> None:
     sink = RecordSink(tmp_path, "local", batch_size=2, max_pending=4)
     monkeypatch.setattr(sink_module.pq, "write_table", FullDisk())
-    sink.extend(batch(make_record, 6))
+    extend(sink, batch(make_record, 6))
     assert (sink.pending, sink.dropped) == (4, 2)
     monkeypatch.undo()
     sink.close()
