@@ -209,6 +209,16 @@ def test_a_target_dead_at_deletion_time_is_a_warning_that_names_the_chatbots(
     assert set(chats(tmp_path / "run")["error_class"]) == {"", "connect", "reset"}
 
 
+def assert_judgeable(run_dir: Path) -> None:
+    """``aisk-harness check`` judges what a cut-short run saved, without a traceback."""
+    check = subprocess.run(
+        harness("check", str(run_dir)), capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        check=False,
+    )  # fmt: skip
+    assert check.returncode in (0, 3), check.stderr
+    assert "Traceback" not in check.stderr
+
+
 @pytest.fixture
 def read_only() -> Iterator[list[Path]]:
     """Directories made read-only by ``make_read_only``; restored at the end."""
@@ -280,12 +290,7 @@ def test_a_records_directory_that_stops_taking_writes_stops_the_run_and_keeps_wh
     assert len(read_records(run_dir)) == recording["records_written"] > 0
     assert recording["records_lost"] > 0
     assert not any(exists(emulator, chatbot) for chatbot in chatbot_ids(run_dir))
-    check = subprocess.run(
-        harness("check", str(run_dir)), capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
-        check=False,
-    )  # fmt: skip
-    assert check.returncode in (0, 3), check.stderr
-    assert "Traceback" not in check.stderr
+    assert_judgeable(run_dir)
 
 
 HAMMER = """
@@ -343,12 +348,7 @@ def test_a_disk_that_fills_up_stops_the_run_cleanly_and_keeps_what_was_written(
     assert not any(exists(emulator, chatbot) for chatbot in chatbot_ids(run_dir))
     # What was saved can be judged (elsewhere: the full disk takes no verdict.json).
     saved = shutil.copytree(run_dir, tmp_path / "saved")
-    check = subprocess.run(
-        harness("check", str(saved)), capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
-        check=False,
-    )  # fmt: skip
-    assert check.returncode in (0, 3), check.stderr
-    assert "Traceback" not in check.stderr
+    assert_judgeable(saved)
 
 
 def test_an_unwritable_out_is_a_clear_error_before_any_load(

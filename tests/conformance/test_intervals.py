@@ -283,6 +283,12 @@ def test_early_admissions_agrees_with_every_pair(
     assert set(zip(got_j.tolist(), got_a.tolist(), strict=True)) <= pairs
 
 
+def possibly_between(lo: Ints, hi: Ints, consumers: Index, start: int, end: int) -> list[int]:
+    """The reference of "may have used budget in [start, end]": every consumer whose interval
+    meets it. Touching counts: decisions at one instant may come in either order."""
+    return [int(c) for c in consumers if lo[c] <= end and hi[c] >= start]
+
+
 # first_retry_throttled (W3) -----------------------------------------------------------------
 
 
@@ -340,8 +346,7 @@ def test_first_retry_throttled_agrees_with_its_definition(
         if not later:
             continue
         p = min(later)  # the first request surely after the latest promise
-        # Touching counts: decisions at one instant may come in either order.
-        between = [c for c in consumers if lo[c] <= hi[p] and hi[c] >= lo[j]]
+        between = possibly_between(lo, hi, consumers, lo[j], hi[p])
         if code[p] == THROTTLED and not between:
             expected.append((int(j), p))
     got_j, got_p = first_retry_throttled(lo, hi, code, throttled, wait, slacks, THROTTLED)
@@ -405,7 +410,7 @@ def test_moving_retry_instants_agrees_with_its_definition(
         disjoint = first[1] < second[0] or second[1] < first[0]
         # Anything that may lie between the two decisions, whichever came first.
         start, end = min(lo[j1], lo[j2]), max(hi[j1], hi[j2])
-        between = [c for c in consumers if lo[c] <= end and hi[c] >= start]
+        between = possibly_between(lo, hi, consumers, start, end)
         if disjoint and not between:
             expected.append((int(j1), int(j2)))
     got1, got2 = moving_retry_instants(lo, hi, code, throttled, wait, slacks, THROTTLED)
