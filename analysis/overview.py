@@ -7,10 +7,11 @@
 import json
 from pathlib import Path
 
-from harness.load.plan import read_plan
-from harness.load.results import read_records, summarise
 from harness.report import charts, frames
 from harness.report.display import note, show, table
+from harness.run.plan import read_plan
+from harness.run.reader import read_records
+from harness.run.summary import summarise
 
 # %% tags=["parameters"]
 run_dir = "."

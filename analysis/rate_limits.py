@@ -11,10 +11,10 @@
 import json
 from pathlib import Path
 
-from harness.load.plan import read_plan
-from harness.load.results import read_records
 from harness.report import charts, frames
 from harness.report.display import note, show, slug, table
+from harness.run.plan import read_plan
+from harness.run.reader import read_records
 
 # %% tags=["parameters"]
 run_dir = "."

@@ -22,9 +22,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.api.duration import format_duration, format_seconds
-from harness.load.plan import CasePlan, KeyRecord, RunPlan, write_plan
-from harness.load.records import RECORD_SCHEMA
 from harness.load.scenario import parse_scenario
+from harness.load.keys import DEVICE_PROFILES, KeyPlan
+from harness.run.plan import CasePlan, RunPlan, write_plan
+from harness.run.records import RECORD_SCHEMA
 
 LIMIT, DURATION_NS, STEP_NS = 5, 2_000_000_000, 2_000_000
 PERIOD = DURATION_NS // STEP_NS  # requests per window: the first LIMIT are admitted
@@ -48,8 +49,8 @@ def _plan(keys: int) -> RunPlan:
         run_id="scale", created_at=datetime.now(UTC).isoformat(), target="synthetic",
         embedded_emulator=False, org_timezone="Asia/Taipei", scenario=scenario,
         cases=[CasePlan(case=scenario.cases[0], chatbot_id="bot", duration_ns=3600 * 10**9,
-                        keys=[KeyRecord(index=i, key=f"device-{i}", source_ips=[], device_ids=[],
-                                        forwarded_fors=[]) for i in range(keys)])],
+                        keys=[KeyPlan("scale", i, f"device-{i}", (), (), (), DEVICE_PROFILES[0])
+                              for i in range(keys)])],
     )  # fmt: skip
 
 
@@ -174,8 +175,8 @@ _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from harness.conformance import CHECK_COLUMNS, check_input, evaluate
-from harness.load.plan import read_plan
-from harness.load.results import read_records
+from harness.run.plan import read_plan
+from harness.run.reader import read_records
 folder = Path(sys.argv[1])
 t0 = time.perf_counter()
 data = check_input(read_plan(folder), read_records(folder, CHECK_COLUMNS, chats_first=True))

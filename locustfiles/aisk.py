@@ -1,14 +1,14 @@
 """The aisk-harness locustfile: ``locust -f locustfiles/aisk.py --host URL`` (web UI or headless).
 
-``aisk-harness run`` drives it headless; run directly, it takes the harness options shown under
-"aisk-harness" in ``locust --help`` (the API key from AISK_API_KEY).
+``aisk-harness run`` drives it headless with one option, ``--aisk-settings``; run directly, it
+takes the harness's run options as ``--aisk-NAME`` (the API key from AISK_API_KEY).
 """
 
 from locust import events
 
-from harness.load.locust_hooks import register
-from harness.load.locust_user import KeyUser
+from harness.locust.attach import attach
+from harness.locust.user import KeyUser
 
-register(events)
+attach(events)
 
 __all__ = ["KeyUser"]

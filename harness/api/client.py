@@ -13,7 +13,7 @@ Decisions where the seeds are silent:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar
@@ -33,6 +33,7 @@ from harness.api.errors import (
     error_from_response,
     one_line,
 )
+from harness.api.transport import Body, aread_bounded, read_bounded, transport_failure
 
 __all__ = ["CHATBOTS_PATH", "CHAT_PATH", "AiskClient", "AsyncAiskClient"]
 
@@ -122,27 +123,11 @@ def _build_request(http: httpx.Client | httpx.AsyncClient, call: _Call[Any]) -> 
     return http.build_request(call.method, call.path, json=call.body, headers=headers)
 
 
-def _bounded(chunks: Iterable[bytes], call: _Call[Any], status: int) -> bytes:
-    """The whole answer, read no further than ``MAX_ANSWER_BYTES`` (whatever it declares)."""
-    parts: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise _too_large(call, status)
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-async def _abounded(chunks: AsyncIterator[bytes], call: _Call[Any], status: int) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise _too_large(call, status)
-        parts.append(chunk)
-    return b"".join(parts)
+def _content(body: Body, call: _Call[Any], status: int) -> bytes:
+    """The whole answer, or an error when it was larger than ``MAX_ANSWER_BYTES``."""
+    if body.problem:
+        raise _too_large(call, status)
+    return body.data
 
 
 def _too_large(call: _Call[Any], status: int) -> UnexpectedResponseError:
@@ -168,34 +153,23 @@ def _read_answer(call: _Call[T], status: int, content: bytes, secrets: tuple[str
         ) from None
 
 
-# Most specific first: the timeouts and ConnectError share base classes.
-_TRANSPORT_KINDS: Final[tuple[tuple[type[httpx.RequestError], str], ...]] = (
-    (httpx.ConnectTimeout, "connect timeout"),
-    (httpx.ReadTimeout, "read timeout"),
-    (httpx.WriteTimeout, "write timeout"),
-    (httpx.PoolTimeout, "connection pool timeout"),
-    (httpx.TimeoutException, "timeout"),
-    (httpx.ConnectError, "cannot connect"),
-    (httpx.ReadError, "read error"),
-    (httpx.WriteError, "write error"),
-    (httpx.RemoteProtocolError, "protocol error"),
-    (httpx.ProxyError, "proxy error"),
-    (httpx.UnsupportedProtocol, "unsupported URL"),
-    (httpx.DecodingError, "undecodable answer"),
-)
-
-
 def _transport_error(
     request: httpx.Request, exc: httpx.RequestError, secrets: tuple[str, ...]
 ) -> TransportError:
-    kind = next((name for cls, name in _TRANSPORT_KINDS if isinstance(exc, cls)), "request failed")
+    failure = transport_failure(exc)
     url = request.url
     # netloc has no userinfo; the path is the raw (quoted) one, without any query.
     where = f"{url.scheme}://{url.netloc.decode('ascii')}{url.raw_path.decode('ascii')}"
     where = where.split("?", 1)[0]
     detail = one_line(str(exc), secrets)
-    text = f"{request.method} {where}: {kind}" + (f" ({detail})" if detail else "")
-    return TransportError(text, method=request.method, path=url.path, kind=kind)
+    text = f"{request.method} {where}: {failure.label}" + (f" ({detail})" if detail else "")
+    return TransportError(
+        text,
+        method=request.method,
+        path=url.path,
+        kind=failure.label,
+        error_class=failure.error_class,
+    )
 
 
 class _ClientBase:
@@ -248,11 +222,12 @@ class AiskClient(_ClientBase):
         try:
             response = self._http.send(request, stream=True)
             try:
-                content = _bounded(response.iter_bytes(), call, response.status_code)
+                body = read_bounded(response.iter_bytes(), MAX_ANSWER_BYTES)
             finally:
                 response.close()
         except httpx.RequestError as exc:
             raise _transport_error(request, exc, secrets) from exc
+        content = _content(body, call, response.status_code)
         return _read_answer(call, response.status_code, content, secrets)
 
     def create_chatbot(self, chatbot: Chatbot) -> Chatbot:
@@ -321,11 +296,12 @@ class AsyncAiskClient(_ClientBase):
         try:
             response = await self._http.send(request, stream=True)
             try:
-                content = await _abounded(response.aiter_bytes(), call, response.status_code)
+                body = await aread_bounded(response.aiter_bytes(), MAX_ANSWER_BYTES)
             finally:
                 await response.aclose()
         except httpx.RequestError as exc:
             raise _transport_error(request, exc, secrets) from exc
+        content = _content(body, call, response.status_code)
         return _read_answer(call, response.status_code, content, secrets)
 
     async def create_chatbot(self, chatbot: Chatbot) -> Chatbot:

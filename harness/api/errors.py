@@ -1,7 +1,8 @@
 """The client's error family, and the classification of an error answer into it.
 
-``error_from_response`` is pure (status and bytes in, exception out) so the load code, which sends
-with its own HTTP stack, classifies answers exactly as ``AiskClient`` does.
+``error_from_response`` is pure (status and bytes in, exception out). It splits answers by
+``answer.outcome_of``, the one classifier the load's records use too, so an answer the records
+call a throttle is a ``ThrottledError`` to the client, and a 5xx a ``ServerError``.
 
 - ``AiskError``: base of everything the client raises.
   - ``TransportError``: no HTTP answer at all (cannot connect, timeout, broken connection).
@@ -26,9 +27,8 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from harness.api.answer import ErrorClass, Outcome, outcome_of
 from harness.api.status import (
-    REASON_OUT_OF_QUOTA,
-    REASON_THROTTLING,
     ErrorInfo,
     FieldViolation,
     Status,
@@ -75,13 +75,20 @@ class AiskError(Exception):
 
 
 class TransportError(AiskError):
-    """No HTTP answer: the connection failed, timed out or broke. ``kind`` names the failure."""
+    """No HTTP answer: the connection failed, timed out or broke.
 
-    def __init__(self, text: str, *, method: str, path: str, kind: str) -> None:
+    ``kind`` names the failure in words ("cannot connect", "read timeout"); ``error_class`` is the
+    same failure as a record's ``error_class`` (``harness.api.transport``).
+    """
+
+    def __init__(
+        self, text: str, *, method: str, path: str, kind: str, error_class: ErrorClass
+    ) -> None:
         super().__init__(text)
         self.method = method
         self.path = path
         self.kind = kind
+        self.error_class = error_class
 
 
 class ApiError(AiskError):
@@ -300,9 +307,10 @@ def _decode_status(body: bytes) -> Status:
 
 def _limit_error(status: Status, secrets: tuple[str, ...], common: dict[str, Any]) -> ApiError:
     error_info = status.error_info()
-    if error_info is not None and error_info.reason == REASON_THROTTLING:
+    outcome = outcome_of(common["http_status"], error_info.reason if error_info else None)
+    if error_info is not None and outcome is Outcome.THROTTLED:
         return ThrottledError.from_error_info(error_info, secrets, common)
-    if error_info is not None and error_info.reason == REASON_OUT_OF_QUOTA:
+    if error_info is not None and outcome is Outcome.OUT_OF_QUOTA:
         return OutOfQuotaError.from_error_info(error_info, secrets, common)
     got = one_line(error_info.reason, secrets) if error_info is not None else "no ErrorInfo"
     problem = f"no documented ErrorInfo reason (got {got or 'an empty reason'})"
@@ -356,6 +364,6 @@ def error_from_response(http_status: int, body: bytes, *, redact: Iterable[str] 
     if http_status in _KINDS:
         cls, label = _KINDS[http_status]
         return cls(f"HTTP {http_status} {label}{suffix}", **common)
-    if 500 <= http_status <= 599:
+    if outcome_of(http_status, None) is Outcome.SERVER_ERROR:
         return ServerError(f"HTTP {http_status} server error{suffix}", **common)
     return ApiError(f"HTTP {http_status} error{suffix}", **common)

@@ -6,14 +6,17 @@ The raw strings are kept beside the parsed values, because the conformance check
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from harness.api.duration import DurationError, parse_duration
+from harness.api.metadata import read_duration, read_instant, read_int, read_seconds
 from harness.api.status import ErrorInfo
-from harness.api.timestamps import TimestampError, parse_rfc3339
 
 __all__ = ["MetadataError", "QuotaInfo", "ThrottleInfo"]
+
+T = TypeVar("T")
 
 
 class MetadataError(ValueError):
@@ -33,33 +36,27 @@ def _get(metadata: dict[str, str], key: str, expected: str) -> str:
     return value
 
 
-def _int(metadata: dict[str, str], key: str) -> int:
-    expected = "a decimal integer string such as '5'"
+def _required(
+    metadata: dict[str, str], key: str, read: Callable[[str], T | None], expected: str
+) -> T:
+    """``key``'s value read by one of ``harness.api.metadata``'s readers, or a MetadataError."""
     text = _get(metadata, key, expected)
-    if not text.isascii() or not text.isdigit():
+    value = read(text)
+    if value is None:
         raise MetadataError(key, text, expected)
-    return int(text)
+    return value
+
+
+def _int(metadata: dict[str, str], key: str) -> int:
+    return _required(metadata, key, read_int, "a decimal integer string such as '5'")
 
 
 def _duration(metadata: dict[str, str], key: str) -> int:
-    expected = "a Go duration such as '1m0s' or '36.581786s'"
-    text = _get(metadata, key, expected)
-    try:
-        return parse_duration(text)
-    except DurationError:
-        raise MetadataError(key, text, expected) from None
+    return _required(metadata, key, read_duration, "a Go duration such as '1m0s' or '36.581786s'")
 
 
 def _seconds(metadata: dict[str, str], key: str) -> float:
-    expected = "decimal seconds such as '36.581786'"
-    text = _get(metadata, key, expected)
-    try:
-        value = float(text)
-    except ValueError:
-        raise MetadataError(key, text, expected) from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise MetadataError(key, text, expected)
-    return value
+    return _required(metadata, key, read_seconds, "decimal seconds such as '36.581786'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +99,7 @@ class QuotaInfo:
     def from_error_info(cls, info: ErrorInfo) -> QuotaInfo:
         metadata = info.metadata
         expected_at = "an RFC 3339 timestamp such as '2024-01-06T00:00:00+08:00'"
-        reset_at_text = _get(metadata, "reset_at", expected_at)
-        try:
-            reset_at = parse_rfc3339(reset_at_text)
-        except TimestampError:
-            raise MetadataError("reset_at", reset_at_text, expected_at) from None
+        reset_at = _required(metadata, "reset_at", read_instant, expected_at)
         return cls(
             limit=_int(metadata, "limit"),
             reset_at=reset_at,

@@ -18,7 +18,7 @@ import pandas as pd
 from harness.capacity.result import CapacityResult, Slo, StepResult
 from harness.capacity.statement import CLOSED_MODEL_NOTE, sentence
 from harness.capacity.steps import Requests, measure, windows_of
-from harness.load.step_log import StepLog
+from harness.run.step_log import StepLog
 
 __all__ = ["KNEE_FACTOR", "KNEE_MIN_RISE_S", "analyse", "capacity_step", "errors_begin", "knee"]
 

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from harness.capacity.result import Slo, StepResult
-from harness.load.step_log import StepLog
+from harness.run.step_log import StepLog
 
 __all__ = ["LOAD_PHASE", "SETTLE_FRACTION", "Requests", "Window", "measure", "windows_of"]
 

@@ -10,35 +10,42 @@ to find it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import secrets
-import sys
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 from harness.api.duration import DurationError, format_duration, parse_duration
 from harness.capacity import CapacityResult, Slo, analyse, write_result
 from harness.capacity.statement import format_rate
-from harness.cli.load_job import make_run_dir, run_locust, target_api_key
+from harness.cli.load_job import (
+    cli_spell,
+    locust_command,
+    make_run_dir,
+    run_id_now,
+    run_locust,
+    target_api_key,
+)
 from harness.cli.rails import add_allow_remote_option, print_target
 from harness.cli.report import report_after_run
 from harness.cli.serve import (
-    API_KEY_ENV,
     add_emulator_options,
     emulator_config,
     emulator_description,
+    refuse_emulator_options,
 )
 from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.errors import ConfigError, HarnessError
-from harness.load.plan import PLAN_FILE
-from harness.load.results import read_records
-from harness.load.step_log import read_step_log, step_users
+from harness.load.options import API_KEY_ENV, add_run_options, option_values
+from harness.load.scenario import Scenario, parse_scenario
+from harness.load.settings import run_settings
+from harness.run.plan import PLAN_FILE
+from harness.run.reader import read_records
+from harness.run.step_log import read_step_log, step_users
 
-LOCUSTFILE = Path(__file__).resolve().parents[2] / "locustfiles" / "capacity.py"
-SCENARIO_FILE = "capacity_scenario.toml"
+# The run options a capacity search takes (its scenario, duration and users are its own).
+CAPACITY_RUN_OPTIONS = ("out", "request-timeout", "org-timezone", "label", "api-key")
 MAX_USERS = 1_000
 MIN_STEP_NS = 2_000_000_000  # Locust moves a shape about once a second
 USER_MARGIN_NS = 60_000_000_000  # users outlive the steps: the shape, not their slot, ends them
@@ -82,36 +89,14 @@ def _steps(args: argparse.Namespace) -> list[int]:
     return step_users(args.step_users, args.max_users)
 
 
-def write_scenario(run_dir: Path, users: int, duration_ns: int) -> Path:
+def capacity_scenario(users: int, duration_ns: int) -> Scenario:
     """One case, one slot per user: each hammers a chatbot with no rate limit and no quota."""
-    path = run_dir / SCENARIO_FILE
-    path.write_text(
-        'name = "capacity"\n'
-        f'duration = "{format_duration(duration_ns)}"\n\n'
-        "[[cases]]\n"
-        'name = "capacity"\n'
-        'behaviour = { kind = "hammer" }\n'
-        f"population = {{ keys = {users}, users_per_key = 1 }}\n",
-        encoding="utf-8",
+    case = {"name": "capacity", "behaviour": {"kind": "hammer"},
+            "population": {"keys": users, "users_per_key": 1}}  # fmt: skip
+    return parse_scenario(
+        {"name": "capacity", "duration": format_duration(duration_ns), "cases": [case]},
+        "the capacity search's scenario",
     )
-    return path
-
-
-def _locust_command(
-    args: argparse.Namespace, run_dir: Path, host: str, users: list[int], scenario: Path
-) -> list[str]:
-    command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", host,
-        "--aisk-scenario", str(scenario), "--aisk-out", str(run_dir),
-        "--aisk-org-timezone", args.org_timezone,
-        "--aisk-request-timeout", str(args.request_timeout),
-        "--aisk-steps", ",".join(map(str, users)), "--aisk-step-duration", args.step_duration,
-        "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
-        "--json-file", str(run_dir / "locust_stats"),  # Locust adds ".json"
-    ]  # fmt: skip
-    if args.target is None:
-        command += ["--aisk-emulator", json.dumps(emulator_description(args))]
-    return command
 
 
 def _emulator_capacity(config: EmulatorConfig) -> str:
@@ -157,27 +142,48 @@ def print_steps(result: CapacityResult) -> None:
 def _handle(args: argparse.Namespace) -> int:
     slo = _slo(args)
     users = _steps(args)
+    if args.target is not None:
+        refuse_emulator_options(args)
+    else:
+        for name, value in DEMO_EMULATOR.items():
+            if getattr(args, name) is None:
+                setattr(args, name, value)
     api_key = target_api_key(args.target, args.api_key, args.allow_remote)
     config: EmulatorConfig | None = None
     if args.target is None:
         api_key = secrets.token_urlsafe(24)
-        config = emulator_config(args, [api_key])
+        config = emulator_config(args, [api_key])  # its options checked before anything is made
     run_dir = make_run_dir(args.out)
     step_ns = parse_duration(args.step_duration)
-    scenario = write_scenario(run_dir, users[-1], len(users) * step_ns + USER_MARGIN_NS)
+    scenario = capacity_scenario(users[-1], len(users) * step_ns + USER_MARGIN_NS)
     with ExitStack() as stack:
         if config is not None:
-            host = stack.enter_context(BackgroundEmulator(config)).base_url
-            print(f"embedded emulator at {host} ({_emulator_capacity(config)})")
+            emulator = BackgroundEmulator(config)
+            stack.callback(emulator.stop)
+            host = emulator.base_url
         else:
             host = args.target.rstrip("/")
+        settings = run_settings(
+            option_values(args), spell=cli_spell, run_id=run_id_now(), run_dir=run_dir,
+            target=host, emulator=emulator_description(args) if config else None,
+            scenario=scenario,
+        )  # fmt: skip
+        if config is not None:
+            emulator.start()
+            print(f"embedded emulator at {host} ({_emulator_capacity(config)})")
         print_target(host, api_key, args.target is None)
         print(
             f"capacity search {run_dir}: {len(users)} steps of {args.step_duration} "
             f"({', '.join(map(str, users))} users), target {host}"
         )
+        steps = [
+            "--aisk-steps",
+            ",".join(map(str, users)),
+            "--aisk-step-duration",
+            args.step_duration,
+        ]
         env = {**os.environ, API_KEY_ENV: api_key}
-        code = run_locust(_locust_command(args, run_dir, host, users, scenario), env)
+        code = run_locust(locust_command("capacity.py", settings, users=None, extra=steps), env)
     if not (run_dir / PLAN_FILE).exists():
         raise HarnessError(f"the search could not be made (Locust exited with {code}); see above")
     result = analyse(read_records(run_dir, RECORD_COLUMNS), read_step_log(run_dir), slo, host)
@@ -205,9 +211,7 @@ def add_parser(subparsers: Any) -> None:
         "--max-queue 8 (at most 100 req/s).",
     )
     parser.add_argument("--target", metavar="URL", help="base URL of a deployment")
-    parser.add_argument(
-        "--api-key", metavar="KEY", help=f"organisation API key (or ${API_KEY_ENV})"
-    )
+    add_run_options(parser, names=CAPACITY_RUN_OPTIONS)
     parser.add_argument(
         "--no-report", action="store_true", help="skip the notebooks and report.html"
     )
@@ -233,13 +237,8 @@ def add_parser(subparsers: Any) -> None:
         help="how long each step lasts, at least 2s; its first quarter is not measured "
         "(default: %(default)s)",
     )  # fmt: skip
-    parser.add_argument("--out", metavar="DIR", help="run directory (default: reports/runs/<UTC>)")
-    parser.add_argument(
-        "--request-timeout", type=float, default=30.0, metavar="S",
-        help="seconds before a request is recorded as a timeout (default: 30)",
-    )  # fmt: skip
-    add_emulator_options(parser)
-    parser.set_defaults(handler=_handle, **DEMO_EMULATOR)
+    add_emulator_options(parser, zone=False)
+    parser.set_defaults(handler=_handle)
 
 
 __all__ = ["add_parser", "parse_percentage", "print_steps"]

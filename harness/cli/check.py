@@ -1,9 +1,15 @@
-"""``aisk-harness check RUN_DIR``: judge a run's saved records (again), offline."""
+"""``aisk-harness check RUN_DIR``: judge a run's saved records (again), offline.
+
+Before any verdict the records read are held to ``recording.json`` (``harness.run.completeness``):
+a verdict over missing records could pass a violation it never saw, so missing or damaged parts,
+fewer rows than written, lost workers and slots that never ran make it inconclusive, and say why.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +23,11 @@ from harness.conformance import (
     write_verdict,
 )
 from harness.errors import ConfigError
-from harness.load.plan import RECORDING_FILE, read_plan
-from harness.load.results import read_records
+from harness.run.completeness import completeness
+from harness.run.plan import read_plan
+from harness.run.reader import read_run_records
+from harness.run.recording import RECORDING_FILE, Recording, read_recording
+from harness.versions import harness_version
 
 MARKS = {
     Outcome.PASS: "pass",
@@ -28,31 +37,36 @@ MARKS = {
 }
 
 
+def _recording(run_dir: Path) -> Recording | None:
+    """recording.json, or None when the run never wrote one (killed): the reader says so."""
+    return read_recording(run_dir) if (run_dir / RECORDING_FILE).exists() else None
+
+
 def judge(run_dir: Path) -> Verdict:
     """Run every check on the run directory and write verdict.json and junit.xml there."""
     if not run_dir.is_dir():
         raise ConfigError(f"RUN_DIR {str(run_dir)!r} is not a directory")
     plan = read_plan(run_dir)
+    recording = _recording(run_dir)
+    started = time.monotonic()
+    found = read_run_records(run_dir, CHECK_COLUMNS, chats_first=True)
+    read_s = time.monotonic() - started
+    for part in found.damaged:
+        print(f"aisk-harness check: error: {part.describe()}", file=sys.stderr)
+    rows = found.frame["process"].astype(str).value_counts()
+    whole = completeness({str(k): int(v) for k, v in rows.items()}, found.damaged, recording)
     verdict = evaluate(
-        check_input(plan, read_records(run_dir, CHECK_COLUMNS, chats_first=True)),
-        plan.target,
-        tuple(recording(run_dir).get("lost_workers", ())),
-    )
+        check_input(plan, found.frame), plan.target, completeness=whole, run_id=plan.run_id,
+        harness_version=harness_version(),
+    )  # fmt: skip
+    judged_s = time.monotonic() - started - read_s
+    print(f"judged {len(found.frame)} records: read in {read_s:.1f} s, checks in {judged_s:.1f} s")
     try:
         write_verdict(run_dir, verdict)
         write_junit(run_dir, verdict)
     except OSError as exc:
         raise ConfigError(f"cannot write the verdict in {str(run_dir)!r}: {exc.strerror}") from None
     return verdict
-
-
-def recording(run_dir: Path) -> dict[str, Any]:
-    """recording.json (how each process's records arrived); {} when absent or unreadable."""
-    try:
-        data = json.loads((run_dir / RECORDING_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def print_verdict(verdict: Verdict, run_dir: Path) -> None:
@@ -69,9 +83,8 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         # A failure stands whatever is missing; without one, missing answers leave it open.
         judged = "" if verdict.failed else ": the checks judged only the answers that came"
         state += f"; {verdict.unanswered_summary}{judged}"
-    if verdict.lost_processes:
-        lost = ", ".join(verdict.lost_processes)
-        state += f"; worker {lost} lost mid-run: its last requests are not recorded"
+    for reason in verdict.incomplete:
+        state += f"; {reason}"
     print(f"\n{state}")
     print(f"verdict: {run_dir / 'verdict.json'}  junit: {run_dir / 'junit.xml'}")
 
@@ -87,11 +100,12 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
         help="re-run the conformance checks on a saved run",
-        description="Judge a run's records: exit 0 conformant, 1 a check failed, 2 error, "
-        "3 inconclusive (no check failed, but the target left requests without a whole answer).",
+        description="Judge a run's records: exit 0 conformant, 1 a check failed, 2 error (or a "
+        "damaged record file), 3 inconclusive (no check failed, but the target left requests "
+        "without a whole answer, or records of the run are missing).",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (reports/runs/...)")
     parser.set_defaults(handler=_handle)
 
 
-__all__ = ["add_parser", "judge", "print_verdict", "recording"]
+__all__ = ["add_parser", "judge", "print_verdict"]

@@ -2,27 +2,50 @@
 
 Locust runs headless in a child process (it gevent-patches whatever imports it), in a session of
 its own so that one Ctrl-C reaches it exactly once, through us: the run then stops, ships and
-writes every record, and deletes its chatbots before it ends.
+writes every record, and deletes its chatbots before it ends. The child gets the run's settings
+as one file (``--aisk-settings``) and its API keys in the environment, never on its command line.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
+import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
 from harness.cli.rails import check_target
-from harness.cli.serve import API_KEY_ENV
 from harness.errors import ConfigError
-from harness.load.plan import PLAN_FILE
+from harness.load.options import API_KEY_ENV
+from harness.load.settings import RunSettings, write_settings
+from harness.run.plan import PLAN_FILE
 
-__all__ = ["STOP_GRACE_S", "make_run_dir", "run_locust", "target_api_key"]
+__all__ = [
+    "STOP_GRACE_S",
+    "cli_spell",
+    "locust_command",
+    "make_run_dir",
+    "run_id_now",
+    "run_locust",
+    "target_api_key",
+]
 
 STOP_GRACE_S = 60.0
+LOCUSTFILES = Path(__file__).resolve().parents[2] / "locustfiles"
+
+
+def cli_spell(name: str) -> str:
+    """An option as ``aisk-harness`` spells it."""
+    return f"--{name}"
+
+
+def run_id_now() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def make_run_dir(out: str | None) -> Path:
@@ -53,6 +76,43 @@ def target_api_key(target: str | None, api_key: str | None, allow_remote: bool) 
         if not key:
             raise ConfigError(f"--api-key (or {API_KEY_ENV}) is required with --target")
     return key
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def locust_command(
+    locustfile: str,
+    settings: RunSettings,
+    *,
+    users: int | None,
+    processes: int = 1,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The Locust child of a run: headless, its settings in one file, its reports beside them.
+
+    ``users`` None leaves the users to a load shape (the capacity search).
+    """
+    run_dir = Path(settings.run_dir)
+    settings_path = write_settings(run_dir, settings)
+    command = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILES / locustfile), "--headless",
+        "--host", settings.target, "--aisk-settings", str(settings_path),
+        "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
+        # Locust's CSV can trail its last second; its JSON file holds the final counts.
+        "--json-file", str(run_dir / "locust_stats"),  # Locust adds ".json"
+    ]  # fmt: skip
+    if users is not None:
+        command += ["-u", str(users), "-r", str(users)]
+    if processes > 1:
+        # A port of our own: two distributed runs on one host must not share Locust's 5557.
+        port = str(_free_port())
+        command += ["--processes", str(processes), "--master-bind-port", port]
+        command += ["--master-port", port]
+    return [*command, *extra]
 
 
 def run_locust(command: list[str], env: dict[str, str]) -> int:

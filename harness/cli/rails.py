@@ -8,40 +8,23 @@ name and happens before any connection is made.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from typing import Any
 from urllib.parse import urlsplit
 
 from harness.api.duration import format_duration
 from harness.errors import ConfigError
-from harness.load.budget import split_budget
 from harness.load.estimate import CaseEstimate, estimate_cases
 from harness.load.keys import is_loopback_host, url_host
-from harness.load.schedule import Slot
+from harness.load.settings import RunSettings
 
 __all__ = [
     "add_allow_remote_option",
-    "add_rail_options",
     "check_target",
     "key_fingerprint",
     "print_estimate",
     "print_target",
-    "rail_locust_args",
-    "validate_rails",
 ]
-
-
-def add_rail_options(parser: Any) -> None:
-    parser.add_argument(
-        "--max-requests", type=int, metavar="N",
-        help="at most N chat requests in the whole run, all processes together",
-    )  # fmt: skip
-    parser.add_argument(
-        "--max-rps", type=float, metavar="R",
-        help="at most R chat requests per second over the run, all processes together",
-    )  # fmt: skip
-    add_allow_remote_option(parser)
 
 
 def add_allow_remote_option(parser: Any) -> None:
@@ -50,23 +33,6 @@ def add_allow_remote_option(parser: Any) -> None:
         "--allow-remote", action="store_true",
         help="allow a --target outside loopback (127.0.0.0/8, ::1, localhost)",
     )  # fmt: skip
-
-
-def validate_rails(args: argparse.Namespace) -> None:
-    if args.max_requests is not None and args.max_requests < 1:
-        raise ConfigError("--max-requests: expected a whole number of at least 1")
-    if args.max_rps is not None and not args.max_rps > 0:
-        raise ConfigError("--max-rps: expected a number of requests per second above 0")
-
-
-def rail_locust_args(args: argparse.Namespace) -> list[str]:
-    """The budget, as the locustfile's options (the master splits it between the slots)."""
-    extra = []
-    if args.max_requests is not None:
-        extra += ["--aisk-max-requests", str(args.max_requests)]
-    if args.max_rps is not None:
-        extra += ["--aisk-max-rps", repr(args.max_rps)]
-    return extra
 
 
 def _is_loopback(host: str) -> bool:
@@ -109,15 +75,10 @@ def print_target(host: str, api_key: str, embedded: bool) -> None:
     )
 
 
-def print_estimate(
-    slots: list[Slot],
-    max_requests: int | None,
-    max_rps: float | None,
-    request_timeout_s: float,
-) -> list[CaseEstimate]:
+def print_estimate(settings: RunSettings) -> list[CaseEstimate]:
     """The budget and, per case, the most the run may send and a conformant target may admit."""
-    shares = split_budget(slots, max_requests, max_rps)
-    estimates = estimate_cases(slots, shares, request_timeout_s)
+    estimates = estimate_cases(settings.slots, settings.shares, settings.request_timeout_s)
+    max_requests, max_rps = settings.budget.max_requests, settings.budget.max_rps
     caps = [
         f"at most {max_requests} chat requests" if max_requests else "no request cap",
         f"{max_rps:g} requests/s" if max_rps else "no rate cap",

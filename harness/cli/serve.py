@@ -24,8 +24,7 @@ from harness.emulator import (
     serve,
 )
 from harness.errors import ConfigError
-
-API_KEY_ENV = "AISK_API_KEY"
+from harness.load.options import API_KEY_ENV, DEFAULT_ORG_TIMEZONE
 
 
 def parse_latency(text: str) -> LatencyRange:
@@ -42,21 +41,28 @@ def parse_latency(text: str) -> LatencyRange:
         ) from None
 
 
-def add_emulator_options(parser: argparse.ArgumentParser) -> None:
-    """The options that shape an emulator; ``run`` reuses them for its embedded one."""
-    group = parser.add_argument_group("emulator")
+# The options that only an embedded emulator takes (``run``/``capacity`` refuse them with --target).
+EMULATOR_ONLY = (
+    "algorithm", "latency", "fault", "trust_forwarded_for", "seed", "max_concurrency", "max_queue",
+)  # fmt: skip
+
+
+def add_emulator_options(parser: argparse.ArgumentParser, *, zone: bool = True) -> None:
+    """The options that shape an emulator; ``run`` and ``capacity`` reuse them for their
+    embedded one (``zone``: ``serve`` has its own --org-timezone; ``run`` takes the run's)."""
+    group = parser.add_argument_group("emulator (only without --target)")
     group.add_argument(
         "--algorithm",
         choices=[a.value for a in Algorithm],
-        default=Algorithm.SLIDING_LOG.value,
-        help="which correct limiter family to emulate (default: %(default)s)",
+        help=f"which correct limiter family to emulate (default: {Algorithm.SLIDING_LOG.value})",
     )
-    group.add_argument(
-        "--org-timezone",
-        default="Asia/Taipei",
-        metavar="ZONE",
-        help="IANA zone of the organisations' quota day (default: %(default)s)",
-    )
+    if zone:
+        group.add_argument(
+            "--org-timezone",
+            default=DEFAULT_ORG_TIMEZONE,
+            metavar="ZONE",
+            help="IANA zone of the organisations' quota day (default: %(default)s)",
+        )
     group.add_argument(
         "--latency",
         metavar="LOW[..HIGH]",
@@ -71,6 +77,7 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--trust-forwarded-for",
         action="store_true",
+        default=None,
         help="key vary-by-IP limits by X-Forwarded-For (as behind a trusted proxy)",
     )
     group.add_argument("--seed", type=int, help="seed of the simulated latency")
@@ -90,9 +97,17 @@ def add_emulator_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def refuse_emulator_options(args: argparse.Namespace) -> None:
+    """With --target there is no emulator: an emulator option given is a mistake, said so."""
+    given = [name for name in EMULATOR_ONLY if getattr(args, name, None) is not None]
+    if given:
+        shown = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise ConfigError(f"{shown}: emulator options do not apply with --target")
+
+
 def emulator_config(args: argparse.Namespace, api_keys: list[str]) -> EmulatorConfig:
     try:
-        zone = load_zone(args.org_timezone)
+        zone = load_zone(args.org_timezone or DEFAULT_ORG_TIMEZONE)
     except TimestampError as exc:
         raise ConfigError(f"--org-timezone: {exc}") from None
     if args.max_concurrency is not None and args.max_concurrency < 1:
@@ -103,10 +118,10 @@ def emulator_config(args: argparse.Namespace, api_keys: list[str]) -> EmulatorCo
         )
     settings: dict[str, Any] = {
         "api_keys": tuple(SecretStr(key) for key in api_keys),
-        "algorithm": Algorithm(args.algorithm),
+        "algorithm": Algorithm(args.algorithm or Algorithm.SLIDING_LOG.value),
         "org_timezone": zone,
         "latency": parse_latency(args.latency) if args.latency else None,
-        "trust_forwarded_for": args.trust_forwarded_for,
+        "trust_forwarded_for": bool(args.trust_forwarded_for),
         "policy": policy_for(args.fault),
         "seed": args.seed,
         "max_concurrency": args.max_concurrency,
@@ -118,7 +133,7 @@ def emulator_config(args: argparse.Namespace, api_keys: list[str]) -> EmulatorCo
 def emulator_description(args: argparse.Namespace) -> dict[str, Any]:
     """What ``run.json`` says of an embedded emulator: its options as given, no secret."""
     return {
-        "algorithm": args.algorithm,
+        "algorithm": args.algorithm or Algorithm.SLIDING_LOG.value,
         "fault": args.fault,
         "latency": args.latency,
         "max_concurrency": args.max_concurrency,
@@ -175,9 +190,11 @@ def add_parser(subparsers: Any) -> None:
 
 
 __all__ = [
+    "API_KEY_ENV",
     "add_emulator_options",
     "add_parser",
     "emulator_config",
     "emulator_description",
     "parse_latency",
+    "refuse_emulator_options",
 ]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from harness.api.answer import UNREAD_BODY
 from harness.api.duration import CANONICAL_DURATION
 from harness.api.status import DOMAIN, GrpcCode
 from harness.conformance.findings import MAX_EVIDENCE, Finding, Outcome
 from harness.conformance.spec import CheckInput
-from harness.load.classify import UNREAD_BODY
 
 __all__ = [
     "duration_text_ok",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from harness.api.answer import UNREAD_BODY, ErrorClass
 from harness.conformance.answers import throttle_metadata_finding, well_formed_finding
 from harness.conformance.buckets import Bucket, buckets
 from harness.conformance.findings import Finding, Outcome
@@ -20,9 +21,9 @@ from harness.conformance.limits import (
 from harness.conformance.probes import access_finding, settings_roundtrip_finding
 from harness.conformance.quota import quota_finding
 from harness.conformance.spec import CheckInput
-from harness.conformance.verdict import CheckResult, Verdict
+from harness.conformance.verdict import CheckResult, Status, Verdict, status_of
 from harness.conformance.waits import wait_honesty_finding
-from harness.load.classify import INTERRUPTED, UNREAD_BODY
+from harness.run.completeness import Completeness
 
 __all__ = ["CHECK_IDS", "evaluate", "unanswered"]
 
@@ -50,25 +51,44 @@ CHECK_IDS = (
 def unanswered(records: pd.DataFrame) -> dict[str, int]:
     """Requests the target left without a whole answer, by error class (most frequent first)."""
     classes = records["error_class"]
-    lost = (records["outcome"] == "transport_error") & (classes != INTERRUPTED)
+    lost = (records["outcome"] == "transport_error") & (classes != ErrorClass.INTERRUPTED)
     lost |= classes.isin(UNREAD_BODY)
     counts = classes[lost].astype(str).value_counts()
     return {str(name): int(count) for name, count in counts.items()}
 
 
-def evaluate(data: CheckInput, target: str, lost_processes: tuple[str, ...] = ()) -> Verdict:
+def evaluate(
+    data: CheckInput,
+    target: str,
+    lost_processes: tuple[str, ...] = (),
+    *,
+    completeness: Completeness | None = None,
+    run_id: str = "",
+    harness_version: str = "",
+) -> Verdict:
     """Every check over the run; conformant when none fails, every request was answered and
-    every process's records arrived."""
+    the records judged are the whole run (``completeness``, ``lost_processes``)."""
     keyed = list(buckets(data))
     identification = identify(keyed, data.tolerance)
     findings = [check(data, keyed, identification) for check in CHECKS]
     missing = unanswered(data.records)
+    whole = completeness or Completeness((), (), (), ())
+    lost = sorted({*lost_processes, *whole.lost_workers})
+    status = status_of(
+        failed=any(f.outcome is Outcome.FAIL for f in findings),
+        unanswered=bool(missing),
+        incomplete=bool(lost) or not whole.whole,
+    )
     return Verdict(
-        conformant=not missing
-        and not lost_processes
-        and not any(f.outcome is Outcome.FAIL for f in findings),
+        status=status,
+        conformant=status is Status.CONFORMANT,
+        run_id=run_id,
+        harness_version=harness_version,
         unanswered=missing,
-        lost_processes=list(lost_processes),
+        lost_processes=lost,
+        missing=list(whole.missing),
+        damaged_parts=[part.describe() for part in whole.damaged],
+        slots_not_run=list(whole.slots_not_run),
         target=target,
         algorithm=identification.family.value,
         algorithm_reason=identification.reason,

@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
+from harness.api.answer import UNREAD_BODY
 from harness.api.duration import DurationError, parse_duration
 from harness.conformance.findings import Finding, Outcome
 from harness.conformance.spec import CaseSpec, CheckInput
-from harness.load.classify import UNREAD_BODY
 
 __all__ = ["ACCESS_EXPECTED", "access_finding", "settings_roundtrip_finding"]
 

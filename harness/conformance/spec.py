@@ -15,8 +15,8 @@ import pandas as pd
 
 from harness.api.chatbot import RateLimitVaryBy
 from harness.api.duration import format_duration
-from harness.load.plan import RunPlan
-from harness.load.scenario import VARY_BY_ENUM, Burst
+from harness.run.plan import RunPlan
+from harness.run.records import PROBE_PHASE_PREFIX, is_load_chat
 
 __all__ = ["CHECK_COLUMNS", "CaseSpec", "CheckInput", "RateSpec", "Tolerance", "check_input"]
 
@@ -97,8 +97,7 @@ class CheckInput:
     def chats(self) -> pd.DataFrame:
         """The load's chat requests (not the set-up's access probes)."""
         records = self.records
-        probe = records["phase"].str.startswith("access:").fillna(False).astype(bool)
-        mask = (records["kind"] == "chat") & ~probe
+        mask = is_load_chat(records)
         count = int(mask.sum())
         if mask.iloc[:count].all():
             return records.iloc[:count]  # chats come first (read_records(chats_first=True))
@@ -108,7 +107,7 @@ class CheckInput:
     def probes(self) -> pd.DataFrame:
         """The set-up's requests: settings round trip and access probes."""
         phase = self.records["phase"].astype(str)
-        return self.records[(phase == "roundtrip") | phase.str.startswith("access:")]
+        return self.records[(phase == "roundtrip") | phase.str.startswith(PROBE_PHASE_PREFIX)]
 
 
 def _case_spec(plan: RunPlan, name: str) -> CaseSpec:
@@ -116,7 +115,7 @@ def _case_spec(plan: RunPlan, name: str) -> CaseSpec:
     case = case_plan.case
     rate = None
     if case.rate_limit is not None:
-        vary = VARY_BY_ENUM[case.rate_limit.vary_by]
+        vary = case.rate_limit.api_vary_by
         rate = RateSpec(
             limit=case.rate_limit.limit,
             duration_ns=case.rate_limit.duration_ns,
@@ -130,7 +129,7 @@ def _case_spec(plan: RunPlan, name: str) -> CaseSpec:
         rate=rate,
         quota=case.quota.limit if case.quota is not None else None,
         behaviour=behaviour.kind,
-        concurrent_burst=isinstance(behaviour, Burst) and behaviour.concurrent,
+        concurrent_burst=case.concurrent_burst,
         rotate=case.population.rotate,
         keys=case.population.keys,
     )

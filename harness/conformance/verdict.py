@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -9,7 +10,15 @@ from pydantic import BaseModel, ConfigDict
 
 from harness.conformance.findings import Finding, Outcome
 
-__all__ = ["EXIT_CODES", "CheckResult", "Verdict", "write_junit", "write_verdict"]
+__all__ = [
+    "EXIT_CODES",
+    "CheckResult",
+    "Status",
+    "Verdict",
+    "status_of",
+    "write_junit",
+    "write_verdict",
+]
 
 VERDICT_FILE = "verdict.json"
 JUNIT_FILE = "junit.xml"
@@ -37,23 +46,36 @@ class CheckResult(BaseModel):
         )
 
 
-# The exit codes of ``run`` and ``check`` for each state of a verdict (2: no verdict at all).
-EXIT_CODES = {"conformant": 0, "not conformant": 1, "inconclusive": 3}
+class Status(StrEnum):
+    CONFORMANT = "conformant"
+    NOT_CONFORMANT = "not-conformant"
+    INCONCLUSIVE = "inconclusive"
+
+
+# The exit codes of ``run`` and ``check`` for each status (2: no verdict at all, or a damaged part).
+EXIT_CODES = {Status.CONFORMANT: 0, Status.NOT_CONFORMANT: 1, Status.INCONCLUSIVE: 3}
 
 
 class Verdict(BaseModel):
-    """``conformant``: no check failed *and* the target answered every request whole.
+    """``status`` conformant: no check failed, the target answered every request whole, and the
+    records judged are every record the run made.
 
     ``unanswered`` counts, by error class, the requests the target left without a whole answer
     (timeouts, resets, refused connections, cut or oversized bodies; not our own interruptions).
     With some and no failure the verdict is inconclusive: the checks judged only what came back.
-    ``lost_processes``: workers lost mid-run, whose last requests went unrecorded; a check may
-    then fail for want of a missing record, so the verdict is inconclusive even with failures.
+    ``lost_processes``: workers lost mid-run, whose last requests went unrecorded; ``missing``:
+    why records are not all here (a part missing, fewer rows than written, records lost on the
+    way); ``damaged_parts``: part files that could not be read; ``slots_not_run``: slots of the
+    scenario no user ran. With any of these a check may fail for want of a record it never saw,
+    so the verdict is inconclusive even with failures (their findings still stand in ``checks``).
     """
 
     model_config = ConfigDict(frozen=True)
 
+    status: Status
     conformant: bool
+    run_id: str = ""
+    harness_version: str = ""
     target: str
     algorithm: str
     algorithm_reason: str
@@ -61,6 +83,9 @@ class Verdict(BaseModel):
     checks: list[CheckResult]
     unanswered: dict[str, int] = {}
     lost_processes: list[str] = []
+    missing: list[str] = []
+    damaged_parts: list[str] = []
+    slots_not_run: list[str] = []
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -68,15 +93,26 @@ class Verdict(BaseModel):
 
     @property
     def state(self) -> str:
-        if self.lost_processes:
-            return "inconclusive"
-        if self.failed:
-            return "not conformant"
-        return "inconclusive" if self.unanswered else "conformant"
+        """The status as the table prints it ("not conformant")."""
+        return self.status.value.replace("-", " ")
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.state]
+        return 2 if self.damaged_parts else EXIT_CODES[self.status]
+
+    @property
+    def incomplete(self) -> list[str]:
+        """Every reason the records judged are not the whole run, one line each."""
+        reasons = []
+        if self.lost_processes:
+            lost = ", ".join(self.lost_processes)
+            reasons.append(f"worker {lost} lost mid-run")
+        reasons += self.missing
+        reasons += self.damaged_parts
+        if self.slots_not_run:
+            slots = ", ".join(self.slots_not_run[:10])
+            reasons.append(f"{len(self.slots_not_run)} slots of the scenario never ran: {slots}")
+        return reasons
 
     @property
     def unanswered_summary(self) -> str:
@@ -85,6 +121,15 @@ class Verdict(BaseModel):
             return ""
         parts = ", ".join(f"{name} {count}" for name, count in self.unanswered.items())
         return f"{sum(self.unanswered.values())} requests got no whole answer ({parts})"
+
+
+def status_of(failed: bool, unanswered: bool, incomplete: bool) -> Status:
+    """Missing records make any verdict inconclusive; then a failure; then missing answers."""
+    if incomplete:
+        return Status.INCONCLUSIVE
+    if failed:
+        return Status.NOT_CONFORMANT
+    return Status.INCONCLUSIVE if unanswered else Status.CONFORMANT
 
 
 def write_verdict(run_dir: Path, verdict: Verdict) -> Path:
@@ -113,15 +158,14 @@ def write_junit(run_dir: Path, verdict: Verdict) -> Path:
             failure.text = "evidence: " + ", ".join(check.evidence)
         elif check.outcome is not Outcome.PASS:
             ET.SubElement(case, "skipped", message=f"{check.outcome.value}: {check.summary}")
-    if verdict.unanswered or verdict.lost_processes:
+    if verdict.unanswered or verdict.incomplete:
         # Not a check: the run itself is incomplete, which JUnit calls an error.
         suite.set("tests", str(len(verdict.checks) + 1))
         suite.set("errors", "1")
         case = ET.SubElement(
             suite, "testcase", classname="conformance", name="answers: every request recorded whole"
         )
-        lost = ", ".join(verdict.lost_processes)
-        problems = [verdict.unanswered_summary, f"worker {lost} lost mid-run" if lost else ""]
+        problems = [verdict.unanswered_summary, *verdict.incomplete]
         ET.SubElement(case, "error", message="; ".join(text for text in problems if text))
     path = run_dir / JUNIT_FILE
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

@@ -121,8 +121,10 @@ class BackgroundEmulator:
         return self
 
     def stop(self) -> None:
+        """Stop serving (and close the socket, whether or not it ever served)."""
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
         self._sock.close()
 
     def __enter__(self) -> BackgroundEmulator:

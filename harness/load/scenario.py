@@ -85,6 +85,11 @@ class RateLimitSpec(_Strict):
     def duration_ns(self) -> int:
         return _ns(self.duration)
 
+    @property
+    def api_vary_by(self) -> RateLimitVaryBy:
+        """``vary_by`` as the API's enum (UNSPECIFIED for none)."""
+        return VARY_BY_ENUM[self.vary_by]
+
 
 class QuotaSpec(_Strict):
     """The chatbot's daily quota (``QUOTA_LIMIT_RESET_DAILY``) in messages."""
@@ -177,6 +182,11 @@ class Case(_Strict):
     @property
     def vary_mode(self) -> VaryMode:
         return self.rate_limit.vary_by if self.rate_limit else "none"
+
+    @property
+    def concurrent_burst(self) -> bool:
+        """A burst whose requests leave together (rather than back to back)."""
+        return isinstance(self.behaviour, Burst) and self.behaviour.concurrent
 
 
 class Scenario(_Strict):

@@ -12,11 +12,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.errors import ConfigError, HarnessError
-from harness.load.plan import read_plan
-from harness.load.sink import records_dir
 from harness.report.capacity import CAPACITY_FILE
 from harness.report.html import Section, notebook_section, render_report
 from harness.report.notebooks import MAX_PARALLEL, execute
+from harness.run.plan import read_plan
+from harness.run.sink import records_dir
 
 __all__ = [
     "CAPACITY_NOTEBOOK",

@@ -17,7 +17,8 @@ import pandas as pd
 
 from harness.api.duration import parse_duration
 from harness.conformance import Tolerance
-from harness.load.plan import RunPlan
+from harness.run.plan import RunPlan
+from harness.run.records import is_load_chat
 
 __all__ = [
     "REPORT_COLUMNS",
@@ -79,8 +80,7 @@ def quota_limits(plan: RunPlan) -> dict[str, int]:
 
 def load_chats(records: pd.DataFrame) -> pd.DataFrame:
     """The load's chat requests (no set-up, no access probes), with the instants charts use."""
-    probe = records["phase"].astype("string").str.startswith("access:").fillna(False)
-    chats = records[(records["kind"] == "chat") & ~probe.astype(bool)].copy()
+    chats = records[is_load_chat(records)].copy()
     chats["outcome"] = chats["outcome"].astype("string")
     chats["send_ns"] = chats["send_mono_ns"] + chats["clock_offset_ns"]
     chats["recv_ns"] = chats["recv_mono_ns"] + chats["clock_offset_ns"]

@@ -28,6 +28,7 @@ from harness.api import (
     UnexpectedResponseError,
     error_from_response,
 )
+from harness.api.answer import ErrorClass
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "sk-TEST-5ecret-9f3a"
@@ -284,7 +285,11 @@ def test_any_body_classifies_without_raising(http_status: int, body: bytes) -> N
         error_from_response(502, b"<html>"),
         error_from_response(400, status_body(3, "bad", [{"@type": BAD_REQUEST_TYPE}])),
         TransportError(
-            "GET http://x/y: cannot connect", method="GET", path="/y", kind="cannot connect"
+            "GET http://x/y: cannot connect",
+            method="GET",
+            path="/y",
+            kind="cannot connect",
+            error_class=ErrorClass.CONNECT,
         ),
     ],
     ids=lambda error: type(error).__name__,

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from harness.capacity import CapacityResult, Slo, StepResult, analyse, capacity_step, knee
 from harness.capacity.result import read_result, write_result
 from harness.capacity.search import errors_begin
-from harness.load.step_log import StepLog, StepSpan, step_users
+from harness.run.step_log import StepLog, StepSpan, step_users
 
 S = 1_000_000_000
 T0 = 1_800_000_000 * S

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from harness.capacity.result import Slo
 from harness.capacity.steps import Requests, Window, measure, windows_of
-from harness.load.step_log import StepLog, StepSpan
+from harness.run.step_log import StepLog, StepSpan
 
 S = 1_000_000_000
 T0 = 1_800_000_000 * S

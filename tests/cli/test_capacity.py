@@ -26,8 +26,8 @@ from harness.cli.capacity import print_steps
 from harness.cli.main import main
 from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.emulator.config import LatencyRange
-from harness.load.results import read_records
-from harness.load.step_log import STEP_LOG_FILE
+from harness.run.reader import read_records
+from harness.run.step_log import STEP_LOG_FILE
 
 API_KEY = "org-key-capacity-tests-83b0"
 RUN_TIMEOUT_S = 120

@@ -25,13 +25,13 @@ import pytest
 from faulty_target import HUGE_BYTES, FaultyTarget
 from pydantic import SecretStr
 
+from harness.api.answer import MAX_BODY_BYTES
 from harness.api.client import AiskClient
 from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.load.chatbots import chatbot_for_case
-from harness.load.classify import MAX_BODY_BYTES
-from harness.load.results import read_records
 from harness.load.scenario import parse_scenario
-from harness.load.setup_probes import run_setup_probes
+from harness.locust.probes import run_setup_probes
+from harness.run.reader import read_records
 
 pytestmark = pytest.mark.locust
 
@@ -403,12 +403,14 @@ def test_a_worker_killed_mid_run_is_reported_and_what_it_shipped_is_kept(
     recording = json.loads((run_dir / "recording.json").read_text())
     assert len(recording["lost_workers"]) == 1
     lost = recording["lost_workers"][0]
-    assert recording["workers"][lost]["recorded"] is None  # it never reported its total
+    assert recording["processes"][lost]["recorded"] is None  # it never reported its total
     records = chats(run_dir)
     kept = int((records["process"] == lost).sum())
-    assert kept == recording["workers"][lost]["received"] > 0  # every batch received is kept
-    survivor = next(process for process in recording["workers"] if process != lost)
-    assert recording["workers"][survivor]["recorded"] == recording["workers"][survivor]["received"]
+    assert kept == recording["processes"][lost]["received"] > 0  # every batch received is kept
+    survivor = next(p for p in recording["processes"] if p not in (lost, "master"))
+    assert (
+        recording["processes"][survivor]["recorded"] == recording["processes"][survivor]["received"]
+    )
     assert f"warning: worker {lost} was lost mid-run; its {kept} records" in stdout
     assert f"worker {lost} was lost" in stderr
     assert not any(exists(emulator, chatbot) for chatbot in chatbot_ids(run_dir))
@@ -427,7 +429,8 @@ def test_a_worker_killed_mid_run_is_reported_and_what_it_shipped_is_kept(
     ("faults", "expected"),
     [
         (["huge-500", "reset"], [(500, "too_large"), (0, "reset")]),
-        (["truncated-500", "html-429"], [(500, "truncated"), (429, "")]),
+        # An HTML 429 was read whole: its body is judged (not JSON), not left unread.
+        (["truncated-500", "html-429"], [(500, "truncated"), (429, "not_json")]),
     ],
 )
 def test_set_up_probes_meeting_a_fault_are_recorded_with_its_class(
@@ -439,8 +442,13 @@ def test_set_up_probes_meeting_a_fault_are_recorded_with_its_class(
     with FaultyTarget(emulator.base_url, faults) as target:
         probes = list(run_setup_probes(target.url, API_KEY, "", {"paced": chatbot.id}))
     chat_probes = [probe for probe in probes if probe.kind == "chat"]
-    assert [(p.http_status, p.error_class) for p in chat_probes] == expected
-    assert all(len(probe.body) <= MAX_BODY_BYTES for probe in probes)
+    assert [(p.answer.http_status, p.answer.error_class) for p in chat_probes] == expected
+    # A body past the bound was not kept (too_large): every other was read whole, within it.
+    assert all(
+        probe.answer.response_bytes <= MAX_BODY_BYTES
+        for probe in probes
+        if probe.answer.error_class != "too_large"
+    )
     assert target.huge_bytes_sent < HUGE_BYTES // 4
     roundtrip = next(probe for probe in probes if probe.phase == "roundtrip")
-    assert (roundtrip.http_status, roundtrip.error_class) == (200, "")
+    assert (roundtrip.answer.http_status, roundtrip.answer.error_class) == (200, "")

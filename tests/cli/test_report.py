@@ -10,8 +10,8 @@ import pytest
 import harness.report
 from harness.cli.main import main
 from harness.cli.report import report_after_run
-from harness.load.plan import CasePlan, RunPlan, write_plan
 from harness.load.scenario import Case, Scenario
+from harness.run.plan import CasePlan, RunPlan, write_plan
 
 
 def write_small_plan(run_dir: Path) -> None:

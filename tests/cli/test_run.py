@@ -22,7 +22,7 @@ import pytest
 from pydantic import SecretStr
 
 from harness.emulator import BackgroundEmulator, EmulatorConfig
-from harness.load.results import read_records
+from harness.run.reader import read_records
 
 pytestmark = pytest.mark.locust
 
@@ -250,7 +250,7 @@ def test_two_worker_processes_record_every_request_exactly_once(
     assert len(chats) == target.decided() == locust_request_count(run_dir), diagnosis
     assert set(chats["process"]) <= {"w0", "w1"}
     recording = json.loads((run_dir / "recording.json").read_text())
-    for worker in recording["workers"].values():
+    for worker in recording["processes"].values():
         assert worker["recorded"] == worker["received"]
     # Every key is sent by exactly one process.
     assert (chats.groupby(["case", "key", "device_id"])["process"].nunique() == 1).all()

@@ -19,14 +19,15 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from testkit import record_of
 
+from harness.api.answer import Answer, ErrorClass, classify_answer, transport_answer
 from harness.conformance.buckets import Bucket, buckets
 from harness.conformance.spec import CaseSpec, CheckInput, RateSpec, Tolerance
 from harness.emulator.answers import throttled
 from harness.emulator.limiter import FixedWindow, KeyState, Rule, SlidingLog, TokenBucket
 from harness.emulator.policy import CORRECT, Policy
-from harness.load.classify import Answer, classify_answer, transport_answer
-from harness.load.records import Record, records_to_table
+from harness.run.records import Record, records_to_table
 
 WALL_BASE_NS = 1_700_000_000_000_000_000
 DEVICE_VARY = "RATE_LIMIT_VARY_BY_DEVICE_ID"
@@ -72,17 +73,21 @@ FAMILIES: dict[str, Callable[[Rule], KeyState]] = {
 OK_ANSWER = classify_answer("chat", 200, b'{"answer":"hi","citations":[]}')
 
 
+RECORD_DEFAULTS: dict[str, object] = {
+    "request_id": "local-0", "process": "local", "kind": "chat", "phase": "hammer",
+    "case": "case", "chatbot_id": "bot-1", "key_mode": "device", "key": "dev-1",
+    "source_ip": "127.10.0.1", "device_id": "dev-1", "forwarded_for": "", "user": "user-0",
+    "clock_offset_ns": 0, "clock_offset_err_ns": 0,
+}  # fmt: skip
+
+
 def build_record(**changes: Any) -> Record:
     """A chat request answered 200 at mono [10 ms, 15 ms], with ``changes`` applied."""
     send, recv = changes.pop("send_mono_ns", 10_000_000), changes.pop("recv_mono_ns", 15_000_000)
     answer: Answer = changes.pop("answer", OK_ANSWER)
-    record = Record(
-        "local-0", "local", "chat", "hammer", "case", "bot-1", "device", "dev-1",
-        "127.10.0.1", "dev-1", "", "user-0",
-        WALL_BASE_NS + send, WALL_BASE_NS + recv, send, recv, 0, 0, (recv - send) / 1e6,
-        *answer,
-    )  # fmt: skip
-    return record._replace(**changes)
+    times = {"send_wall_ns": WALL_BASE_NS + send, "recv_wall_ns": WALL_BASE_NS + recv,
+             "send_mono_ns": send, "recv_mono_ns": recv}  # fmt: skip
+    return record_of({**RECORD_DEFAULTS, **times}, answer, **changes)
 
 
 def to_frame(records: Iterable[Record]) -> pd.DataFrame:
@@ -190,10 +195,10 @@ class Simulator:
             )
             if clocks is not None:
                 process, shift, estimate, error = clocks[n]
-                record = record._replace(
+                record = record.replace(
                     process=process,
-                    send_wall_ns=record.send_wall_ns - shift,
-                    recv_wall_ns=record.recv_wall_ns - shift,
+                    send_wall_ns=record.times.send_wall_ns - shift,
+                    recv_wall_ns=record.times.recv_wall_ns - shift,
                     clock_offset_ns=estimate,
                     clock_offset_err_ns=error,
                 )
@@ -239,4 +244,4 @@ def bucket_of() -> Callable[[CheckInput], Bucket]:
 
 @pytest.fixture(scope="session")
 def transport() -> Answer:
-    return transport_answer("timeout", "read timed out")
+    return transport_answer(ErrorClass.TIMEOUT, "read timed out")

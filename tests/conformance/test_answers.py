@@ -14,6 +14,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.api.answer import Answer, classify_answer, unread_answer
 from harness.api.duration import format_duration, format_seconds
 from harness.api.status import DOMAIN, ERROR_INFO_TYPE, REASON_THROTTLING
 from harness.conformance import Outcome
@@ -25,8 +26,7 @@ from harness.conformance.answers import (
 from harness.conformance.spec import CaseSpec, CheckInput
 from harness.emulator.answers import throttled
 from harness.emulator.policy import CORRECT, Policy
-from harness.load.classify import Answer, classify_answer, unread_answer
-from harness.load.records import Record
+from harness.run.records import Record
 
 MINUTE = 60_000_000_000
 DEVICE = "RATE_LIMIT_VARY_BY_DEVICE_ID"

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from harness.api.answer import Answer, classify_answer, transport_answer, unread_answer
 from harness.conformance import Outcome
 from harness.conformance.probes import ACCESS_EXPECTED, access_finding, settings_roundtrip_finding
 from harness.conformance.spec import CaseSpec, CheckInput
-from harness.load.classify import Answer, classify_answer, transport_answer, unread_answer
-from harness.load.records import Record
+from harness.run.records import Record
 
 MINUTE = 60_000_000_000
 DEVICE = "RATE_LIMIT_VARY_BY_DEVICE_ID"

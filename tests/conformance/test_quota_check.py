@@ -10,14 +10,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from harness.api.answer import Answer, classify_answer
 from harness.conformance import Outcome
 from harness.conformance.quota import quota_finding
 from harness.conformance.spec import CaseSpec, CheckInput, Tolerance
 from harness.emulator.answers import out_of_quota, throttled
 from harness.emulator.policy import CORRECT
 from harness.emulator.quota import QuotaExhausted
-from harness.load.classify import Answer, classify_answer
-from harness.load.records import Record
+from harness.run.records import Record
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 S = 1_000_000_000
@@ -49,7 +49,7 @@ def request(
     if answer is not None:
         changes["answer"] = answer
     record = make_record(**changes)
-    return record._replace(send_wall_ns=sent, recv_wall_ns=sent + took)
+    return record.replace(send_wall_ns=sent, recv_wall_ns=sent + took)
 
 
 def judge(
@@ -67,7 +67,7 @@ def test_a_refusal_after_the_quota_with_the_next_local_midnight_passes(
 ) -> None:
     records = [request(make_record, n, local(10, n)) for n in range(QUOTA)]
     records.append(request(make_record, 3, local(10, 3), refusal(local(10, 3) + S // 20)))
-    assert records[-1].m_reset_at == "2024-01-06T00:00:00+08:00"
+    assert records[-1].answer.m_reset_at == "2024-01-06T00:00:00+08:00"
     outcome, summary, _ = judge(make_case, make_input, records)
     assert outcome is Outcome.PASS, summary
 
@@ -78,7 +78,7 @@ def test_reset_at_written_in_utc_fails(
     records = [request(make_record, n, local(10, n)) for n in range(QUOTA)]
     in_utc = NEXT_MIDNIGHT.astimezone(UTC)  # the same instant, written 2024-01-05T16:00:00Z
     records.append(request(make_record, 3, local(10, 3), refusal(local(10, 3), in_utc)))
-    assert records[-1].m_reset_at == "2024-01-05T16:00:00Z"
+    assert records[-1].answer.m_reset_at == "2024-01-05T16:00:00Z"
     outcome, summary, evidence = judge(make_case, make_input, records)
     assert outcome is Outcome.FAIL
     assert "reset_at is not the next local midnight, with the zone's offset" in summary

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from harness.api.answer import Answer, classify_answer, transport_answer, unread_answer
 from harness.conformance import CHECK_IDS, Outcome, Verdict, evaluate, write_junit, write_verdict
 from harness.conformance.checks import unanswered
 from harness.conformance.spec import CaseSpec, CheckInput
-from harness.conformance.verdict import CheckResult
-from harness.load.classify import Answer, classify_answer, transport_answer, unread_answer
-from harness.load.records import Record
+from harness.conformance.verdict import CheckResult, Status
+from harness.run.records import Record
 
 S = 1_000_000_000
 
@@ -88,7 +88,12 @@ def test_junit_stays_well_formed_whatever_the_summaries_say(tmp_path: Path) -> N
         CheckResult(id="c", title="C", outcome=Outcome.PASS, summary=odd, evidence=[]),
     ]
     verdict = Verdict(
-        conformant=False, target="t", algorithm="x", algorithm_reason="y", checks=checks
+        status=Status.NOT_CONFORMANT,
+        conformant=False,
+        target="t",
+        algorithm="x",
+        algorithm_reason="y",
+        checks=checks,
     )
     suite = ET.parse(write_junit(tmp_path, verdict)).getroot()
     first, second, third = suite.findall("testcase")

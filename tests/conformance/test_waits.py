@@ -14,7 +14,7 @@ from harness.conformance.buckets import buckets
 from harness.conformance.spec import CaseSpec, CheckInput
 from harness.conformance.waits import wait_honesty_finding
 from harness.emulator.policy import Policy
-from harness.load.records import Record
+from harness.run.records import Record
 
 D = 1_000_000_000
 MS = 1_000_000
@@ -25,9 +25,7 @@ Judge = Callable[..., Finding]
 
 def retried(records: list[Record], *positions: int) -> list[Record]:
     """The records, with those at ``positions`` sent as polite retries."""
-    return [
-        r._replace(phase="polite-retry") if n in positions else r for n, r in enumerate(records)
-    ]
+    return [r.replace(phase="polite-retry") if n in positions else r for n, r in enumerate(records)]
 
 
 def finding_of(
@@ -130,6 +128,6 @@ def test_a_slow_throttle_holding_another_and_an_admission_is_no_moved_promise(
     records = simulator("sliding-log", 1, duration).records(
         [(BASE + tau, before, after) for tau, before, after in requests]
     )
-    assert [r.outcome for r in records] == ["ok", "throttled", "ok", "throttled"]
+    assert [r.answer.outcome for r in records] == ["ok", "throttled", "ok", "throttled"]
     finding = finding_of(make_case, make_input, records, 1, duration)
     assert finding.outcome is not Outcome.FAIL, finding.summary

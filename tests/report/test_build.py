@@ -19,9 +19,9 @@ from PIL import Image
 import harness.report.build
 import harness.report.notebooks
 from harness.cli.main import main
-from harness.load.records import RECORD_SCHEMA
-from harness.load.results import read_records
 from harness.report import RUN_NOTEBOOKS
+from harness.run.reader import read_records
+from harness.run.records import RECORD_SCHEMA
 
 pytestmark = pytest.mark.locust
 

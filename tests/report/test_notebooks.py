@@ -53,7 +53,7 @@ def test_neither_the_notebooks_nor_the_report_import_locust() -> None:
     for path in paths:
         modules = imported_modules(path)
         assert not {m for m in modules if m.split(".")[0] in ("locust", "gevent")}, path
-        assert not {m for m in modules if m.startswith("harness.load.locust_")}, path
+        assert not {m for m in modules if m.startswith("harness.locust")}, path
 
 
 def test_parameters_are_injected_right_after_the_parameters_cell() -> None:

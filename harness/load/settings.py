@@ -1,0 +1,190 @@
+"""``RunSettings``: everything the Locust processes of a run need to know, secrets aside.
+
+Built once, from the run options (``options.py``): by ``aisk-harness run``, which writes it to
+the run directory as ``settings.json`` and hands Locust that one file, or by a plain ``locust -f``
+run from its ``--aisk-*`` options when its test starts (so the web UI's form counts). The keys of
+every case are planned here, once; the slots and budget shares derive from them on every process
+alike (``RunSettings.slots``). API keys never enter it: they travel in the environment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.api.duration import DurationError, format_duration, parse_duration
+from harness.api.timestamps import TimestampError, load_zone
+from harness.errors import ConfigError
+from harness.load.budget import RunBudget, SlotShare, split_budget
+from harness.load.keys import KeyPlan, plan_keys, url_host
+from harness.load.options import (
+    DEFAULT_ORG_TIMEZONE,
+    DEFAULT_READY_TIMEOUT,
+    DEFAULT_REQUEST_TIMEOUT_S,
+)
+from harness.load.scenario import Scenario, default_scenario_path, load_scenario, with_overrides
+from harness.load.schedule import Slot, build_slots
+from harness.model_files import read_model, write_model
+
+__all__ = ["SETTINGS_FILE", "RunSettings", "read_settings", "run_settings", "write_settings"]
+
+SETTINGS_FILE = "settings.json"
+NS = 1_000_000_000
+
+
+class RunSettings(BaseModel):
+    """What a run was asked to do. ``keys``: every case's keys, planned from ``run_id``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: str = Field(min_length=1)
+    run_dir: str
+    target: str
+    scenario: Scenario
+    keys: dict[str, list[KeyPlan]]
+    budget: RunBudget
+    request_timeout_s: float = Field(gt=0, le=3600)
+    ready_timeout_s: float = Field(gt=0)
+    org_timezone: str
+    forwarded_for: bool = False
+    label: str | None = None
+    emulator: dict[str, Any] | None = None  # what the embedded emulator was started with
+    autostop: bool = False  # quit once every slot has run (aisk-harness run)
+    dry_run: bool = False  # set up, judge the set-up, tear down: no load
+
+    @cached_property
+    def slots(self) -> list[Slot]:
+        """Every slot of the run, the same on every process."""
+        return build_slots(self.scenario, self.keys)
+
+    @cached_property
+    def shares(self) -> list[SlotShare]:
+        """Every slot's share of the budget, in slot order."""
+        return split_budget(self.slots, self.budget.max_requests, self.budget.max_rps)
+
+
+def _number(
+    values: Mapping[str, Any], name: str, spell: Callable[[str], str], kind: type[float] | type[int]
+) -> float | int | None:
+    """An optional number option; "" (an empty web form field) is no value."""
+    value = values.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        noun = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{spell(name)} {value!r}: expected {noun}") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{spell(name)} {value!r}: expected a finite number")
+    return number
+
+
+def _positive(
+    values: Mapping[str, Any],
+    name: str,
+    spell: Callable[[str], str],
+    kind: type[float] | type[int],
+    minimum: float,
+    what: str,
+) -> float | int | None:
+    number = _number(values, name, spell, kind)
+    if number is not None and not number >= minimum:
+        raise ConfigError(f"{spell(name)} {number!r}: expected {what}")
+    return number
+
+
+def _duration_ns(value: object, name: str, spell: Callable[[str], str]) -> int:
+    try:
+        ns = parse_duration(str(value))
+    except DurationError as exc:
+        raise ConfigError(f"{spell(name)}: {exc}") from None
+    if ns <= 0:
+        raise ConfigError(f"{spell(name)} {value!r}: expected a duration above zero")
+    return ns
+
+
+def _scenario(values: Mapping[str, Any], spell: Callable[[str], str]) -> Scenario:
+    path = Path(values["scenario"]) if values.get("scenario") else default_scenario_path()
+    scenario = load_scenario(path)
+    duration = values.get("duration") or None
+    if duration is not None:
+        _duration_ns(duration, "duration", spell)
+    users = _positive(values, "users", spell, int, 1, "a whole number of at least 1")
+    if duration is not None or users is not None:
+        scenario = with_overrides(scenario, duration, None if users is None else int(users))
+    return scenario
+
+
+def run_settings(
+    values: Mapping[str, Any],
+    *,
+    spell: Callable[[str], str],
+    run_id: str,
+    run_dir: Path,
+    target: str,
+    emulator: dict[str, Any] | None = None,
+    autostop: bool = False,
+    dry_run: bool = False,
+    scenario: Scenario | None = None,
+) -> RunSettings:
+    """The settings of a run from its option values (``options.option_values``), validated;
+    ``spell`` names an option as the user spelled it (``--max-rps``, ``--aisk-max-rps``).
+    ``scenario``: one made in code (the capacity search's), instead of the scenario option's."""
+    scenario = scenario or _scenario(values, spell)
+    max_requests = _positive(values, "max-requests", spell, int, 1, "a whole number of at least 1")
+    max_rps = _number(values, "max-rps", spell, float)
+    if max_rps is not None and not max_rps > 0:
+        raise ConfigError(f"{spell('max-rps')} {max_rps!r}: expected requests per second above 0")
+    timeout = _number(values, "request-timeout", spell, float)
+    timeout = DEFAULT_REQUEST_TIMEOUT_S if timeout is None else timeout
+    if not 0 < timeout <= 3600:
+        raise ConfigError(f"{spell('request-timeout')} {timeout!r}: expected seconds above 0, "
+                          "at most 3600")  # fmt: skip
+    ready_ns = _duration_ns(values.get("ready-timeout") or DEFAULT_READY_TIMEOUT,
+                            "ready-timeout", spell)  # fmt: skip
+    zone = values.get("org-timezone") or DEFAULT_ORG_TIMEZONE
+    try:
+        load_zone(zone)
+    except TimestampError as exc:
+        raise ConfigError(f"{spell('org-timezone')}: {exc}") from None
+    forwarded_for = bool(values.get("forwarded-for"))
+    keys = plan_keys(scenario, run_id, target_host=url_host(target), forwarded_for=forwarded_for)
+    return RunSettings(
+        run_id=run_id,
+        run_dir=str(run_dir),
+        target=target,
+        scenario=scenario,
+        keys=keys,
+        budget=RunBudget(
+            max_requests=None if max_requests is None else int(max_requests),
+            max_rps=max_rps,
+            duration=format_duration(scenario.duration_ns),
+        ),
+        request_timeout_s=timeout,
+        ready_timeout_s=ready_ns / NS,
+        org_timezone=zone,
+        forwarded_for=forwarded_for,
+        label=values.get("label") or None,
+        emulator=emulator,
+        autostop=autostop,
+        dry_run=dry_run,
+    )
+
+
+def write_settings(run_dir: Path, settings: RunSettings) -> Path:
+    return write_model(run_dir / SETTINGS_FILE, settings)
+
+
+def read_settings(path: Path) -> RunSettings:
+    return read_model(
+        path,
+        RunSettings,
+        missing=f"no settings file at {str(path)!r}",
+        kind="the settings of a run of this harness version",
+    )

@@ -1,0 +1,48 @@
+"""What a locustfile calls: the harness's options, and each process's session when Locust starts."""
+
+from __future__ import annotations
+
+from locust.argument_parser import LocustArgumentParser
+from locust.env import Environment
+from locust.event import Events
+from locust.runners import LocalRunner, MasterRunner, WorkerRunner
+
+import logging
+
+from harness.locust.events import on_event
+from harness.locust.lead import LocalSession
+from harness.locust.master import MasterSession
+from harness.locust.options import add_locust_options
+from harness.locust.session import Session, register_session
+from harness.locust.worker import WorkerSession
+
+__all__ = ["attach"]
+
+
+def _make_session(environment: Environment) -> Session:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        return WorkerSession(environment, runner)
+    if isinstance(runner, MasterRunner):
+        return MasterSession(environment, runner)
+    if isinstance(runner, LocalRunner):
+        return LocalSession(environment, runner)
+    raise RuntimeError(f"aisk-harness cannot run under {type(runner).__name__}")
+
+
+def attach(events: Events) -> None:
+    """Add the harness's options and make every process's session when Locust starts."""
+
+    def on_parser(parser: LocustArgumentParser, **_: object) -> None:
+        add_locust_options(parser)
+
+    def on_init(environment: Environment, **_: object) -> None:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per set-up call is noise
+        session = _make_session(environment)
+        register_session(environment, session)
+        on_event(events.test_start, lambda **_: session.on_test_start())
+        on_event(events.test_stop, lambda **_: session.on_test_stop())
+        on_event(events.quitting, lambda **_: session.on_quitting())
+
+    on_event(events.init_command_line_parser, on_parser)
+    on_event(events.init, on_init)

@@ -1,0 +1,248 @@
+"""The process that leads a run: the local process, or the master of workers.
+
+It sets the run up on the target (chatbots, tokens, READY, probes), writes ``run.json``, keeps
+the sink every record goes to, dispenses slots, and when the run stops: collects every worker's
+last batch, closes the sink, accounts for every record (``recording.json``), deletes the chatbots.
+Whatever stops the run (its end, SIGINT, SIGTERM, a lost worker, a full disk, the web UI's stop
+button), ``finish`` runs once, and no record received goes unwritten without being counted lost.
+"""
+
+from __future__ import annotations
+
+from locust.env import Environment
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, LocalRunner, MasterRunner
+
+import itertools
+import logging
+import os
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import gevent
+
+from harness.api.errors import AiskError
+from harness.errors import HarnessError
+from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV
+from harness.load.settings import RunSettings, read_settings, run_settings
+from harness.locust.options import locust_option_values, settings_file, spell
+from harness.locust.recorder import Recorder
+from harness.locust.session import Run, Session
+from harness.locust.setup import Provisioned, delete_chatbots, provision, record_setup_probes
+from harness.locust.writer import Writer
+from harness.run.clock import ClockOffset
+from harness.run.plan import plan_of, write_plan
+from harness.run.recording import Recording, write_recording
+from harness.run.sink import RecordSink
+from harness.versions import versions
+
+__all__ = ["LeadSession", "LocalSession"]
+
+log = logging.getLogger("aisk-harness")
+
+
+@dataclass
+class _Lead:
+    """One run's state on the leading process, from its test start to its finish."""
+
+    settings: RunSettings
+    writer: Writer
+    recorder: Recorder
+    provisioned: Provisioned = field(default_factory=Provisioned)
+    dispensed: itertools.count[int] = field(default_factory=itertools.count)
+    finished: bool = False
+
+
+class LeadSession(Session):
+    """What the local process and the master share."""
+
+    process: str  # the ``process`` of its own records: "local" or "master"
+
+    def __init__(self, environment: Environment, runner: LocalRunner | MasterRunner) -> None:
+        super().__init__(environment, runner)
+        options = environment.parsed_options
+        path = settings_file(options) if options is not None else None
+        self._preset = read_settings(path) if path is not None else None
+        self._lead: _Lead | None = None
+
+    # -- the run's life ------------------------------------------------------------------------
+
+    def on_test_start(self) -> None:
+        try:
+            settings = self._settings()
+            sink = RecordSink(Path(settings.run_dir), self.process, on_failure=self._disk_failed)
+        except HarnessError as exc:
+            self.fail(str(exc))
+            return
+        writer = Writer(sink)
+        recorder = Recorder(self.process, ClockOffset(0, 0), partial(writer.take, self.process))
+        recorder.start()
+        lead = self._lead = _Lead(settings, writer, recorder)
+        api_key, second_key = self._api_keys()
+        try:
+            chatbots = provision(
+                settings.target, api_key, settings.scenario, settings.run_id,
+                settings.ready_timeout_s, lead.provisioned,
+            )  # fmt: skip
+        except (AiskError, HarnessError) as exc:
+            self.fail(str(exc))  # the stop that follows deletes what was made
+            return
+        record_setup_probes(settings.target, api_key, second_key, chatbots, recorder)
+        ids = {case: access.chatbot_id for case, access in chatbots.items()}
+        write_plan(Path(settings.run_dir), plan_of(settings, ids, bool(second_key), versions()))
+        run = Run(settings, chatbots, recorder)
+        self.announce(run)
+        self.begin(run)
+        log.info("aisk-harness: run %s, %d slots, records in %s",
+                 settings.run_id, len(run.slots), settings.run_dir)  # fmt: skip
+        if settings.dry_run:
+            log.info("aisk-harness: dry run: the set-up is done; tearing it down, no load")
+            gevent.spawn(self._stop_and_quit)
+        else:
+            gevent.spawn(self.stop_when_done, run, settings.autostop)
+
+    def on_test_stop(self) -> None:
+        self.finish()
+
+    def on_quitting(self) -> None:
+        if self.runner.state in (STATE_RUNNING, STATE_SPAWNING):
+            self.runner.stop()  # its test_stop finishes the run, workers' last batches included
+        self.finish()
+
+    def claim_index(self) -> int:
+        lead = self._lead
+        run = self.run
+        if lead is None or run is None:
+            return -1
+        index = next(lead.dispensed)
+        return index if index < len(run.slots) else -1
+
+    def finish(self) -> None:
+        """Collect, write and account for every record; delete the chatbots. Once per run."""
+        lead = self._lead
+        if lead is None or lead.finished:
+            return
+        lead.finished = True
+        self.collect()
+        lead.recorder.stop()
+        lead.recorder.flush()
+        lead.writer.report(self.process, lead.recorder.recorded)
+        lead.writer.close()
+        left = self._tear_down(lead)
+        recording = lead.writer.recording(self.lost_workers(), self._slots_not_run(lead), left)
+        try:
+            write_recording(Path(lead.settings.run_dir), recording)
+        except OSError as exc:
+            log.error("aisk-harness: cannot write recording.json: %s", exc)
+        self._say(recording)
+        self.end()
+
+    # -- what the master does more ---------------------------------------------------------------
+
+    @abstractmethod
+    def announce(self, run: Run) -> None:
+        """The run is set up (the master tells its workers)."""
+
+    @abstractmethod
+    def collect(self) -> None:
+        """Every record still on its way reaches the writer (the master waits for its workers)."""
+
+    @abstractmethod
+    def lost_workers(self) -> list[str]: ...
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _settings(self) -> RunSettings:
+        """The handed settings, or (a plain Locust run) the options as they are now: the web
+        UI's form may have changed them since the process started."""
+        if self._preset is not None:
+            return self._preset
+        options = self.environment.parsed_options
+        values = locust_option_values(options) if options is not None else {}
+        stamp = datetime.now(UTC)
+        run_id = getattr(options, "aisk_run_id", "") or stamp.strftime("%Y%m%dT%H%M%S%fZ")
+        run_dir = Path(values.get("out") or Path("reports/runs") / stamp.strftime("%Y%m%dT%H%M%SZ"))
+        return run_settings(values, spell=spell, run_id=run_id, run_dir=run_dir,
+                            target=self.environment.host or "")  # fmt: skip
+
+    def _api_keys(self) -> tuple[str, str]:
+        options = self.environment.parsed_options
+        key = getattr(options, "aisk_api_key", None) or os.environ.get(API_KEY_ENV, "")
+        second = getattr(options, "aisk_second_api_key", None) or os.environ.get(
+            SECOND_API_KEY_ENV, ""
+        )
+        return key, second
+
+    def _disk_failed(self, error: str) -> None:
+        """Records can no longer be written: stop the load (it would go unrecorded) with exit 2."""
+        log.error("aisk-harness: %s; stopping the run (every record written so far is kept)", error)
+        self.environment.process_exit_code = 2
+        # Locust writes its HTML and JSON reports unguarded after the run: on a full or read-only
+        # disk they would end it with a traceback. They are skipped, and the summary says so.
+        options = self.environment.parsed_options
+        if options is not None and (options.html_file or options.json_file):
+            log.error("aisk-harness: Locust's HTML and JSON reports are not written either")
+            options.html_file, options.json_file = None, None
+        gevent.spawn(self._stop_and_quit)
+
+    def _stop_and_quit(self) -> None:
+        self.runner.stop()  # lets workers ship their last batch, as at a normal end
+        self.runner.quit()
+
+    def _tear_down(self, lead: _Lead) -> list[str]:
+        """Delete the run's chatbots; a target that cannot take it is a warning, not the end."""
+        if not lead.provisioned.chatbot_ids:
+            return []
+        api_key, _ = self._api_keys()
+        timeout_s = max(5.0, min(30.0, lead.settings.request_timeout_s))
+        left = delete_chatbots(
+            lead.settings.target, api_key, lead.provisioned.chatbot_ids, timeout_s
+        )
+        for problem in left.values():
+            log.warning("aisk-harness: %s; delete it by hand", problem)
+        return list(left)
+
+    def _slots_not_run(self, lead: _Lead) -> list[str]:
+        """Slots no user took: too few Locust users for the scenario, or a stop before they ran."""
+        slots = lead.settings.slots
+        if self.run is None or lead.settings.dry_run:
+            return []
+        taken = next(lead.dispensed)
+        return [f"{slot.case.name}/{slot.keys[0].index}" for slot in slots[taken:]]
+
+    def _say(self, recording: Recording) -> None:
+        """Every record accounted for, or the run exits 3 and says what is missing."""
+        for process, seen in recording.processes.items():
+            if seen.recorded is None:
+                continue  # a lost worker: named by lost_workers
+            if not seen.complete:
+                log.error(
+                    "aisk-harness: %s recorded %d requests; %d reached the parts, %d counted lost",
+                    process, seen.recorded, seen.written, seen.lost,
+                )  # fmt: skip
+        if recording.records_lost:
+            log.error("aisk-harness: %d records could not be written; the %d written are kept",
+                      recording.records_lost, recording.records_written)  # fmt: skip
+        if recording.slots_not_run:
+            slots = ", ".join(recording.slots_not_run[:10])
+            log.warning("aisk-harness: %d slots of the scenario never ran (too few users?): %s",
+                        len(recording.slots_not_run), slots)  # fmt: skip
+        if not recording.invariant_holds and self.environment.process_exit_code is None:
+            self.environment.process_exit_code = 3
+
+
+class LocalSession(LeadSession):
+    """A run in one process: its users claim slots here, its records go straight to the sink."""
+
+    process = "local"
+
+    def announce(self, run: Run) -> None:
+        return
+
+    def collect(self) -> None:
+        return
+
+    def lost_workers(self) -> list[str]:
+        return []

@@ -1,0 +1,128 @@
+"""The master of a distributed run: it leads the run, and its workers send the load.
+
+Workers get the set-up in one ``SetUp`` message (to each, by name, so the master knows whom to
+expect), claim slots one at a time, and ship record batches. When the run stops the master tells
+every worker still owing its last batch to flush now (whatever stopped the run: Locust's own
+``quit`` fires ``test_stop`` before it tells the workers anything) and waits, bounded, until each
+has reported its total or is gone: only then is the sink closed. A worker that never reports is
+lost, and named.
+"""
+
+from __future__ import annotations
+
+from locust.env import Environment
+from locust.runners import STATE_MISSING, MasterRunner
+
+import logging
+import time
+
+import gevent
+
+from harness.locust.lead import LeadSession
+from harness.locust.protocol import (
+    Claim,
+    Flushed,
+    FlushNow,
+    Hello,
+    Ping,
+    Pong,
+    Records,
+    SetUp,
+    SlotGrant,
+    listen,
+    send,
+)
+from harness.locust.session import Run
+from harness.run.batches import table_from_bytes
+
+__all__ = ["MasterSession"]
+
+log = logging.getLogger("aisk-harness")
+# A worker's last batch follows its users' stop at once; this bounds the wait for a dead one
+# (Locust marks it missing after three lost heartbeats, about 3 s).
+FLUSH_WAIT_S = 15.0
+
+
+class MasterSession(LeadSession):
+    process = "master"
+
+    def __init__(self, environment: Environment, runner: MasterRunner) -> None:
+        super().__init__(environment, runner)
+        self.master = runner
+        self._set_up: set[str] = set()  # workers sent this run's set-up
+        self._flushed: set[str] = set()  # workers that reported their total
+        listen(runner, Hello, self._hello)
+        listen(runner, Claim, self._claim)
+        listen(runner, Records, self._records)
+        listen(runner, Flushed, self._flushed_worker)
+        listen(runner, Ping, self._ping)
+
+    def process_of(self, client_id: str) -> str:
+        index = self.master.get_worker_index(client_id)  # type: ignore[no-untyped-call]
+        return f"w{index}"
+
+    def announce(self, run: Run) -> None:
+        self._set_up, self._flushed = set(), set()
+        for client in list(self.master.clients.all):
+            self._send_set_up(run, client.id)
+
+    def _send_set_up(self, run: Run, client_id: str) -> None:
+        send(self.master, SetUp(settings=run.settings, chatbots=run.chatbots), client_id)
+        self._set_up.add(client_id)
+
+    def collect(self) -> None:
+        owing = self._set_up - self._flushed
+        for client_id in owing:
+            send(self.master, FlushNow(), client_id)
+        deadline = time.monotonic() + FLUSH_WAIT_S
+        while owing and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+            owing = {client for client in owing - self._flushed if self._alive(client)}
+
+    def _alive(self, client_id: str) -> bool:
+        client = self.master.clients.get(client_id)
+        return client is not None and client.state != STATE_MISSING
+
+    def lost_workers(self) -> list[str]:
+        lost = sorted(self.process_of(client) for client in self._set_up - self._flushed)
+        for process in lost:
+            log.warning(
+                "aisk-harness: worker %s was lost before it reported its last batch; the records "
+                "it shipped are kept, requests it sent after its last batch are not recorded",
+                process,
+            )
+        return lost
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def _hello(self, _: Hello, client_id: str) -> None:
+        run = self.run
+        if run is not None and client_id not in self._set_up:
+            self._send_set_up(run, client_id)
+
+    def _claim(self, claim: Claim, client_id: str) -> None:
+        send(self.master, SlotGrant(nonce=claim.nonce, index=self.claim_index()), client_id)
+
+    def _records(self, records: Records, client_id: str) -> None:
+        process = self.process_of(client_id)
+        try:
+            table = table_from_bytes(records.table)
+        except ValueError as exc:
+            log.error("aisk-harness: a record batch from %s was unreadable: %s", process, exc)
+            return
+        lead = self._lead
+        if lead is None:
+            return
+        if lead.finished:
+            log.error("aisk-harness: %d records from %s arrived after the run was written: they "
+                      "are not in it", table.num_rows, process)  # fmt: skip
+        lead.writer.take(process, table)
+
+    def _flushed_worker(self, flushed: Flushed, client_id: str) -> None:
+        lead = self._lead
+        if lead is not None:
+            lead.writer.report(self.process_of(client_id), flushed.recorded)
+        self._flushed.add(client_id)
+
+    def _ping(self, ping: Ping, client_id: str) -> None:
+        send(self.master, Pong(sent_ns=ping.sent_ns, master_ns=time.time_ns()), client_id)

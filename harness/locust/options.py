@@ -1,0 +1,58 @@
+"""The harness's options on Locust's command line and web UI (``locust -f locustfiles/aisk.py``).
+
+``aisk-harness run`` hands Locust one option, ``--aisk-settings FILE``; a plain Locust run takes
+the run options of ``harness.load.options`` spelled ``--aisk-NAME`` (shown by ``locust -f
+locustfiles/aisk.py --help`` under "aisk-harness"), and the web UI shows them in its form, secrets
+left out: an API key comes from the environment (or the command line), never from the page.
+"""
+
+from __future__ import annotations
+
+from locust.argument_parser import LocustArgumentParser
+
+from argparse import Namespace
+from pathlib import Path
+from typing import Any
+
+from harness.load.options import RunOption, add_run_options, option_values
+
+__all__ = [
+    "LOCUST_PREFIX",
+    "add_locust_options",
+    "locust_option_values",
+    "settings_file",
+    "spell",
+]
+
+LOCUST_PREFIX = "aisk-"
+
+
+def spell(name: str) -> str:
+    """An option as a Locust user types it."""
+    return f"--{LOCUST_PREFIX}{name}"
+
+
+def _locust_keywords(option: RunOption) -> dict[str, Any]:
+    return {"include_in_web_ui": not option.secret, "is_secret": option.secret}
+
+
+def add_locust_options(parser: LocustArgumentParser) -> None:
+    # On the parser itself: Locust's argument groups do not take include_in_web_ui.
+    add_run_options(parser, LOCUST_PREFIX, _locust_keywords)
+    parser.add_argument(
+        "--aisk-settings", default="", include_in_web_ui=False, metavar="FILE",
+        help="the settings file aisk-harness run writes (replaces every other --aisk- option)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--aisk-run-id", default="", include_in_web_ui=False, metavar="ID",
+        help="run id (default: the UTC time the test starts)",
+    )  # fmt: skip
+
+
+def locust_option_values(options: Namespace) -> dict[str, Any]:
+    return dict(option_values(options, LOCUST_PREFIX))
+
+
+def settings_file(options: Namespace) -> Path | None:
+    text = getattr(options, "aisk_settings", "")
+    return Path(text) if text else None

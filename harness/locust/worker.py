@@ -1,0 +1,137 @@
+"""A worker of a distributed run: it sends the load of the slots it claims, and ships the records.
+
+It learns the run from the master's ``SetUp`` (before any of its users starts: the master sends it
+before it spawns them), measures its clock's offset to the master's (the best of a few pings, as
+NTP does), and from then on its users claim slots one at a time. Every batch goes to the master;
+when the worker stops (the master's stop, ``FlushNow``, or its own quit) its last batch goes, then
+``Flushed`` with its total, so the master knows it has everything.
+"""
+
+from __future__ import annotations
+
+from locust.env import Environment
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
+
+import logging
+import time
+import uuid
+
+import gevent
+import pyarrow as pa
+from gevent.event import AsyncResult
+
+from harness.locust.protocol import (
+    Claim,
+    Flushed,
+    FlushNow,
+    Hello,
+    Ping,
+    Pong,
+    Records,
+    SetUp,
+    SlotGrant,
+    listen,
+    send,
+)
+from harness.locust.recorder import Recorder
+from harness.locust.session import Run, Session
+from harness.run.batches import table_to_bytes
+from harness.run.clock import ClockOffset, estimate_offset
+
+__all__ = ["WorkerSession"]
+
+log = logging.getLogger("aisk-harness")
+CLOCK_SAMPLES = 8
+CLOCK_WAIT_S = 2.0
+CLAIM_WAIT_S = 30.0
+
+
+class WorkerSession(Session):
+    def __init__(self, environment: Environment, runner: WorkerRunner) -> None:
+        super().__init__(environment, runner)
+        self.worker = runner
+        self._claims: dict[str, AsyncResult] = {}
+        self._pongs: list[tuple[int, int, int]] = []
+        self._reported = False
+        listen(runner, SetUp, self._set_up, concurrent=True)
+        listen(runner, SlotGrant, self._granted)
+        listen(runner, Pong, self._pong)
+        listen(runner, FlushNow, self._flush_now)
+
+    @property
+    def process(self) -> str:
+        return f"w{self.worker.worker_index}"
+
+    def on_test_start(self) -> None:
+        if self.run is None:
+            send(self.worker, Hello())  # joined after the set-up went out: ask for it
+
+    def on_test_stop(self) -> None:
+        self._report()
+
+    def on_quitting(self) -> None:
+        if self.worker.state in (STATE_RUNNING, STATE_SPAWNING):
+            self.worker.stop()  # its test_stop reports
+        self._report()
+
+    def claim_index(self) -> int:
+        nonce = uuid.uuid4().hex
+        result: AsyncResult = AsyncResult()
+        self._claims[nonce] = result
+        send(self.worker, Claim(nonce=nonce))
+        try:
+            return int(result.get(timeout=CLAIM_WAIT_S))
+        except gevent.Timeout:
+            log.error("aisk-harness: the master did not answer a slot claim in %g s", CLAIM_WAIT_S)
+            return -1
+        finally:
+            self._claims.pop(nonce, None)
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def _set_up(self, set_up: SetUp, _: str) -> None:
+        recorder = Recorder(self.process, self._clock_offset(), self._ship)
+        recorder.start()
+        self._reported = False
+        self.begin(Run(set_up.settings, set_up.chatbots, recorder))
+
+    def _clock_offset(self) -> ClockOffset:
+        self._pongs = []
+        for _sample in range(CLOCK_SAMPLES):
+            send(self.worker, Ping(sent_ns=time.time_ns()))
+            gevent.sleep(0.02)
+        deadline = time.monotonic() + CLOCK_WAIT_S
+        while len(self._pongs) < CLOCK_SAMPLES and time.monotonic() < deadline:
+            gevent.sleep(0.01)
+        if not self._pongs:
+            log.warning("aisk-harness: no clock sample from the master; offset taken as 0 ± 0")
+            return ClockOffset(0, 0)
+        return estimate_offset(self._pongs)
+
+    def _pong(self, pong: Pong, _: str) -> None:
+        self._pongs.append((pong.sent_ns, pong.master_ns, time.time_ns()))
+
+    def _granted(self, grant: SlotGrant, _: str) -> None:
+        result = self._claims.get(grant.nonce)
+        if result is not None:
+            result.set(grant.index)
+
+    def _flush_now(self, _: FlushNow, __: str) -> None:
+        if self.worker.state in (STATE_RUNNING, STATE_SPAWNING):
+            gevent.spawn(self.worker.stop)  # its test_stop reports
+        else:
+            self._reported = False  # the master has not had it: say it again
+            self._report()
+
+    def _ship(self, table: pa.Table) -> None:
+        send(self.worker, Records(table=table_to_bytes(table)))
+
+    def _report(self) -> None:
+        """The last batch, then the total: once per stop."""
+        run = self.run
+        if run is None or self._reported:
+            return
+        self._reported = True
+        run.recorder.stop()
+        run.recorder.flush()
+        send(self.worker, Flushed(recorded=run.recorder.recorded))

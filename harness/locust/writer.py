@@ -1,0 +1,74 @@
+"""The recording process's bookkeeping: every batch to the sink, every process accounted for.
+
+The local process (or the master) hands its own batches here, and so do the workers' batches
+as they arrive. At the end the writer knows, per sending process, what it said it recorded, what
+arrived, what the parts hold and what was lost: ``recording.json`` (``harness.run.recording``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import gevent
+import pyarrow as pa
+
+from harness.run.recording import ProcessRecording, Recording
+from harness.run.sink import FLUSH_INTERVAL_S, RecordSink
+
+__all__ = ["Writer"]
+
+
+class Writer:
+    """A ``RecordSink`` and the counts that prove it holds what each process sent."""
+
+    def __init__(self, sink: RecordSink) -> None:
+        self.sink = sink
+        self.received: Counter[str] = Counter()
+        self.reported: dict[str, int] = {}  # process → its own total, from its last report
+        self._timer = gevent.spawn(self._flush_when_due)
+
+    def take(self, process: str, table: pa.Table) -> None:
+        """A batch of ``process``'s records (a closed sink counts it lost, never drops it
+        silently)."""
+        self.received[process] += table.num_rows
+        self.sink.append_table(table)
+
+    def report(self, process: str, recorded: int) -> None:
+        """``process`` has sent everything: it recorded ``recorded`` in all."""
+        self.reported[process] = recorded
+
+    def close(self) -> None:
+        """Write what is buffered; what cannot be written is counted lost."""
+        self._timer.kill(block=False)
+        self.sink.close()
+
+    def _flush_when_due(self) -> None:
+        while True:
+            gevent.sleep(FLUSH_INTERVAL_S / 2)
+            self.sink.flush_if_due()
+
+    def recording(
+        self,
+        lost_workers: list[str],
+        slots_not_run: list[str],
+        chatbots_not_deleted: list[str],
+    ) -> Recording:
+        sink = self.sink
+        lost = sink.lost_by_process
+        processes = sorted(set(self.received) | set(self.reported))
+        return Recording(
+            processes={
+                process: ProcessRecording(
+                    recorded=self.reported.get(process),
+                    received=self.received[process],
+                    written=sink.written_by_process[process],
+                    lost=lost[process],
+                )
+                for process in processes
+            },
+            records_written=sink.written,
+            records_lost=sink.lost,
+            lost_workers=lost_workers,
+            slots_not_run=slots_not_run,
+            chatbots_not_deleted=chatbots_not_deleted,
+        )

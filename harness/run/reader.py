@@ -1,0 +1,144 @@
+"""Reading a run's records back: every Parquet part, or the parts that can be read and a list
+of those that cannot.
+
+``read_records`` is strict (a damaged part is a one-line ``ConfigError`` naming the file): what
+the reports and notebooks use. ``read_run_records`` keeps going past a damaged part and lists it,
+so ``check`` can judge what is there and say what is not (``harness.run.completeness``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from harness.errors import ConfigError
+from harness.run.records import RECORD_SCHEMA, is_load_chat
+from harness.run.sink import records_dir
+
+__all__ = ["DamagedPart", "RunRecords", "read_records", "read_run_records"]
+
+# Text columns whose values rarely repeat: kept as plain strings.
+_UNIQUE_TEXT = frozenset({"request_id", "m_wait", "m_wait_sec", "m_reset_in", "m_reset_in_sec"})
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedPart:
+    """A part file that could not be read, and why (its records are not in the frame)."""
+
+    path: Path
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.path} cannot be read ({self.reason}): its records are not judged"
+
+
+@dataclass(frozen=True)
+class RunRecords:
+    """What ``read_run_records`` found: the records of the readable parts, and the others."""
+
+    frame: pd.DataFrame
+    parts: int  # part files found, damaged ones included
+    damaged: tuple[DamagedPart, ...]
+
+
+def _schema(names: list[str]) -> tuple[pa.Schema, list[str]]:
+    # Repetitive text columns are read as dictionaries and become categoricals: a fraction of
+    # the memory, and pandas compares and matches them per distinct value instead of per row.
+    repetitive = [
+        field.name
+        for field in RECORD_SCHEMA
+        if field.type == pa.string() and field.name not in _UNIQUE_TEXT and field.name in names
+    ]
+    schema = pa.schema(
+        [
+            field.with_type(pa.dictionary(pa.int32(), pa.string()))
+            if field.name in repetitive
+            else field
+            for field in RECORD_SCHEMA
+        ]
+    )
+    return schema, repetitive
+
+
+def _read(parts: list[Path], names: list[str]) -> pa.Table:
+    schema, repetitive = _schema(names)
+    if not parts:
+        return schema.empty_table().select(names)
+    file_format = ds.ParquetFileFormat(read_options={"dictionary_columns": repetitive})
+    return ds.dataset(parts, schema=schema, format=file_format).to_table(columns=names)
+
+
+def _readable(parts: list[Path]) -> tuple[list[Path], list[DamagedPart]]:
+    """The parts whose footer and data can be read, and the others (found one by one)."""
+    good: list[Path] = []
+    damaged: list[DamagedPart] = []
+    for path in parts:
+        try:
+            pq.read_table(path, columns=["request_id"])
+        except (pa.ArrowException, OSError) as exc:
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            damaged.append(DamagedPart(path, reason))
+        else:
+            good.append(path)
+    return good, damaged
+
+
+def _chats_first(table: pa.Table) -> pa.Table:
+    """The load's chat requests before the set-up's, so a reader can slice them (no copy)."""
+    kinds = table.select(["kind", "phase"]).to_pandas()
+    chat = pa.array(is_load_chat(kinds).to_numpy(bool))
+    if chat.false_count == 0:
+        return table
+    return pa.concat_tables([table.filter(chat), table.filter(pc.invert(chat))])
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    # Column by column, letting each Arrow column go once converted: the peak is one frame plus
+    # one column, not two copies of millions of records.
+    data: dict[str, pd.Series] = {}
+    for name in list(table.column_names):
+        data[name] = table.column(name).to_pandas()
+        table = table.drop_columns([name])
+    frame = pd.DataFrame(data, copy=False)
+    pa.default_memory_pool().release_unused()  # give the Arrow buffers back, not just to the pool
+    return frame
+
+
+def read_run_records(
+    run_dir: Path, columns: Sequence[str] | None = None, *, chats_first: bool = False
+) -> RunRecords:
+    """Every record of the readable parts, in ``RECORD_SCHEMA`` or only ``columns``.
+
+    ``chats_first`` puts the load's chat requests before the set-up's requests, so a reader can
+    take them as one slice (no copy of millions of rows).
+    """
+    folder = records_dir(run_dir)
+    parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    names = list(columns) if columns is not None else list(RECORD_SCHEMA.names)
+    damaged: list[DamagedPart] = []
+    try:
+        table = _read(parts, names)
+    except (pa.ArrowException, OSError):
+        readable, damaged = _readable(parts)
+        table = _read(readable, names)
+    if chats_first and "kind" in names and "phase" in names:
+        table = _chats_first(table)
+    return RunRecords(_frame(table), len(parts), tuple(damaged))
+
+
+def read_records(
+    run_dir: Path, columns: Sequence[str] | None = None, *, chats_first: bool = False
+) -> pd.DataFrame:
+    """Every record of a run; a part that cannot be read is a ``ConfigError`` naming it."""
+    found = read_run_records(run_dir, columns, chats_first=chats_first)
+    if found.damaged:
+        more = f" (and {len(found.damaged) - 1} more)" if len(found.damaged) > 1 else ""
+        raise ConfigError(found.damaged[0].describe() + more)
+    return found.frame

@@ -1,0 +1,94 @@
+"""The per-case summary of a run: outcomes and latency percentiles from every chat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.run.reader import read_records
+from harness.run.records import RECORD_COLUMNS, Record, records_to_table
+from harness.run.sink import RecordSink
+from harness.run.summary import OUTCOMES, summarise
+
+RecordFactory = Callable[..., Record]
+SUMMARY_COLUMNS = ["case", "requests", *OUTCOMES, "p50_ms", "p95_ms", "p99_ms"]
+
+
+def frame_of(records: list[Record]) -> pd.DataFrame:
+    return pd.DataFrame([record.row() for record in records], columns=list(RECORD_COLUMNS))
+
+
+def write(run_dir: Path, writer: str, records: list[Record]) -> None:
+    sink = RecordSink(run_dir, writer)
+    sink.append_table(records_to_table(records))
+    sink.close()
+
+
+def chat(make_record: RecordFactory, case: str, outcome: str, latency_ms: float) -> Record:
+    return make_record(case=case, outcome=outcome, latency_ms=latency_ms)
+
+
+def test_summarise_counts_outcomes_per_case(make_record: RecordFactory) -> None:
+    rows = [
+        chat(make_record, "a", "ok", 1.0),
+        chat(make_record, "a", "ok", 2.0),
+        chat(make_record, "a", "throttled", 3.0),
+        chat(make_record, "b", "transport_error", 4.0),
+        chat(make_record, "b", "server_error", 5.0),
+        make_record(case="a", kind="create_chatbot", outcome="ok"),  # set-up: not counted
+    ]
+    summary = summarise(frame_of(rows))
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    by_case = summary.set_index("case")
+    assert by_case.loc["a", "requests"] == 3
+    assert by_case.loc["a", ["ok", "throttled", "out_of_quota"]].tolist() == [2, 1, 0]
+    assert by_case.loc["b", "requests"] == 2
+    assert by_case.loc["b", ["ok", "server_error", "transport_error"]].tolist() == [0, 1, 1]
+
+
+def test_summarise_latency_percentiles_match_numpy(make_record: RecordFactory) -> None:
+    rng = np.random.default_rng(7)
+    # Whole nanoseconds, as a record's instants are.
+    latencies = {
+        "a": np.round(rng.exponential(20.0, 500) * 1e6) / 1e6,
+        "b": np.round(rng.uniform(1.0, 9.0, 37) * 1e6) / 1e6,
+    }
+    rows = [
+        chat(make_record, case, "ok", float(value))
+        for case, values in latencies.items()
+        for value in values
+    ]
+    summary = summarise(frame_of(rows)).set_index("case")
+    for case, values in latencies.items():
+        expected = np.percentile(values, [50, 95, 99])
+        actual = summary.loc[case, ["p50_ms", "p95_ms", "p99_ms"]].to_numpy(dtype=float)
+        np.testing.assert_allclose(actual, expected, rtol=1e-12)
+
+
+def test_summarise_of_records_read_back(tmp_path: Path, make_record: RecordFactory) -> None:
+    write(tmp_path, "local", [chat(make_record, "a", "out_of_quota", 3.0)])
+    summary = summarise(read_records(tmp_path))
+    assert summary.to_dict("records") == [
+        {
+            "case": "a",
+            "requests": 1,
+            "ok": 0,
+            "throttled": 0,
+            "out_of_quota": 1,
+            "client_error": 0,
+            "server_error": 0,
+            "transport_error": 0,
+            "p50_ms": 3.0,
+            "p95_ms": 3.0,
+            "p99_ms": 3.0,
+        }
+    ]
+
+
+def test_summarise_of_no_chat_requests_is_empty(tmp_path: Path) -> None:
+    summary = summarise(read_records(tmp_path))
+    assert summary.empty
+    assert list(summary.columns) == SUMMARY_COLUMNS
