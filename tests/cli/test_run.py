@@ -161,7 +161,7 @@ def test_vary_by_ip_uses_distinct_loopback_peers_that_the_target_saw(
     sources = set(ip_case["source_ip"])
     assert len(sources) == 3
     assert all(ip.startswith("127.") and not ip.startswith("127.0.0.") for ip in sources)
-    assert sources <= target.emulator.service.stats.peers
+    assert sources <= target.emulator.service.stats.peers.values
     # Each key was counted on its own: every key got its own budget of 4 in its first second.
     first_second = ip_case[ip_case["send_mono_ns"] < ip_case["send_mono_ns"].min() + 900_000_000]
     assert (first_second[first_second["outcome"] == "ok"].groupby("source_ip").size() == 4).all()
