@@ -35,7 +35,7 @@ from harness.cli.serve import (
     emulator_config,
     emulator_description,
 )
-from harness.emulator import BackgroundEmulator
+from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.errors import ConfigError, HarnessError
 from harness.load.keys import plan_keys, url_host
 from harness.load.plan import PLAN_FILE
@@ -135,12 +135,14 @@ def _handle(args: argparse.Namespace) -> int:
     scenario, path = _scenario(args)
     api_key = target_api_key(args.target, args.api_key, args.allow_remote)
     second_key = args.second_api_key or os.environ.get(SECOND_API_KEY_ENV, "")
+    config: EmulatorConfig | None = None
+    if args.target is None:  # its options are checked before anything is made
+        api_key = secrets.token_urlsafe(24)
+        second_key = secrets.token_urlsafe(24)
+        config = emulator_config(args, [api_key, second_key])
     run_dir = make_run_dir(args.out)
     with ExitStack() as stack:
-        if args.target is None:
-            api_key = secrets.token_urlsafe(24)
-            second_key = secrets.token_urlsafe(24)
-            config = emulator_config(args, [api_key, second_key])
+        if config is not None:
             host = stack.enter_context(BackgroundEmulator(config)).base_url
             print(f"embedded emulator at {host} ({args.algorithm}, fault: {args.fault or 'none'})")
         else:
