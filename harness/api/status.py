@@ -42,6 +42,7 @@ class GrpcCode:
     NOT_FOUND: Final = 5
     PERMISSION_DENIED: Final = 7
     RESOURCE_EXHAUSTED: Final = 8
+    FAILED_PRECONDITION: Final = 9
     INTERNAL: Final = 13
     UNAVAILABLE: Final = 14
     UNAUTHENTICATED: Final = 16

@@ -3,8 +3,8 @@
 A stepped load of closed-loop users (``locustfiles/capacity.py``) against a chatbot with no rate
 limit or quota, every request recorded as in any run; then ``harness.capacity`` measures each
 step and writes ``capacity.json``. With no ``--target`` the embedded emulator is given a known
-capacity (``--max-concurrency`` answers at once, ``--latency`` each), so the search can be seen
-to find it.
+capacity (``--max-concurrency`` answers at once, ``--latency`` plus ``--model-latency`` each), so
+the search can be seen to find it.
 """
 
 from __future__ import annotations
@@ -101,14 +101,13 @@ def capacity_scenario(users: int, duration_ns: int) -> Scenario:
 
 def _emulator_capacity(config: EmulatorConfig) -> str:
     """What the embedded emulator's settings imply, for the line that announces it."""
-    latency = config.latency
-    if config.max_concurrency is None or latency is None or latency.high_ns == 0:
+    rate = config.capacity_rps
+    if rate is None or config.max_concurrency is None:
         return "no capacity limit"
-    mean_s = (latency.low_ns + latency.high_ns) / 2e9
     queue = "unbounded" if config.max_queue is None else str(config.max_queue)
     return (
-        f"{config.max_concurrency} answers at once of {mean_s * 1e3:g} ms on average, queue "
-        f"{queue}: at most {format_rate(config.max_concurrency / mean_s)}"
+        f"{config.max_concurrency} answers at once of {config.max_concurrency / rate * 1e3:g} ms "
+        f"on average, queue {queue}: at most {format_rate(rate)}"
     )
 
 

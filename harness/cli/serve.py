@@ -17,6 +17,7 @@ from harness.emulator import (
     EmulatorService,
     LatencyRange,
     SystemClock,
+    Training,
     base_url_of,
     bind,
     build_app,
@@ -27,23 +28,43 @@ from harness.errors import ConfigError
 from harness.load.options import API_KEY_ENV, DEFAULT_ORG_TIMEZONE
 
 
-def parse_latency(text: str) -> LatencyRange:
-    """``"20ms"`` (fixed) or ``"200ms..2s"`` (uniform between the two)."""
-    low_text, _, high_text = text.partition("..")
+def parse_delay(option: str, text: str | None) -> LatencyRange | None:
+    """``"20ms"`` (fixed) or ``"200ms..2s"`` (uniform between the two); None when not given."""
+    if text is None:
+        return None
+    low_text, dots, high_text = text.partition("..")
     try:
         low = parse_duration(low_text.strip())
-        high = parse_duration(high_text.strip()) if high_text else low
+        high = parse_duration(high_text.strip()) if dots else low
         return LatencyRange(low, high)
     except (DurationError, ValueError):
         raise ConfigError(
-            f"--latency {text!r}: expected a Go duration ('20ms') or a range 'LOW..HIGH' "
+            f"{option} {text!r}: expected a Go duration ('20ms') or a range 'LOW..HIGH' "
             "with 0 <= LOW <= HIGH ('200ms..2s')"
         ) from None
 
 
+def parse_training(text: str | None, fails: bool) -> Training:
+    """``--training T`` and ``--training-fails`` as one ``Training``."""
+    if text is None:
+        if fails:
+            raise ConfigError("--training-fails: give it with --training T (how long it trains)")
+        return Training()
+    try:
+        duration_ns = parse_duration(text.strip())
+    except DurationError:
+        duration_ns = -1
+    if duration_ns < 0:
+        raise ConfigError(
+            f"--training {text!r}: expected a Go duration of at least 0, e.g. '5s' or '1m30s'"
+        )
+    return Training(duration_ns, fails)
+
+
 # The options that only an embedded emulator takes (``run``/``capacity`` refuse them with --target).
 EMULATOR_ONLY = (
-    "algorithm", "latency", "fault", "trust_forwarded_for", "seed", "max_concurrency", "max_queue",
+    "algorithm", "latency", "model_latency", "decision_delay", "training", "training_fails",
+    "fault", "trust_forwarded_for", "seed", "max_concurrency", "max_queue",
 )  # fmt: skip
 
 
@@ -66,7 +87,32 @@ def add_emulator_options(parser: argparse.ArgumentParser, *, zone: bool = True) 
     group.add_argument(
         "--latency",
         metavar="LOW[..HIGH]",
-        help="simulated answer time of the language model, e.g. '5ms..30ms' or '200ms..2s'",
+        help="the time every chat answer takes after its decision, refusals included (uniform "
+        "in the range), e.g. '5ms..30ms'; an admitted answer spends it holding a model slot",
+    )
+    group.add_argument(
+        "--model-latency",
+        metavar="LOW[..HIGH]",
+        help="the language model's time, added to admitted chat answers only (after "
+        "--latency, holding the same slot), e.g. '800ms..3s'",
+    )
+    group.add_argument(
+        "--decision-delay",
+        metavar="LOW[..HIGH]",
+        help="time from a chat's arrival to the limiter's decision (before --latency), so "
+        "the decision falls strictly inside the request, e.g. '1ms..5ms'",
+    )
+    group.add_argument(
+        "--training",
+        metavar="T",
+        help="a new chatbot is CHATBOT_STATUS_TRAINING for T (a Go duration, e.g. '5s'), then "
+        "READY; a chat meanwhile is refused with 400 (code 9) and spends no budget or quota",
+    )
+    group.add_argument(
+        "--training-fails",
+        action="store_true",
+        default=None,
+        help="with --training: chatbots end CHATBOT_STATUS_FAILED after T and never chat",
     )
     group.add_argument(
         "--fault",
@@ -80,13 +126,14 @@ def add_emulator_options(parser: argparse.ArgumentParser, *, zone: bool = True) 
         default=None,
         help="key vary-by-IP limits by X-Forwarded-For (as behind a trusted proxy)",
     )
-    group.add_argument("--seed", type=int, help="seed of the simulated latency")
+    group.add_argument("--seed", type=int, help="seed of the simulated delays")
     group.add_argument(
         "--max-concurrency",
         type=int,
         metavar="N",
         help="at most N chat answers generated at once, the rest wait in FIFO order: with "
-        "--latency L the emulator serves at most N/L requests per second",
+        "--latency L and --model-latency M the emulator admits at most N/(L+M) requests per "
+        "second",
     )
     group.add_argument(
         "--max-queue",
@@ -120,7 +167,10 @@ def emulator_config(args: argparse.Namespace, api_keys: list[str]) -> EmulatorCo
         "api_keys": tuple(SecretStr(key) for key in api_keys),
         "algorithm": Algorithm(args.algorithm or Algorithm.SLIDING_LOG.value),
         "org_timezone": zone,
-        "latency": parse_latency(args.latency) if args.latency else None,
+        "decision_delay": parse_delay("--decision-delay", args.decision_delay),
+        "latency": parse_delay("--latency", args.latency),
+        "model_latency": parse_delay("--model-latency", args.model_latency),
+        "training": parse_training(args.training, bool(args.training_fails)),
         "trust_forwarded_for": bool(args.trust_forwarded_for),
         "policy": policy_for(args.fault),
         "seed": args.seed,
@@ -136,6 +186,10 @@ def emulator_description(args: argparse.Namespace) -> dict[str, Any]:
         "algorithm": args.algorithm or Algorithm.SLIDING_LOG.value,
         "fault": args.fault,
         "latency": args.latency,
+        "model_latency": args.model_latency,
+        "decision_delay": args.decision_delay,
+        "training": args.training,
+        "training_fails": args.training_fails,
         "max_concurrency": args.max_concurrency,
         "max_queue": args.max_queue,
     }
@@ -195,6 +249,7 @@ __all__ = [
     "add_parser",
     "emulator_config",
     "emulator_description",
-    "parse_latency",
+    "parse_delay",
+    "parse_training",
     "refuse_emulator_options",
 ]

@@ -12,6 +12,7 @@ from harness.emulator.limiter import Algorithm
 from harness.emulator.policy import CORRECT, FAULTS, Fault, Policy, policy_for
 from harness.emulator.server import BackgroundEmulator, base_url_of, bind, serve
 from harness.emulator.service import EmulatorService
+from harness.emulator.training import Training
 
 __all__ = [
     "CORRECT",
@@ -26,6 +27,7 @@ __all__ = [
     "ManualClock",
     "Policy",
     "SystemClock",
+    "Training",
     "base_url_of",
     "bind",
     "build_app",

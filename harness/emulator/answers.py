@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from harness.api.chatbot import ChatbotStatus
 from harness.api.duration import format_duration, format_seconds
 from harness.api.status import (
     BAD_REQUEST_TYPE,
@@ -28,6 +29,7 @@ __all__ = [
     "encode",
     "error_answer",
     "invalid_argument",
+    "not_ready",
     "ok",
     "out_of_quota",
     "round_up_to_micros",
@@ -86,6 +88,18 @@ def invalid_argument(violations: list[Violation]) -> Answer:
         "field_violations": [{"field": v.field, "description": v.description} for v in violations],
     }
     return error_answer(GrpcCode.INVALID_ARGUMENT, f"invalid argument: {described}{more}", [detail])
+
+
+def not_ready(status: ChatbotStatus) -> Answer:
+    """A chat on a chatbot that cannot answer yet (or ever): 400, code 9, no budget spent."""
+    if status is ChatbotStatus.TRAINING:
+        message = (
+            "the chatbot is still training (CHATBOT_STATUS_TRAINING): "
+            "it can chat once its status is CHATBOT_STATUS_READY"
+        )
+    else:
+        message = f"the chatbot cannot chat: its training failed ({status.value})"
+    return error_answer(GrpcCode.FAILED_PRECONDITION, message)
 
 
 # The emulator's own refusals when one of its bounds is reached: not the API's domain, so no

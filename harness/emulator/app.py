@@ -51,15 +51,22 @@ async def _body(request: Request, limit: int) -> bytes:
 def build_app(service: EmulatorService) -> Starlette:
     limit = service.config.max_body_bytes
 
+    def peer_of(request: Request) -> Peer:
+        host = request.client.host if request.client is not None else ""
+        return Peer(host, request.headers.get("x-forwarded-for"))
+
     def with_body(
-        handler: Callable[[Request, bytes], Awaitable[Answer]],
+        handler: Callable[[Request, bytes], Awaitable[Answer]], *, is_chat: bool = False
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             try:
                 raw = await _body(request, limit)
             except _TooLarge:
                 violation = Violation("", f"the body must be at most {limit} bytes")
-                return _respond(answers.invalid_argument([violation]))
+                refusal = answers.invalid_argument([violation])
+                if is_chat:  # every chat answer takes the chat's delays
+                    refusal = await service.refuse_chat(refusal, peer_of(request))
+                return _respond(refusal)
             return _respond(await handler(request, raw))
 
         return endpoint
@@ -83,9 +90,7 @@ def build_app(service: EmulatorService) -> Starlette:
         return service.create_token(auth(request), chatbot_id(request), raw)
 
     async def chat(request: Request, raw: bytes) -> Answer:
-        host = request.client.host if request.client is not None else ""
-        peer = Peer(host, request.headers.get("x-forwarded-for"))
-        return await service.chat(auth(request), raw, peer)
+        return await service.chat(auth(request), raw, peer_of(request))
 
     async def stats(request: Request) -> Response:
         if service.store.org_of(auth(request)) is None:
@@ -102,7 +107,7 @@ def build_app(service: EmulatorService) -> Starlette:
 
     base = "/bv/aisk/v1"
     routes = [  # the hot path first: Starlette tries routes in order
-        Route(f"{base}/prompts:chat", with_body(chat), methods=["POST"]),
+        Route(f"{base}/prompts:chat", with_body(chat, is_chat=True), methods=["POST"]),
         Route(f"{base}/chatbots", with_body(create_chatbot), methods=["POST"]),
         Route(f"{base}/chatbots/{{chatbot_id}}", get_chatbot, methods=["GET"]),
         Route(f"{base}/chatbots/{{chatbot_id}}", delete_chatbot, methods=["DELETE"]),

@@ -1,4 +1,4 @@
-"""How an emulator is set up: organisations, limiter family, zone, latency, capacity, fault."""
+"""How an emulator is set up: organisations, limiter, zone, delays, training, capacity, fault."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from pydantic import SecretStr
 
 from harness.emulator.limiter import Algorithm
 from harness.emulator.policy import CORRECT, Policy
+from harness.emulator.training import NO_TRAINING, Training
 
 __all__ = ["EmulatorConfig", "LatencyRange"]
 
 
 @dataclass(frozen=True, slots=True)
 class LatencyRange:
-    """Answer time of the simulated language model, uniform in ``[low_ns, high_ns]``."""
+    """A simulated delay (see ``delays.py``), drawn uniformly in ``[low_ns, high_ns]``."""
 
     low_ns: int
     high_ns: int
@@ -32,7 +33,12 @@ class EmulatorConfig:
     api_keys: tuple[SecretStr, ...]
     algorithm: Algorithm = Algorithm.SLIDING_LOG
     org_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Taipei"))
+    # Delays of a chat answer (``delays.py``): arrival to decision; decision to any answer; and
+    # the language model's extra time for an admitted answer. None: no delay.
+    decision_delay: LatencyRange | None = None
     latency: LatencyRange | None = None
+    model_latency: LatencyRange | None = None
+    training: Training = NO_TRAINING
     trust_forwarded_for: bool = False
     policy: Policy = CORRECT
     seed: int | None = None
@@ -45,6 +51,19 @@ class EmulatorConfig:
     max_tokens_per_chatbot: int = 1_000  # minting more revokes the oldest
     max_rate_keys: int = 1_000_000
     max_body_bytes: int = 256 * 1024
+
+    @property
+    def capacity_rps(self) -> float | None:
+        """Admitted answers per second the model's slots allow (None: no limit).
+
+        An admitted answer holds its slot for its latency and the model's, so ``max_concurrency``
+        slots serve at most ``max_concurrency / (mean latency + mean model latency)``.
+        """
+        spans = [span for span in (self.latency, self.model_latency) if span is not None]
+        mean_s = sum((span.low_ns + span.high_ns) / 2e9 for span in spans)
+        if self.max_concurrency is None or mean_s == 0:
+            return None
+        return self.max_concurrency / mean_s
 
     def __post_init__(self) -> None:
         if not self.api_keys:

@@ -41,6 +41,9 @@ class Policy:
     quota_day_in_utc: bool = False  # the quota day is the UTC day, not the organisation's
     reset_at_in_utc: bool = False  # reset_at written in UTC ("Z") instead of the org offset
     quota_counts_throttled: bool = False  # throttled requests consume quota
+    # An admitted chat answers {"answer": "", "citations": []} (a model that said nothing). Not a
+    # fault yet: no check catches it, so it stays out of FAULTS until one does.
+    empty_answer: bool = False
 
 
 CORRECT = Policy()

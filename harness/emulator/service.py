@@ -1,18 +1,19 @@
 """The emulated API, free of HTTP: credentials, bodies and the peer in, an ``Answer`` out.
 
-Chat decides before it waits: the rate limit first (a throttled request consumes nothing), then
-the daily quota (a refused request consumes nothing either), then the admission is recorded in
-both, with no ``await`` in between so concurrent requests cannot both take the last slot. Only then
-does the simulated language model take its time, in one of its ``max_concurrency`` slots when it
-has a limit (an overloaded model, whose queue is full, refuses with 503 before anything counts).
+A chat waits its decision delay, then is decided: the token, the body, the chatbot's training
+(a chatbot not ready refuses with 400, code 9), the rate limit (a throttled request consumes
+nothing), the daily quota (a refused request consumes nothing either); then the admission is
+recorded in both, with no ``await`` between the check and the record, so concurrent requests
+cannot both take the last slot. Only then does the answer take its time (``delays.py``): a refusal
+its latency, an admission its latency and the model's, in one of ``max_concurrency`` slots when
+the model has a limit (an overloaded model, whose queue is full, refuses with 503 before anything
+counts).
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,22 +27,25 @@ from harness.emulator import answers
 from harness.emulator.answers import Answer
 from harness.emulator.clock import Clock, instant_of
 from harness.emulator.config import EmulatorConfig
+from harness.emulator.delays import Delays, Sleep
 from harness.emulator.gate import ConcurrencyGate
 from harness.emulator.limiter import KeyState, LimiterTable, Rule, TableFullError
 from harness.emulator.policy import KeyMode
 from harness.emulator.quota import QuotaBook
+from harness.emulator.stats import Stats
 from harness.emulator.store import ChatbotEntry, Limits, Store
 from harness.emulator.validation import (
     TokenRequest,
     chat_violations,
     chatbot_violations,
     parse,
+    validated,
 )
 
-__all__ = ["CITATIONS", "EmulatorService", "Peer", "Stats"]
+__all__ = ["CITATIONS", "EmulatorService", "Peer"]
 
 # The yield a racy server makes between its check and its record (a store round trip).
-RACE_WINDOW_S = 0.01
+RACE_WINDOW_NS = 10_000_000
 UTC_ZONE = ZoneInfo("UTC")
 
 CITATIONS: list[dict[str, Any]] = [
@@ -84,29 +88,16 @@ class Peer:
     forwarded_for: str | None = None
 
 
-@dataclass(slots=True)
-class Stats:
-    admitted: int = 0
-    throttled: int = 0
-    out_of_quota: int = 0
-    rejected: int = 0  # 4xx other than 429, and 503 for a full table
-    overloaded: int = 0  # 503: every model slot busy and the queue full
-    peers: set[str] = field(default_factory=set)
-
-
-MAX_PEERS_REMEMBERED = 65_536
-
-
-def _created(body: ChatbotBody, now_ns: int) -> dict[str, object]:
+def _stamp(now_ns: int) -> str:
+    """``created_at`` / ``updated_at`` as the documented example writes them (milliseconds, Z)."""
     stamp = instant_of(now_ns)
-    text = format_rfc3339(stamp).removesuffix("Z") + f".{stamp.microsecond // 1000:03d}Z"
+    return format_rfc3339(stamp).removesuffix("Z") + f".{stamp.microsecond // 1000:03d}Z"
+
+
+def _created(body: ChatbotBody, now_ns: int, status: ChatbotStatus) -> dict[str, object]:
     wire = body.chatbot.to_wire()
-    wire.update(
-        status=ChatbotStatus.READY.value,
-        character_count="0",
-        created_at=text,
-        updated_at=text,
-    )
+    text = _stamp(now_ns)
+    wire.update(status=status.value, character_count="0", created_at=text, updated_at=text)
     return wire
 
 
@@ -126,7 +117,9 @@ def _limits(body: ChatbotBody) -> Limits:
 
 
 class EmulatorService:
-    def __init__(self, config: EmulatorConfig, clock: Clock) -> None:
+    """The API's behaviour on ``clock``; ``sleep`` serves the delays (a test may move the clock)."""
+
+    def __init__(self, config: EmulatorConfig, clock: Clock, sleep: Sleep | None = None) -> None:
         self.config = config
         self.clock = clock
         self.policy = config.policy
@@ -134,7 +127,7 @@ class EmulatorService:
         self.limiter = LimiterTable(config.algorithm, config.max_rate_keys)
         self.quota = QuotaBook()
         self.stats = Stats()
-        self._random = random.Random(config.seed)
+        self.delays = Delays(config, sleep)
         self._quota_zone = UTC_ZONE if self.policy.quota_day_in_utc else config.org_timezone
         self.gate = (
             ConcurrencyGate(config.max_concurrency, config.max_queue)
@@ -167,10 +160,8 @@ class EmulatorService:
         org = self.store.org_of(authorization)
         if org is None:
             return self.unauthenticated()
-        body, violations = parse(raw, ChatbotBody)
-        if body is not None:
-            violations = chatbot_violations(body)
-        if body is None or violations:
+        body, violations = validated(raw, ChatbotBody, chatbot_violations)
+        if body is None:
             self.stats.rejected += 1
             return answers.invalid_argument(violations)
         most = self.config.max_chatbots_per_org
@@ -182,12 +173,23 @@ class EmulatorService:
                 f"the organisation has {most} chatbots, the most this emulator keeps: "
                 "delete some first",
             )
-        entry = self.store.add(org, _created(body, self.clock.now_ns()), _limits(body))
+        now_ns = self.clock.now_ns()
+        status = self.config.training.status_at(now_ns, now_ns)
+        entry = self.store.add(org, _created(body, now_ns, status), _limits(body), now_ns)
         return answers.ok({"chatbot": entry.wire})
+
+    def _view(self, entry: ChatbotEntry) -> dict[str, object]:
+        """The chatbot as GET answers it now: the end of its training updated it."""
+        training = self.config.training
+        status = training.status_at(entry.created_ns, self.clock.now_ns())
+        if training.duration_ns == 0 or status is ChatbotStatus.TRAINING:
+            return entry.wire
+        ended = _stamp(training.ends_ns(entry.created_ns))
+        return {**entry.wire, "status": status.value, "updated_at": ended}
 
     def get_chatbot(self, authorization: str | None, chatbot_id: str) -> Answer:
         entry = self._owned(authorization, chatbot_id)
-        return entry if isinstance(entry, Answer) else answers.ok({"chatbot": entry.wire})
+        return entry if isinstance(entry, Answer) else answers.ok({"chatbot": self._view(entry)})
 
     def delete_chatbot(self, authorization: str | None, chatbot_id: str) -> Answer:
         entry = self._owned(authorization, chatbot_id)
@@ -236,58 +238,72 @@ class EmulatorService:
             return "device:" + device.id if device is not None and device.id else "ip:" + ip
         return ""
 
-    def _remember(self, peer: Peer) -> None:
-        peers = self.stats.peers
-        if len(peers) < MAX_PEERS_REMEMBERED:
-            peers.add(peer.host)
+    async def refuse_chat(self, answer: Answer, peer: Peer) -> Answer:
+        """A chat the HTTP layer refused before the service could read it: as slow as any other."""
+        self.stats.peers.add(peer.host)
+        await self.delays.before_decision()
+        self.stats.rejected += 1
+        await self.delays.refusal()
+        return answer
 
     async def chat(self, authorization: str | None, raw: bytes, peer: Peer) -> Answer:
-        self._remember(peer)
-        entry = self.store.chatbot_of_token(authorization)
-        if entry is None:
-            return self.unauthenticated()
-        request, violations = parse(raw, ChatRequest)
-        if request is not None:
-            violations = chat_violations(request)
-        if request is None or violations:
-            self.stats.rejected += 1
-            return answers.invalid_argument(violations)
-        refusal_or_admit = self._decide(entry, request, peer)
-        if isinstance(refusal_or_admit, Answer):
-            return refusal_or_admit
+        self.stats.peers.add(peer.host)
+        await self.delays.before_decision()
+        decided = self._chat_decision(authorization, raw, peer)
+        if isinstance(decided, Answer):
+            await self.delays.refusal()
+            return decided
+        request, admit = decided
         if self.policy.race_check_record:
-            await asyncio.sleep(RACE_WINDOW_S)
+            await self.delays.pause(RACE_WINDOW_NS)
         gate = self.gate
         if gate is not None and gate.full():
             self.stats.overloaded += 1
+            await self.delays.refusal()
             return answers.error_answer(
                 GrpcCode.UNAVAILABLE,
                 f"the model is overloaded: {gate.limit} answers in progress and "
                 f"{gate.waiting} waiting; retry later",
             )
-        refusal_or_admit()
+        admit()
         if gate is None:
-            await self._generate()
+            await self.delays.admitted()
         else:
             async with gate:
-                await self._generate()
+                await self.delays.admitted()
+        if self.policy.empty_answer:
+            return answers.chat_answer("", b"[]")
         return answers.chat_answer(
             f"(emulated) You asked: {request.question[:200]}", _CITATIONS_JSON
         )
 
-    async def _generate(self) -> None:
-        """The simulated language model's answer time."""
-        latency = self.config.latency
-        if latency is not None and latency.high_ns > 0:
-            delay = self._random.uniform(latency.low_ns, latency.high_ns) / 1e9
-            await asyncio.sleep(delay)
+    def _chat_decision(
+        self, authorization: str | None, raw: bytes, peer: Peer
+    ) -> Answer | tuple[ChatRequest, Callable[[], None]]:
+        """The refusal, or the request and the function that records its admission."""
+        entry = self.store.chatbot_of_token(authorization)
+        if entry is None:
+            return self.unauthenticated()
+        request, violations = validated(raw, ChatRequest, chat_violations)
+        if request is None:
+            self.stats.rejected += 1
+            return answers.invalid_argument(violations)
+        self.stats.questions.add(request.question)
+        for kb_id in request.kb_ids:
+            self.stats.kb_ids.add(kb_id)
+        now_ns = self.clock.now_ns()
+        status = self.config.training.status_at(entry.created_ns, now_ns)
+        if status is not ChatbotStatus.READY:
+            self.stats.not_ready += 1
+            return answers.not_ready(status)
+        decided = self._decide(entry, request, peer, now_ns)
+        return decided if isinstance(decided, Answer) else (request, decided)
 
     def _decide(
-        self, entry: ChatbotEntry, request: ChatRequest, peer: Peer
+        self, entry: ChatbotEntry, request: ChatRequest, peer: Peer, now_ns: int
     ) -> Answer | Callable[[], None]:
-        """The refusal, or the function that records the admission."""
+        """The limits' refusal, or the function that records the admission."""
         limits = entry.limits
-        now_ns = self.clock.now_ns()
         state: KeyState | None = None
         if limits.rate_limit is not None:
             rule = Rule(
@@ -353,12 +369,7 @@ class EmulatorService:
     def snapshot(self) -> dict[str, object]:
         """Counters for operators and tests: what the emulator decided and whom it saw."""
         return {
-            "admitted": self.stats.admitted,
-            "throttled": self.stats.throttled,
-            "out_of_quota": self.stats.out_of_quota,
-            "rejected": self.stats.rejected,
-            "overloaded": self.stats.overloaded,
-            "peers": sorted(self.stats.peers),
+            **self.stats.counters(),
             "live_rate_keys": len(self.limiter),
             "live_tokens": self.store.live_tokens,
             "quota_books": len(self.quota),

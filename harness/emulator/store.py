@@ -28,8 +28,9 @@ class Limits:
 class ChatbotEntry:
     id: str
     org: int
-    wire: dict[str, object]  # the chatbot as GET returns it
+    wire: dict[str, object]  # the chatbot as create answered it (its status may move on)
     limits: Limits
+    created_ns: int
     tokens: dict[str, None]  # insertion-ordered: the oldest is revoked first
 
 
@@ -74,9 +75,11 @@ class Store:
     def count(self, org: int) -> int:
         return self._counts[org]
 
-    def add(self, org: int, wire: dict[str, object], limits: Limits) -> ChatbotEntry:
+    def add(
+        self, org: int, wire: dict[str, object], limits: Limits, created_ns: int
+    ) -> ChatbotEntry:
         chatbot_id = str(uuid.uuid4())
-        entry = ChatbotEntry(chatbot_id, org, {**wire, "id": chatbot_id}, limits, {})
+        entry = ChatbotEntry(chatbot_id, org, {**wire, "id": chatbot_id}, limits, created_ns, {})
         self._chatbots[chatbot_id] = entry
         self._counts[org] += 1
         return entry

@@ -7,7 +7,7 @@ one 400 lists every violated field.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TypeVar
 
@@ -33,6 +33,7 @@ __all__ = [
     "chat_violations",
     "chatbot_violations",
     "parse",
+    "validated",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -72,6 +73,16 @@ def parse(raw: bytes, model: type[M]) -> tuple[M | None, list[Violation]]:
             else:
                 violations.append(Violation(_path(error["loc"]), error["msg"]))
         return None, violations
+
+
+def validated(
+    raw: bytes, model: type[M], rules: Callable[[M], list[Violation]]
+) -> tuple[M | None, list[Violation]]:
+    """The body as ``model`` if it also obeys ``rules``, else None and every violation."""
+    body, violations = parse(raw, model)
+    if body is not None:
+        violations = rules(body)
+    return (body, []) if body is not None and not violations else (None, violations)
 
 
 def _int_range(field: str, value: int, low: int, what: str) -> list[Violation]:

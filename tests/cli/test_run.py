@@ -161,7 +161,7 @@ def test_vary_by_ip_uses_distinct_loopback_peers_that_the_target_saw(
     sources = set(ip_case["source_ip"])
     assert len(sources) == 3
     assert all(ip.startswith("127.") and not ip.startswith("127.0.0.") for ip in sources)
-    assert sources <= target.emulator.service.stats.peers
+    assert sources <= target.emulator.service.stats.peers.values
     # Each key was counted on its own: every key got its own budget of 4 in its first second.
     first_second = ip_case[ip_case["send_mono_ns"] < ip_case["send_mono_ns"].min() + 900_000_000]
     assert (first_second[first_second["outcome"] == "ok"].groupby("source_ip").size() == 4).all()
@@ -310,6 +310,8 @@ def test_the_main_job_runs_against_the_embedded_emulator(tmp_path: Path) -> None
         (["--target", "http://user:hunter2@127.0.0.1:9", "--api-key", "k"], "credentials"),
         (["--max-requests", "0"], "--max-requests"),
         (["--max-rps", "-1"], "--max-rps"),
+        (["--model-latency", "1s..1ms"], "--model-latency"),
+        (["--training=-5s"], "--training"),
     ],
 )
 def test_bad_arguments_end_with_one_line_and_exit_code_2(
@@ -321,6 +323,7 @@ def test_bad_arguments_end_with_one_line_and_exit_code_2(
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert "hunter2" not in done.stderr + done.stdout
+    assert not (tmp_path / "run").exists()  # refused before anything was made
 
 
 def test_an_unreachable_target_or_a_refused_key_is_exit_code_2(

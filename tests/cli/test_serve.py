@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import selectors
@@ -16,6 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
+
+from harness.api.chatbot import ChatbotStatus
+from harness.cli.serve import add_emulator_options, emulator_config, emulator_description
+from harness.emulator import LatencyRange, Training
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "serve-test-key-d41f7a93c2"
@@ -163,6 +169,13 @@ def held_port() -> Iterator[socket.socket]:
         (["--org-timezone", "Mars/Olympus", "--api-key", KEY], "--org-timezone"),
         (["--fault", "nope", "--api-key", KEY], "--fault"),
         (["--algorithm", "leaky", "--api-key", KEY], "--algorithm"),
+        (["--latency", "5ms..", "--api-key", KEY], "--latency"),
+        (["--model-latency", "1s..2ms", "--api-key", KEY], "--model-latency"),
+        (["--model-latency=-5ms", "--api-key", KEY], "--model-latency"),
+        (["--decision-delay", "soon", "--api-key", KEY], "--decision-delay"),
+        (["--training", "soon", "--api-key", KEY], "--training"),
+        (["--training=-1s", "--api-key", KEY], "--training"),
+        (["--training-fails", "--api-key", KEY], "--training-fails"),
         ([], "--api-key"),
         (["--api-key", ""], "--api-key"),
     ],
@@ -192,3 +205,100 @@ def test_a_port_in_use_exits_2_naming_the_port(spawn: Any, held_port: socket.soc
     assert err.count("\n") == 1
     assert err.startswith("aisk-harness serve: error: --host/--port")
     assert str(port) in err
+
+
+def _base_url(process: subprocess.Popen[str]) -> str:
+    line = first_line(process)
+    match = LISTENING.fullmatch(line.rstrip("\n"))
+    assert match is not None, line
+    return match[1]
+
+
+def _timed_chat(client: httpx.Client, token: str) -> tuple[httpx.Response, float]:
+    body = {"question": "how long?", "kb_ids": [], "metadata": {"device": {"id": "d-1"}}}
+    sent = time.monotonic()
+    answer = client.post(
+        "/bv/aisk/v1/prompts:chat", json=body, headers={"authorization": f"Bearer {token}"}
+    )
+    return answer, time.monotonic() - sent
+
+
+def _chatbot_token(client: httpx.Client) -> tuple[dict[str, Any], str]:
+    auth = {"authorization": f"Bearer {KEY}"}
+    created = client.post("/bv/aisk/v1/chatbots", json=VALID_CHATBOT, headers=auth)
+    assert created.status_code == 200, created.text
+    chatbot = created.json()["chatbot"]
+    minted = client.post(f"/bv/aisk/v1/chatbots/{chatbot['id']}/token", json={}, headers=auth)
+    assert minted.status_code == 200, minted.text
+    return chatbot, minted.json()["token"]
+
+
+def test_serve_delays_refusals_by_the_latency_and_admissions_by_the_sum(spawn: Any) -> None:
+    """Lower bounds only: a busy machine can make answers slower, never faster."""
+    process = spawn(
+        "--port", "0", "--api-key", KEY,
+        "--decision-delay", "10ms", "--latency", "50ms", "--model-latency", "100ms",
+    )  # fmt: skip
+    with httpx.Client(base_url=_base_url(process), timeout=10.0) as client:
+        _, token = _chatbot_token(client)
+        timed = [_timed_chat(client, token) for _ in range(6)]  # the limit is 5 a minute
+    assert [answer.status_code for answer, _ in timed] == [200] * 5 + [429]
+    assert all(took >= 0.160 for _, took in timed[:5])
+    assert timed[5][1] >= 0.060
+    _, err, _ = stop(process, signal.SIGTERM)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_serve_with_training_shows_it_and_refuses_chat_with_400_code_9(spawn: Any) -> None:
+    process = spawn("--port", "0", "--api-key", KEY, "--training", "1h")
+    with httpx.Client(base_url=_base_url(process), timeout=10.0) as client:
+        chatbot, token = _chatbot_token(client)
+        refused, _ = _timed_chat(client, token)
+        stats = client.get("/_emulator/stats", headers={"authorization": KEY}).json()
+    assert chatbot["status"] == ChatbotStatus.TRAINING.value
+    assert (refused.status_code, refused.json()["code"]) == (400, 9)
+    assert (stats["not_ready"], stats["admitted"]) == (1, 0)
+    _, err, _ = stop(process, signal.SIGTERM)
+    assert process.returncode == 0, err
+
+
+def test_serve_help_describes_every_emulator_option(spawn: Any) -> None:
+    process = spawn("--help")
+    out, err = process.communicate(timeout=START_TIMEOUT_S)
+    assert process.returncode == 0, err
+    text = " ".join(out.split())  # argparse wraps the help
+    for option in (
+        "--latency", "--model-latency", "--decision-delay", "--training", "--training-fails",
+        "--max-concurrency", "--max-queue", "--seed",
+    ):  # fmt: skip
+        assert f"{option} " in text
+    assert "refusals included" in text
+    assert "added to admitted chat answers only" in text
+
+
+def test_the_emulator_options_reach_the_config_and_run_json_description() -> None:
+    parser = argparse.ArgumentParser()
+    add_emulator_options(parser)
+    args = parser.parse_args(
+        ["--decision-delay", "1ms..5ms", "--latency", "20ms", "--model-latency", "800ms..3s",
+         "--training", "5s", "--training-fails"]
+    )  # fmt: skip
+    config = emulator_config(args, [KEY])
+    ms = 1_000_000
+    assert config.decision_delay == LatencyRange(1 * ms, 5 * ms)
+    assert config.latency == LatencyRange(20 * ms, 20 * ms)
+    assert config.model_latency == LatencyRange(800 * ms, 3000 * ms)
+    assert config.training == Training(5_000 * ms, fails=True)
+    assert config.api_keys == (SecretStr(KEY),)
+    description = emulator_description(args)
+    assert {key: description[key] for key in (
+        "decision_delay", "latency", "model_latency", "training", "training_fails"
+    )} == {
+        "decision_delay": "1ms..5ms", "latency": "20ms", "model_latency": "800ms..3s",
+        "training": "5s", "training_fails": True,
+    }  # fmt: skip
+    assert KEY not in str(description)
+    defaults = emulator_config(parser.parse_args([]), [KEY])
+    assert (defaults.decision_delay, defaults.latency, defaults.model_latency) == (None,) * 3
+    assert defaults.training == Training()

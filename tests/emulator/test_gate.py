@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from harness.emulator import EmulatorConfig, EmulatorService, ManualClock
+from harness.emulator import EmulatorConfig, EmulatorService, LatencyRange, ManualClock
+from harness.emulator.delays import Sleep
 from harness.emulator.gate import ConcurrencyGate
 from harness.emulator.service import Peer
 
@@ -112,11 +113,15 @@ def test_a_gate_needs_a_positive_limit_and_a_non_negative_bound(
         ConcurrencyGate(limit, waiting)
 
 
-def _service(max_concurrency: int, max_queue: int | None) -> EmulatorService:
+def _service(max_concurrency: int, max_queue: int | None, sleep: Sleep) -> EmulatorService:
+    """A service whose model time (admitted answers only: no --latency) is ``sleep``."""
     config = EmulatorConfig(
-        api_keys=(SecretStr(KEY),), max_concurrency=max_concurrency, max_queue=max_queue
+        api_keys=(SecretStr(KEY),),
+        max_concurrency=max_concurrency,
+        max_queue=max_queue,
+        model_latency=LatencyRange(1_000_000, 1_000_000),
     )
-    return EmulatorService(config, ManualClock(1_800_000_000 * 1_000_000_000))
+    return EmulatorService(config, ManualClock(1_800_000_000 * 1_000_000_000), sleep)
 
 
 def _token(service: EmulatorService, body: dict[str, Any]) -> str:
@@ -128,15 +133,14 @@ def _token(service: EmulatorService, body: dict[str, Any]) -> str:
 def test_the_service_answers_n_at_once_queues_m_and_refuses_the_rest_with_503(
     chatbot_body: Callable[..., dict[str, Any]], chat_body: Callable[..., dict[str, Any]]
 ) -> None:
-    service = _service(max_concurrency=2, max_queue=1)
-    token = _token(service, chatbot_body(limit=None, quota=4))
     model = Model()
     calls = iter(range(100))
 
-    async def generate() -> None:
+    async def generate(seconds: float) -> None:
         await model.work(next(calls))
 
-    service._generate = generate  # type: ignore[method-assign]
+    service = _service(max_concurrency=2, max_queue=1, sleep=generate)
+    token = _token(service, chatbot_body(limit=None, quota=4))
     raw = json.dumps(chat_body()).encode()
 
     async def scenario() -> list[tuple[int, dict[str, object]]]:
@@ -161,3 +165,27 @@ def test_the_service_answers_n_at_once_queues_m_and_refuses_the_rest_with_503(
         for _ in range(2)
     ]
     assert again == [200, 429]
+
+
+@pytest.mark.parametrize(
+    ("settings", "rps"),
+    [
+        ({"max_concurrency": 4, "latency": LatencyRange(40_000_000, 40_000_000)}, 100.0),
+        (
+            {
+                "max_concurrency": 4,
+                "latency": LatencyRange(10_000_000, 30_000_000),
+                "model_latency": LatencyRange(0, 40_000_000),
+            },
+            100.0,
+        ),
+        ({"max_concurrency": 2, "model_latency": LatencyRange(1_000_000_000, 3_000_000_000)}, 1.0),
+        ({"max_concurrency": 4}, None),
+        ({"latency": LatencyRange(40_000_000, 40_000_000)}, None),
+    ],
+)
+def test_the_implied_capacity_is_slots_over_the_mean_time_an_admission_holds_one(
+    settings: dict[str, Any], rps: float | None
+) -> None:
+    config = EmulatorConfig(api_keys=(SecretStr(KEY),), **settings)
+    assert config.capacity_rps == (None if rps is None else pytest.approx(rps))

@@ -376,3 +376,16 @@ def test_deleting_a_chatbot_revokes_its_tokens() -> None:
     token = h.chatbot()
     assert h.service.delete_chatbot(KEY, h.last_chatbot_id).status == 200
     assert h.chat(token)[0] == 401
+
+
+def test_the_empty_answer_knob_answers_admitted_chats_with_nothing() -> None:
+    """Not a fault yet (no check catches it): a policy knob, and only for admitted chats."""
+    correct, empty = Harness(), Harness(policy=Policy(empty_answer=True))
+    correct_status, correct_body = correct.chat(correct.chatbot(limit=1))
+    assert correct_status == 200
+    assert correct_body["answer"]
+    assert correct_body["citations"]
+    token = empty.chatbot(limit=1)
+    assert empty.chat(token) == (200, {"answer": "", "citations": []})
+    status, body = empty.chat(token)
+    assert (status, body["message"]) == (429, "throttle")
