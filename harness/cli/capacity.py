@@ -23,6 +23,7 @@ from harness.cli.load_job import (
     cli_spell,
     locust_command,
     make_run_dir,
+    run_dir_path,
     run_id_now,
     run_locust,
     target_api_key,
@@ -152,7 +153,7 @@ def _handle(args: argparse.Namespace) -> int:
     if args.target is None:
         api_key = secrets.token_urlsafe(24)
         config = emulator_config(args, [api_key])  # its options checked before anything is made
-    run_dir = make_run_dir(args.out)
+    run_dir = run_dir_path(args.out)
     step_ns = parse_duration(args.step_duration)
     scenario = capacity_scenario(users[-1], len(users) * step_ns + USER_MARGIN_NS)
     with ExitStack() as stack:
@@ -167,6 +168,7 @@ def _handle(args: argparse.Namespace) -> int:
             target=host, emulator=emulator_description(args) if config else None,
             scenario=scenario,
         )  # fmt: skip
+        make_run_dir(run_dir)
         if config is not None:
             emulator.start()
             print(f"embedded emulator at {host} ({_emulator_capacity(config)})")

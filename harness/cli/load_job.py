@@ -30,6 +30,7 @@ __all__ = [
     "cli_spell",
     "locust_command",
     "make_run_dir",
+    "run_dir_path",
     "run_id_now",
     "run_locust",
     "target_api_key",
@@ -48,11 +49,14 @@ def run_id_now() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def make_run_dir(out: str | None) -> Path:
-    """``--out``, or ``reports/runs/<UTC stamp>``: created, writable, and not an earlier run."""
-    run_dir = (
-        Path(out) if out else Path("reports/runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    )
+def run_dir_path(out: str | None) -> Path:
+    """``--out``, or ``reports/runs/<UTC stamp>`` (not made yet: see ``make_run_dir``)."""
+    return Path(out) if out else Path("reports/runs") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def make_run_dir(out: str | Path | None) -> Path:
+    """The run directory: created, writable, and not an earlier run."""
+    run_dir = out if isinstance(out, Path) else run_dir_path(out)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".writable"

@@ -20,6 +20,7 @@ from harness.cli.load_job import (
     cli_spell,
     locust_command,
     make_run_dir,
+    run_dir_path,
     run_id_now,
     run_locust,
     target_api_key,
@@ -98,7 +99,7 @@ def _handle(args: argparse.Namespace) -> int:
     if args.target is None:
         api_key, second_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         config = emulator_config(args, [api_key, second_key])  # checked before anything is made
-    run_dir = make_run_dir(args.out)
+    run_dir = run_dir_path(args.out)
     with ExitStack() as stack:
         if config is not None:
             emulator = BackgroundEmulator(config)
@@ -106,7 +107,8 @@ def _handle(args: argparse.Namespace) -> int:
             host = emulator.base_url
         else:
             host = args.target.rstrip("/")
-        settings = _settings(args, run_dir, host)
+        settings = _settings(args, run_dir, host)  # every option checked before anything is made
+        make_run_dir(run_dir)
         if config is not None:
             emulator.start()
             print(f"embedded emulator at {host} ({args.algorithm or 'sliding-log'}, "
