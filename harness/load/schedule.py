@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from harness.load.keys import KeyPlan
 from harness.load.scenario import Burst, Case, Scenario
 
-__all__ = ["Slot", "build_slots"]
+__all__ = ["Slot", "build_slots", "slot_count"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +42,9 @@ def build_slots(scenario: Scenario, plans: dict[str, list[KeyPlan]]) -> list[Slo
         for group in groups:
             slots.append(Slot(len(slots), case, group, clients, duration_ns))
     return slots
+
+
+def slot_count(scenario: Scenario) -> int:
+    """How many slots (Locust users) the scenario needs: one per key, a burst's keys per
+    repetition counted once (``build_slots`` without planning the keys)."""
+    return sum(case.population.keys for case in scenario.cases)

@@ -31,7 +31,14 @@ from harness.load.scenario import Scenario, default_scenario_path, load_scenario
 from harness.load.schedule import Slot, build_slots
 from harness.model_files import read_model, write_model
 
-__all__ = ["SETTINGS_FILE", "RunSettings", "read_settings", "run_settings", "write_settings"]
+__all__ = [
+    "SETTINGS_FILE",
+    "RunSettings",
+    "read_settings",
+    "run_settings",
+    "scenario_of",
+    "write_settings",
+]
 
 SETTINGS_FILE = "settings.json"
 NS = 1_000_000_000
@@ -109,7 +116,9 @@ def _duration_ns(value: object, name: str, spell: Callable[[str], str]) -> int:
     return ns
 
 
-def _scenario(values: Mapping[str, Any], spell: Callable[[str], str]) -> Scenario:
+def scenario_of(values: Mapping[str, Any], spell: Callable[[str], str]) -> Scenario:
+    """The scenario of the ``scenario`` option (default: built-in), with ``duration`` and
+    ``users`` applied."""
     path = Path(values["scenario"]) if values.get("scenario") else default_scenario_path()
     scenario = load_scenario(path)
     duration = values.get("duration") or None
@@ -136,7 +145,7 @@ def run_settings(
     """The settings of a run from its option values (``options.option_values``), validated;
     ``spell`` names an option as the user spelled it (``--max-rps``, ``--aisk-max-rps``).
     ``scenario``: one made in code (the capacity search's), instead of the scenario option's."""
-    scenario = scenario or _scenario(values, spell)
+    scenario = scenario or scenario_of(values, spell)
     max_requests = _positive(values, "max-requests", spell, int, 1, "a whole number of at least 1")
     max_rps = _number(values, "max-rps", spell, float)
     if max_rps is not None and not max_rps > 0:

@@ -9,6 +9,7 @@ from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
 import logging
 
+from harness.errors import HarnessError
 from harness.locust.events import on_event
 from harness.locust.lead import LocalSession
 from harness.locust.master import MasterSession
@@ -38,7 +39,11 @@ def attach(events: Events) -> None:
 
     def on_init(environment: Environment, **_: object) -> None:
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per set-up call is noise
-        session = _make_session(environment)
+        try:
+            session = _make_session(environment)
+        except HarnessError as exc:  # a bad option or settings file: one line, exit code 2
+            logging.getLogger("aisk-harness").error("aisk-harness: %s", exc)
+            raise SystemExit(2) from None
         register_session(environment, session)
         on_event(events.test_start, lambda **_: session.on_test_start())
         on_event(events.test_stop, lambda **_: session.on_test_stop())

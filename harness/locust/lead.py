@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 from abc import abstractmethod
+from argparse import Namespace
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -26,7 +27,8 @@ import gevent
 from harness.api.errors import AiskError
 from harness.errors import HarnessError
 from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV
-from harness.load.settings import RunSettings, read_settings, run_settings
+from harness.load.schedule import slot_count
+from harness.load.settings import RunSettings, read_settings, run_settings, scenario_of
 from harness.locust.options import locust_option_values, settings_file, spell
 from harness.locust.recorder import Recorder
 from harness.locust.session import Run, Session
@@ -41,6 +43,7 @@ from harness.versions import versions
 __all__ = ["LeadSession", "LocalSession"]
 
 log = logging.getLogger("aisk-harness")
+SPAWN_RATE = 100  # users started per second (Locust warns above it)
 
 
 @dataclass
@@ -66,12 +69,26 @@ class LeadSession(Session):
         path = settings_file(options) if options is not None else None
         self._preset = read_settings(path) if path is not None else None
         self._lead: _Lead | None = None
+        if options is not None:
+            self._users_for_every_slot(options)
+
+    def _users_for_every_slot(self, options: Namespace) -> None:
+        """Unless told otherwise, Locust starts one user per slot of the scenario (its own
+        default, one user, would run one slot of it and leave the rest unjudged)."""
+        scenario = self._preset.scenario if self._preset else scenario_of(
+            locust_option_values(options), spell
+        )  # fmt: skip
+        slots = slot_count(scenario)
+        if getattr(options, "num_users", None) is None:
+            options.num_users = slots
+            options.spawn_rate = options.spawn_rate or min(slots, SPAWN_RATE)
 
     # -- the run's life ------------------------------------------------------------------------
 
     def on_test_start(self) -> None:
         try:
             settings = self._settings()
+            self._warn_if_too_few_users(len(settings.slots))
             sink = RecordSink(Path(settings.run_dir), self.process, on_failure=self._disk_failed)
         except HarnessError as exc:
             self.fail(str(exc))
@@ -101,10 +118,22 @@ class LeadSession(Session):
             log.info("aisk-harness: dry run: the set-up is done; tearing it down, no load")
             gevent.spawn(self._stop_and_quit)
         else:
-            gevent.spawn(self.stop_when_done, run, settings.autostop)
+            # Headless, nobody can start it again: quit once done. The web UI stays up.
+            options = self.environment.parsed_options
+            headless = bool(getattr(options, "headless", False))
+            gevent.spawn(self.stop_when_done, run, settings.autostop or headless)
 
     def on_test_stop(self) -> None:
         self.finish()
+
+    def _warn_if_too_few_users(self, slots: int) -> None:
+        users = self.runner.target_user_count
+        if users is not None and users < slots:
+            log.warning(
+                "aisk-harness: %d users for %d slots: %d slots will not run, and the verdict "
+                "will be inconclusive (start %d users, one per slot)",
+                users, slots, slots - users, slots,
+            )  # fmt: skip
 
     def on_quitting(self) -> None:
         if self.runner.state in (STATE_RUNNING, STATE_SPAWNING):
@@ -229,7 +258,8 @@ class LeadSession(Session):
             slots = ", ".join(recording.slots_not_run[:10])
             log.warning("aisk-harness: %d slots of the scenario never ran (too few users?): %s",
                         len(recording.slots_not_run), slots)  # fmt: skip
-        if not recording.invariant_holds and self.environment.process_exit_code is None:
+        incomplete = not recording.invariant_holds or recording.slots_not_run
+        if incomplete and self.environment.process_exit_code is None:
             self.environment.process_exit_code = 3
 
 

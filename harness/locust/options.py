@@ -37,6 +37,9 @@ def _locust_keywords(option: RunOption) -> dict[str, Any]:
 
 
 def add_locust_options(parser: LocustArgumentParser) -> None:
+    # The web UI serves the run's settings and controls its load: loopback only, unless
+    # --web-host says otherwise (Locust itself listens on every interface by default).
+    parser.set_defaults(web_host="127.0.0.1")
     # On the parser itself: Locust's argument groups do not take include_in_web_ui.
     add_run_options(parser, LOCUST_PREFIX, _locust_keywords)
     parser.add_argument(

@@ -1,0 +1,153 @@
+"""``locust -f locustfiles/aisk.py`` run by hand, headless or from the web UI, as the README says.
+
+Locust runs in a subprocess (it gevent-patches whatever imports it) against an emulator in this
+process, so the tests see what the target decided and every secret it handed out.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from pydantic import SecretStr
+from testkit import clean_env, harness_command, load_chats
+
+from harness.emulator import BackgroundEmulator, EmulatorConfig
+from harness.run.reader import read_records
+
+pytestmark = pytest.mark.locust
+
+API_KEY = "org-key-plain-locust-3b7f"
+LOCUSTFILE = Path(__file__).resolve().parents[2] / "locustfiles" / "aisk.py"
+RUN_TIMEOUT_S = 120
+SLOTS = 24  # of the built-in scenario
+
+
+@pytest.fixture
+def emulator() -> Iterator[BackgroundEmulator]:
+    with BackgroundEmulator(EmulatorConfig(api_keys=(SecretStr(API_KEY),))) as running:
+        yield running
+
+
+def locust(host: str, run_dir: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", host,
+            "--aisk-out", str(run_dir), *args]  # fmt: skip
+
+
+def recording(run_dir: Path) -> dict[str, object]:
+    return dict(json.loads((run_dir / "recording.json").read_text()))
+
+
+def test_without_a_user_count_every_slot_of_the_scenario_runs(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    done = subprocess.run(
+        locust(emulator.base_url, run_dir, "--headless", "--aisk-duration", "2s"),
+        env=clean_env(AISK_API_KEY=API_KEY), capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]  # it quit by itself once every slot ran
+    seen = recording(run_dir)
+    assert seen["slots_not_run"] == []
+    chats = load_chats(read_records(run_dir))
+    assert chats["user"].str.split(".").str[0].nunique() == SLOTS  # one user ran each slot
+
+
+def test_too_few_users_are_warned_about_named_and_make_the_run_inconclusive(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    done = subprocess.run(
+        locust(emulator.base_url, run_dir, "--headless", "-u", "4", "-r", "4",
+               "--aisk-duration", "2s"),
+        env=clean_env(AISK_API_KEY=API_KEY), capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert "4 users for 24 slots: 20 slots will not run" in done.stderr
+    assert done.returncode == 3, done.stderr[-3000:]
+    not_run = recording(run_dir)["slots_not_run"]
+    assert isinstance(not_run, list)
+    assert len(not_run) == SLOTS - 4
+    judged = subprocess.run(
+        harness_command("check", str(run_dir)), capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_S, check=False, env=clean_env(),
+    )  # fmt: skip
+    assert judged.returncode == 3
+    assert "20 slots of the scenario never ran" in judged.stdout
+    assert json.loads((run_dir / "verdict.json").read_text())["status"] == "inconclusive"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(condition: object, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def web_state(url: str) -> str:
+    try:
+        return str(httpx.get(f"{url}/stats/requests", timeout=5).json()["state"])
+    except httpx.HTTPError:
+        return ""
+
+
+def test_the_web_ui_binds_loopback_shows_no_secret_and_honours_the_forms_duration(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    run_dir, port, log = tmp_path / "run", free_port(), tmp_path / "locust.log"
+    with log.open("w") as output:
+        child = subprocess.Popen(
+            locust(emulator.base_url, run_dir, "--web-port", str(port)),
+            env=clean_env(AISK_API_KEY=API_KEY, AISK_SECOND_API_KEY=API_KEY + "-b"),
+            stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: web_state(url) != "", 60)
+        listening = {
+            conn.laddr.ip
+            for conn in psutil.Process(child.pid).net_connections(kind="tcp")
+            if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port
+        }
+        assert listening == {"127.0.0.1"}
+        page = httpx.get(url, timeout=5).text
+        assert "aisk_duration" in page  # the harness's options are in the form
+        assert API_KEY not in page  # the keys are not
+        started = httpx.post(
+            f"{url}/swarm",
+            data={"user_count": str(SLOTS), "spawn_rate": str(SLOTS), "host": emulator.base_url,
+                  "aisk_duration": "2s"},  # fmt: skip
+            timeout=30,
+        )
+        assert started.json()["success"] is True, started.text
+        wait_for(lambda: (run_dir / "recording.json").exists(), 90)  # it stopped by itself
+        assert web_state(url) == "stopped"
+    finally:
+        child.terminate()
+        child.wait(timeout=60)
+    chats = load_chats(read_records(run_dir))
+    slot = chats["user"].str.split(".").str[0]
+    spans = chats.groupby(slot)["send_mono_ns"].agg(lambda sends: sends.max() - sends.min())
+    # Every slot ran for the form's 2 s, not the scenario's own: no send after its deadline.
+    assert len(spans) == SLOTS
+    assert (spans < 2_000_000_000).all()
+    assert recording(run_dir)["slots_not_run"] == []
+    assert emulator.service.store.count(0) == 0  # every chatbot was deleted
+    assert "Traceback" not in log.read_text()
