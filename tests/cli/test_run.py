@@ -7,114 +7,22 @@ what the target decided, and see every secret it handed out.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pandas as pd
 import pytest
 from pydantic import SecretStr
+from run_target import API_KEY, RUN_TIMEOUT_S, Target, run, run_command, scenario_file
+from testkit import clean_env, load_chats
 
 from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.run.reader import read_records
 
 pytestmark = pytest.mark.locust
-
-API_KEY = "org-key-run-tests-5d1e"
-RUN_TIMEOUT_S = 120
-
-SMALL = """
-name = "small"
-duration = "{duration}"
-
-[[cases]]
-name = "device-hammer"
-behaviour = {{ kind = "hammer" }}
-population = {{ keys = 2, users_per_key = 2 }}
-rate_limit = {{ limit = 5, duration = "1s", vary_by = "device" }}
-
-[[cases]]
-name = "ip-paced"
-behaviour = {{ kind = "paced", rate = 10 }}
-population = {{ keys = 3 }}
-rate_limit = {{ limit = 4, duration = "1s", vary_by = "ip" }}
-
-[[cases]]
-name = "burst"
-behaviour = {{ kind = "burst", size = 12, repeat = 2, interval = "1s" }}
-rate_limit = {{ limit = 5, duration = "2s", vary_by = "device" }}
-"""
-
-
-class Target:
-    """The emulator under the run, and every token it minted."""
-
-    def __init__(self, emulator: BackgroundEmulator) -> None:
-        self.emulator = emulator
-        self.tokens: list[str] = []
-        store = emulator.service.store
-        mint = store.mint
-
-        def remembering_mint(entry: Any) -> str:
-            token = mint(entry)
-            self.tokens.append(token)
-            return token
-
-        store.mint = remembering_mint  # type: ignore[method-assign]
-
-    @property
-    def url(self) -> str:
-        return self.emulator.base_url
-
-    def decided(self) -> int:
-        stats = self.emulator.service.stats
-        return stats.admitted + stats.throttled + stats.out_of_quota
-
-    def chatbot_exists(self, chatbot_id: str) -> bool:
-        answer = httpx.get(
-            f"{self.url}/bv/aisk/v1/chatbots/{chatbot_id}", headers={"authorization": API_KEY}
-        )
-        return answer.status_code == 200
-
-
-@pytest.fixture
-def target() -> Iterator[Target]:
-    with BackgroundEmulator(EmulatorConfig(api_keys=(SecretStr(API_KEY),))) as emulator:
-        yield Target(emulator)
-
-
-def scenario_file(tmp_path: Path, duration: str = "3s") -> Path:
-    path = tmp_path / "small.toml"
-    path.write_text(SMALL.format(duration=duration))
-    return path
-
-
-def run_command(*args: str) -> list[str]:
-    # The report (notebooks, ~10 s a run) has its own tests: tests/report/test_build.py.
-    return [sys.executable, "-m", "harness.cli.main", "run", "--no-report", *args]
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("AISK_")}
-
-
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        run_command(*args), cwd=cwd, env=clean_env(), capture_output=True, text=True,
-        timeout=RUN_TIMEOUT_S, check=False,
-    )  # fmt: skip
-
-
-def load_chats(records: pd.DataFrame) -> pd.DataFrame:
-    """The load's chat requests, without the set-up's access probes."""
-    probe = records["phase"].astype(str).str.startswith("access:")
-    return records[(records["kind"] == "chat") & ~probe]
 
 
 def locust_request_count(run_dir: Path) -> int:
@@ -310,6 +218,12 @@ def test_the_main_job_runs_against_the_embedded_emulator(tmp_path: Path) -> None
         (["--target", "http://user:hunter2@127.0.0.1:9", "--api-key", "k"], "credentials"),
         (["--max-requests", "0"], "--max-requests"),
         (["--max-rps", "-1"], "--max-rps"),
+        (["--request-timeout", "0"], "--request-timeout"),
+        (["--request-timeout=-1"], "--request-timeout"),
+        (["--ready-timeout", "soon"], "--ready-timeout"),
+        (["--org-timezone", "Mars/Base"], "--org-timezone"),
+        (["--target", "http://127.0.0.1:9", "--api-key", "k", "--fault", "short-wait"], "--fault"),
+        (["--target", "http://127.0.0.1:9", "--api-key", "k", "--latency", "5ms"], "--latency"),
         (["--model-latency", "1s..1ms"], "--model-latency"),
         (["--training=-5s"], "--training"),
     ],

@@ -132,8 +132,12 @@ def test_the_web_ui_binds_loopback_shows_no_secret_and_honours_the_forms_duratio
         assert API_KEY not in page  # the keys are not
         started = httpx.post(
             f"{url}/swarm",
-            data={"user_count": str(SLOTS), "spawn_rate": str(SLOTS), "host": emulator.base_url,
-                  "aisk_duration": "2s"},  # fmt: skip
+            data={
+                "user_count": str(SLOTS),
+                "spawn_rate": str(SLOTS),
+                "host": emulator.base_url,
+                "aisk_duration": "2s",
+            },
             timeout=30,
         )
         assert started.json()["success"] is True, started.text

@@ -1,0 +1,93 @@
+"""The emulator a CLI test runs against, and the small scenario most of them run.
+
+Imported by the tests of ``tests/cli`` as a module (``from run_target import ...``), the way
+``faulty_target`` is. The emulator runs in the test process, so a test can compare what the harness
+recorded with what the target decided, and see every secret it handed out.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+from testkit import clean_env, harness_command
+
+from harness.emulator import BackgroundEmulator
+
+__all__ = ["API_KEY", "RUN_TIMEOUT_S", "SMALL", "Target", "run", "run_command", "scenario_file"]
+
+API_KEY = "org-key-run-tests-5d1e"
+RUN_TIMEOUT_S = 120
+
+SMALL = """
+name = "small"
+duration = "{duration}"
+
+[[cases]]
+name = "device-hammer"
+behaviour = {{ kind = "hammer" }}
+population = {{ keys = 2, users_per_key = 2 }}
+rate_limit = {{ limit = 5, duration = "1s", vary_by = "device" }}
+
+[[cases]]
+name = "ip-paced"
+behaviour = {{ kind = "paced", rate = 10 }}
+population = {{ keys = 3 }}
+rate_limit = {{ limit = 4, duration = "1s", vary_by = "ip" }}
+
+[[cases]]
+name = "burst"
+behaviour = {{ kind = "burst", size = 12, repeat = 2, interval = "1s" }}
+rate_limit = {{ limit = 5, duration = "2s", vary_by = "device" }}
+"""
+
+
+class Target:
+    """The emulator under the run, and every token it minted."""
+
+    def __init__(self, emulator: BackgroundEmulator) -> None:
+        self.emulator = emulator
+        self.tokens: list[str] = []
+        store = emulator.service.store
+        mint = store.mint
+
+        def remembering_mint(entry: Any) -> str:
+            token = mint(entry)
+            self.tokens.append(token)
+            return token
+
+        store.mint = remembering_mint  # type: ignore[method-assign]
+
+    @property
+    def url(self) -> str:
+        return self.emulator.base_url
+
+    def decided(self) -> int:
+        stats = self.emulator.service.stats
+        return stats.admitted + stats.throttled + stats.out_of_quota
+
+    def chatbot_exists(self, chatbot_id: str) -> bool:
+        answer = httpx.get(
+            f"{self.url}/bv/aisk/v1/chatbots/{chatbot_id}", headers={"authorization": API_KEY}
+        )
+        return answer.status_code == 200
+
+
+def scenario_file(tmp_path: Path, duration: str = "3s") -> Path:
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL.format(duration=duration))
+    return path
+
+
+def run_command(*args: str) -> list[str]:
+    # The report (notebooks, ~10 s a run) has its own tests: tests/report/test_build.py.
+    return harness_command("run", "--no-report", *args)
+
+
+def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        run_command(*args), cwd=cwd, env=clean_env(), capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_S, check=False,
+    )  # fmt: skip

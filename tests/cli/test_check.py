@@ -1,0 +1,126 @@
+"""``aisk-harness check`` on a damaged or incomplete run: it says what it judged, never passes
+what it did not read.
+
+One short real run is made once (module fixture); each test damages a copy of it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from run_target import API_KEY, RUN_TIMEOUT_S, Target, run, scenario_file
+from testkit import clean_env, harness_command
+
+from harness.emulator import BackgroundEmulator, EmulatorConfig
+from harness.run.sink import records_dir
+
+pytestmark = pytest.mark.locust
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A conformant two-worker run (so its records come in several parts)."""
+    folder = tmp_path_factory.mktemp("finished")
+    with BackgroundEmulator(EmulatorConfig(api_keys=(SecretStr(API_KEY),))) as emulator:
+        target = Target(emulator)
+        done = run(
+            ["--target", target.url, "--api-key", API_KEY, "--scenario",
+             str(scenario_file(folder, "3s")), "--out", str(folder / "run"), "--processes", "2"],
+            folder,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    yield folder / "run"
+
+
+def copy_of(run_dir: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    (copy / "verdict.json").unlink()
+    return copy
+
+
+def check(run_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        harness_command("check", str(run_dir)), capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_S, check=False, env=clean_env(),
+    )  # fmt: skip
+
+
+def parts(run_dir: Path) -> list[Path]:
+    return sorted(records_dir(run_dir).glob("part-*.parquet"))
+
+
+def verdict(run_dir: Path) -> dict[str, object]:
+    return dict(json.loads((run_dir / "verdict.json").read_text()))
+
+
+def test_the_untouched_run_is_conformant(finished_run: Path, tmp_path: Path) -> None:
+    run_dir = copy_of(finished_run, tmp_path)
+    done = check(run_dir)
+    assert done.returncode == 0, done.stdout[-3000:]
+    seen = verdict(run_dir)
+    assert seen["status"] == "conformant"
+    assert seen["run_id"] == json.loads((run_dir / "run.json").read_text())["run_id"]
+    assert seen["harness_version"]
+    plan = json.loads((run_dir / "run.json").read_text())
+    assert set(plan["versions"]) == {"harness", "locust", "python"}
+    assert all(plan["versions"].values())
+    assert len(parts(run_dir)) >= 2
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_a_damaged_part_is_one_line_naming_it_and_the_rest_is_judged(
+    finished_run: Path, tmp_path: Path, damage: str
+) -> None:
+    run_dir = copy_of(finished_run, tmp_path)
+    part = parts(run_dir)[0]
+    data = part.read_bytes()
+    part.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"")
+    done = check(run_dir)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1
+    assert str(part) in errors[0]
+    seen = verdict(run_dir)
+    assert seen["status"] == "inconclusive"
+    assert [str(part) in text for text in seen["damaged_parts"]] == [True]  # type: ignore[union-attr]
+    assert len(seen["checks"]) == 11  # type: ignore[arg-type]  # the rest was judged
+
+
+def test_no_records_at_all_is_inconclusive_never_conformant(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    run_dir = copy_of(finished_run, tmp_path)
+    for part in parts(run_dir):
+        part.unlink()
+    done = check(run_dir)
+    assert done.returncode == 3, done.stdout[-3000:]
+    assert "no records at all" in done.stdout
+    assert "CONFORMANT" not in done.stdout.replace("NOT CONFORMANT", "")
+    assert verdict(run_dir)["status"] == "inconclusive"
+
+
+def test_a_missing_part_is_fewer_rows_than_written(finished_run: Path, tmp_path: Path) -> None:
+    run_dir = copy_of(finished_run, tmp_path)
+    parts(run_dir)[-1].unlink()
+    done = check(run_dir)
+    assert done.returncode == 3, done.stdout[-3000:]
+    assert "records" in done.stdout
+    missing = verdict(run_dir)["missing"]
+    assert isinstance(missing, list)
+    assert any("the parts hold" in reason for reason in missing)
+
+
+def test_a_run_without_recording_json_is_inconclusive(finished_run: Path, tmp_path: Path) -> None:
+    run_dir = copy_of(finished_run, tmp_path)
+    (run_dir / "recording.json").unlink()
+    done = check(run_dir)
+    assert done.returncode == 3
+    assert "recording.json is missing" in done.stdout

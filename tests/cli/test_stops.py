@@ -1,0 +1,109 @@
+"""Every record reaches the disk on every stop path, and the run says so (``recording.json``).
+
+The invariant, asserted on every run here: for every process, the rows the parts hold equal what
+it recorded less what was counted lost, and nothing was lost; no worker is called lost when none
+was. A distributed run stopped by SIGINT at a random instant is the case that lost records before
+(the master closed its sink before the workers' last batches had arrived).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from run_target import API_KEY, RUN_TIMEOUT_S, Target, run, run_command, scenario_file
+from testkit import clean_env, load_chats
+
+from harness.run.reader import read_records
+
+pytestmark = pytest.mark.locust
+
+
+def assert_every_record_written(run_dir: Path, output: str) -> None:
+    recording = json.loads((run_dir / "recording.json").read_text())
+    rows = read_records(run_dir, ["process"])["process"].astype(str).value_counts().to_dict()
+    assert recording["records_lost"] == 0
+    assert recording["lost_workers"] == []
+    for process, seen in recording["processes"].items():
+        assert seen["lost"] == 0, process
+        assert rows.get(process, 0) == seen["written"] == seen["recorded"] - seen["lost"], process
+    assert sum(rows.values()) == recording["records_written"]
+    assert "was lost" not in output  # the warning users must heed, only when it is true
+
+
+def stop_at(target: Target, tmp_path: Path, stop: signal.Signals, after_s: float) -> Path:
+    """A two-worker run of a minute, sent ``stop`` ``after_s`` after its load began."""
+    run_dir = tmp_path / "run"
+    child = subprocess.Popen(
+        run_command("--target", target.url, "--api-key", API_KEY, "--scenario",
+                    str(scenario_file(tmp_path, "60s")), "--out", str(run_dir),
+                    "--processes", "2"),
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while target.decided() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert target.decided() > 0, "the run never got going"
+        time.sleep(after_s)
+        child.send_signal(stop)
+        stdout, stderr = child.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, stderr[-3000:]
+    assert "Traceback" not in stderr
+    assert_every_record_written(run_dir, stdout + stderr)
+    records = load_chats(read_records(run_dir))
+    answered = records[records["error_class"] != "interrupted"]
+    # Every request the target decided was recorded; the rest were cut in flight, and say so.
+    assert len(answered) <= target.decided() <= len(records)
+    return run_dir
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_distributed_run_stopped_by_a_signal_writes_every_record(
+    target: Target, tmp_path: Path, stop: signal.Signals
+) -> None:
+    stop_at(target, tmp_path, stop, after_s=2.0)
+
+
+def test_a_distributed_run_that_ends_by_itself_writes_every_record(
+    target: Target, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    done = run(
+        ["--target", target.url, "--api-key", API_KEY, "--scenario",
+         str(scenario_file(tmp_path, "2s")), "--out", str(run_dir), "--processes", "2"],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert_every_record_written(run_dir, done.stdout + done.stderr)
+    assert len(load_chats(read_records(run_dir))) == target.decided()
+
+
+def test_a_local_run_that_ends_by_itself_writes_every_record(
+    target: Target, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    done = run(
+        ["--target", target.url, "--api-key", API_KEY, "--scenario",
+         str(scenario_file(tmp_path, "2s")), "--out", str(run_dir)],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert_every_record_written(run_dir, done.stdout + done.stderr)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("repetition", range(20))
+def test_distributed_runs_stopped_by_sigint_at_random_instants_lose_nothing(
+    target: Target, tmp_path: Path, repetition: int
+) -> None:
+    after_s = random.Random(repetition).uniform(0.0, 6.0)
+    stop_at(target, tmp_path, signal.SIGINT, after_s)
