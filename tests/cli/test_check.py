@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.locust
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A conformant two-worker run (so its records come in several parts)."""
     folder = tmp_path_factory.mktemp("finished")
     with BackgroundEmulator(EmulatorConfig(api_keys=(SecretStr(API_KEY),))) as emulator:
@@ -35,7 +34,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             folder,
         )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    yield folder / "run"
+    return folder / "run"
 
 
 def copy_of(run_dir: Path, tmp_path: Path) -> Path:
