@@ -22,7 +22,13 @@ from typing import Any
 from harness.api.duration import DurationError, format_duration, parse_duration
 from harness.capacity import CapacityResult, Slo, analyse, write_result
 from harness.capacity.statement import format_rate
-from harness.cli.load_job import make_run_dir, run_locust, target_api_key
+from harness.cli.load_job import (
+    add_label_option,
+    label_locust_args,
+    make_run_dir,
+    run_locust,
+    target_api_key,
+)
 from harness.cli.rails import add_allow_remote_option, print_target
 from harness.cli.report import report_after_run
 from harness.cli.serve import (
@@ -157,6 +163,7 @@ def print_steps(result: CapacityResult) -> None:
 def _handle(args: argparse.Namespace) -> int:
     slo = _slo(args)
     users = _steps(args)
+    label_args = label_locust_args(args.label)
     api_key = target_api_key(args.target, args.api_key, args.allow_remote)
     config: EmulatorConfig | None = None
     if args.target is None:
@@ -177,7 +184,8 @@ def _handle(args: argparse.Namespace) -> int:
             f"({', '.join(map(str, users))} users), target {host}"
         )
         env = {**os.environ, API_KEY_ENV: api_key}
-        code = run_locust(_locust_command(args, run_dir, host, users, scenario), env)
+        command = _locust_command(args, run_dir, host, users, scenario) + label_args
+        code = run_locust(command, env)
     if not (run_dir / PLAN_FILE).exists():
         raise HarnessError(f"the search could not be made (Locust exited with {code}); see above")
     result = analyse(read_records(run_dir, RECORD_COLUMNS), read_step_log(run_dir), slo, host)
@@ -212,6 +220,7 @@ def add_parser(subparsers: Any) -> None:
         "--no-report", action="store_true", help="skip the notebooks and report.html"
     )
     add_allow_remote_option(parser)
+    add_label_option(parser)
     parser.add_argument(
         "--slo-p95", default="2s", metavar="T",
         help="the p95 latency a step may have, a Go duration (default: %(default)s)",

@@ -13,6 +13,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit
 
 from harness.cli.rails import check_target
@@ -20,9 +21,36 @@ from harness.cli.serve import API_KEY_ENV
 from harness.errors import ConfigError
 from harness.load.plan import PLAN_FILE
 
-__all__ = ["STOP_GRACE_S", "make_run_dir", "run_locust", "target_api_key"]
+__all__ = [
+    "STOP_GRACE_S",
+    "add_label_option",
+    "label_locust_args",
+    "make_run_dir",
+    "run_locust",
+    "target_api_key",
+]
 
 STOP_GRACE_S = 60.0
+MAX_LABEL_CHARS = 100
+
+
+def add_label_option(parser: Any) -> None:
+    parser.add_argument(
+        "--label", metavar="TEXT",
+        help="what the run stands for, e.g. a release 'v1.4.2' (stored in run.json; "
+        "`aisk-harness history --order label` sorts by it)",
+    )  # fmt: skip
+
+
+def label_locust_args(label: str | None) -> list[str]:
+    """``--label`` checked (one printable line) and handed to Locust as ``--aisk-label``."""
+    if label is None:
+        return []
+    if not 1 <= len(label.strip()) <= MAX_LABEL_CHARS or not label.isprintable():
+        raise ConfigError(
+            f"--label {label!r}: expected 1 to {MAX_LABEL_CHARS} printable characters on one line"
+        )
+    return ["--aisk-label", label.strip()]
 
 
 def make_run_dir(out: str | None) -> Path:

@@ -20,7 +20,13 @@ from typing import Any
 
 from harness.api.duration import DurationError, parse_duration
 from harness.cli.check import judge, print_verdict, recording
-from harness.cli.load_job import make_run_dir, run_locust, target_api_key
+from harness.cli.load_job import (
+    add_label_option,
+    label_locust_args,
+    make_run_dir,
+    run_locust,
+    target_api_key,
+)
 from harness.cli.rails import (
     add_rail_options,
     print_estimate,
@@ -132,6 +138,7 @@ def _handle(args: argparse.Namespace) -> int:
     if args.processes < 1:
         raise ConfigError("--processes: expected a whole number of at least 1")
     validate_rails(args)
+    label_args = label_locust_args(args.label)
     scenario, path = _scenario(args)
     api_key = target_api_key(args.target, args.api_key, args.allow_remote)
     second_key = args.second_api_key or os.environ.get(SECOND_API_KEY_ENV, "")
@@ -156,6 +163,7 @@ def _handle(args: argparse.Namespace) -> int:
         print_estimate(slots, args.max_requests, args.max_rps, args.request_timeout)
         print(f"run {run_dir}: {len(scenario.cases)} cases, {users} keys, target {host}")
         command = _locust_command(args, path, run_dir, host, users) + rail_locust_args(args)
+        command += label_args
         code = run_locust(command, env)
     if not (run_dir / PLAN_FILE).exists():
         raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
@@ -210,6 +218,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--no-report", action="store_true", help="skip the notebooks and report.html"
     )
+    add_label_option(parser)
     add_rail_options(parser)
     add_emulator_options(parser)
     parser.set_defaults(handler=_handle)

@@ -315,6 +315,7 @@ def _write_plan(state: LoadState, master: _Master, setups: dict[str, CaseSetup])
             max_rps=_budget(options)[1],
             duration=format_duration(state.scenario.duration_ns),
         ),
+        label=options.aisk_label or None,
     )
     write_plan(master.run_dir, plan)
     return plan

@@ -67,6 +67,11 @@ def add_harness_options(parser: Any) -> None:
         default=0.0,
         help="At most this many chat requests per second, all workers together (0: no cap)",
     )
+    group.add_argument(
+        "--aisk-label",
+        default="",
+        help="What the run stands for (e.g. a release, 'v1.4.2'), stored in run.json",
+    )
     group.add_argument("--aisk-run-id", default="", help="Run id (default: the UTC timestamp)")
     group.add_argument(
         "--aisk-emulator",

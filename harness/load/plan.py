@@ -66,6 +66,8 @@ class RunPlan(_Model):
     cases: list[CasePlan]
     second_org: bool = False
     budget: RunBudget | None = None  # None: a run from before budgets existed
+    # What the run stands for (``run --label v1.4.2``): how ``history`` orders and names runs.
+    label: str | None = None
     versions: dict[str, str] = Field(default_factory=dict)
 
     def case(self, name: str) -> CasePlan:
