@@ -26,17 +26,10 @@ from harness.compare import (
     write_compare_page,
     write_comparison,
 )
+from harness.compare.table import MARKS
 from harness.errors import ConfigError
 
 __all__ = ["add_parser"]
-
-MARKS = {
-    "regression": "REGRESSION",
-    "improvement": "improvement",
-    "no significant change": "no change",
-    "inconclusive": "inconclusive",
-    "not compared": "not compared",
-}
 
 
 def _out_dir(out: str | None, base: Path, candidate: Path) -> Path:

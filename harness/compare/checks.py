@@ -24,9 +24,10 @@ __all__ = [
 ]
 
 # Measured parameters (the longest wait, where windows start) move a little between runs of one
-# target; a move counts when it exceeds both 10 % and 5 ms (units are in the names: _s, _ms).
+# target; a move counts when it exceeds both 10 % and 5 ms (the unit is a word of the name:
+# longest_wait_s, window_start_ms_after_epoch_multiple).
 PARAMETER_RELATIVE = 0.10
-PARAMETER_ABSOLUTE = {"_s": 0.005, "_ms": 5.0}
+PARAMETER_ABSOLUTE = {"ms": 5.0, "s": 0.005}
 
 
 def check_changes(base: Verdict, candidate: Verdict) -> list[CheckChange]:
@@ -74,8 +75,8 @@ def _moved(path: str, left: Any, right: Any) -> bool:
     numbers = (int, float)
     if not (isinstance(left, numbers) and isinstance(right, numbers)):
         return bool(left != right)
-    unit = next((u for u in PARAMETER_ABSOLUTE if path.split(".")[0].endswith(u)), None)
-    absolute = PARAMETER_ABSOLUTE[unit] if unit else 0.0
+    words = path.split(".")[0].split("_")
+    absolute = next((PARAMETER_ABSOLUTE[unit] for unit in PARAMETER_ABSOLUTE if unit in words), 0.0)
     difference = abs(float(left) - float(right))
     return difference > absolute and difference > PARAMETER_RELATIVE * max(abs(left), abs(right))
 

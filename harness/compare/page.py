@@ -16,7 +16,7 @@ from harness.compare.charts import capacity_steps_figure, distributions_figure, 
 from harness.compare.result import Comparison, Estimate
 from harness.compare.rundir import RunData
 from harness.compare.stats import MIN_SAMPLES
-from harness.compare.table import case_table, headline, news_lines, sorted_gates
+from harness.compare.table import MARKS, case_table, headline, news_lines, sorted_gates
 from harness.report.display import png_bytes, table_html
 from harness.report.html import FigureFile, Section, figure_html, render_page
 
@@ -46,7 +46,7 @@ def _top(comparison: Comparison) -> str:
         f'<tr class="{"fail" if gate.outcome == "regression" else ""}">'
         f"<td><code>{escape(gate.subject)}</code></td>"
         f'<td class="outcome"><span class="badge {_BADGE[gate.outcome]}">'
-        f"{escape(gate.outcome)}</span></td><td>{escape(gate.summary)}</td></tr>"
+        f"{escape(MARKS[gate.outcome])}</span></td><td>{escape(gate.summary)}</td></tr>"
         for gate in sorted_gates(comparison)
     )
     changed = f'<div class="error"><ul>{news}</ul></div>' if news else ""
@@ -84,8 +84,8 @@ def _method(comparison: Comparison) -> Section:
         f"out of quota) are shown, not gated; errors count in the error rate only. Percentiles "
         f"by {method.percentile}; a case needs {MIN_SAMPLES} answers in each run.</p>"
         f"<p>Intervals: {escape(method.interval)}, {method.resamples} resamples, seed "
-        f"{method.seed}, {method.confidence * 100:g} %. A shift is significant when its "
-        f"interval excludes 0; a regression must be significant <i>and</i> beyond the "
+        f"{method.seed}, {method.confidence * 100:g} %. A shift counts as far as its interval "
+        f"proves it: {escape(method.gate)}. So a regression is both significant and beyond the "
         f"threshold. Rank test: {escape(method.rank_test)} (shown, not gated: a tail can move "
         f"without the median).</p><p>Requests of one run are not independent (they share the "
         f"target's queue and the machine); blocks keep neighbours together. No interval "

@@ -12,7 +12,16 @@ import pandas as pd
 from harness.compare.gates import percent
 from harness.compare.result import Comparison, Estimate, Gate, PercentileShift
 
-__all__ = ["case_table", "headline", "news_lines", "sorted_gates"]
+__all__ = ["MARKS", "case_table", "headline", "news_lines", "sorted_gates"]
+
+# How each gate outcome is shown (terminal and page).
+MARKS = {
+    "regression": "REGRESSION",
+    "improvement": "improvement",
+    "no significant change": "no change",
+    "inconclusive": "inconclusive",
+    "not compared": "not compared",
+}
 
 _ORDER = {
     "regression": 0,
@@ -76,6 +85,8 @@ def case_table(comparison: Comparison) -> pd.DataFrame:
     rows = []
     for case in comparison.cases:
         for latency in case.latency:
+            if latency.base_samples == latency.candidate_samples == 0:
+                continue  # e.g. no refusal in either run
             by_q = {p.quantile: p for p in latency.percentiles}
             rows.append(
                 {
