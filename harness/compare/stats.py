@@ -6,9 +6,13 @@ of consecutive requests (in send order) rather than on single requests:
 
 - **Intervals** are percentile bootstraps that resample whole blocks (a non-overlapping block
   bootstrap): each resample draws as many blocks as the sample has, with replacement, and takes
-  the nearest-rank percentile of their union. Blocks hold ``⌈n^⅓⌉`` requests, the order of the
-  block length that is optimal for estimating a distribution (Hall, Horowitz and Jing, 1995).
-  ``RESAMPLES`` resamples from a fixed seed: the same two runs always give the same intervals.
+  the nearest-rank percentile of their union. A block is as long as the latencies' own
+  autocorrelation asks: Politis and White's automatic block length for the circular block
+  bootstrap (2004, with the correction of Patton, Politis and White, 2009), and at least
+  ``⌈n^⅓⌉`` requests, the rate of the optimal length (Hall, Horowitz and Jing, 1995). A slow
+  episode of the target or the machine then stays inside a few blocks instead of passing for
+  many independent slow requests. ``RESAMPLES`` resamples from a fixed seed: the same two runs
+  always give the same intervals.
 - **The rank test** is scipy's Mann–Whitney U (two-sided) over the blocks' medians, so a run of
   thousands of correlated requests does not pass for thousands of independent ones.
 
@@ -37,7 +41,9 @@ __all__ = [
     "block_length",
     "bootstrap_quantiles",
     "interval",
+    "min_block_length",
     "nearest_rank",
+    "politis_white",
     "rank_test",
     "relative_shift",
 ]
@@ -62,9 +68,49 @@ def nearest_rank(sorted_values: Floats, q: float) -> float:
     return float(sorted_values[rank - 1])
 
 
-def block_length(samples: int) -> int:
-    """Requests per block: ``⌈n^⅓⌉`` (at least 1)."""
+def min_block_length(samples: int) -> int:
+    """The shortest block: ``⌈n^⅓⌉`` requests (at least 1)."""
     return max(1, math.ceil(math.pow(samples, 1 / 3) - 1e-9))
+
+
+def politis_white(values: Floats) -> float:
+    """Politis and White's block length for the circular block bootstrap of ``values`` (their
+    mean; 2004, corrected by Patton, Politis and White, 2009): ``(2·G²/D)^⅓ · n^⅓`` from the
+    autocovariances up to the lag where the autocorrelation falls inside its noise band, under a
+    flat-top window; at most ``min(3·√n, n/3)``. 1 for a sample too short to say."""
+    n = values.size
+    if n < 8:
+        return 1.0
+    centred = values - values.mean()
+    band_width = max(5, math.ceil(math.sqrt(math.log10(n))))
+    most_lags = math.ceil(math.sqrt(n)) + band_width
+    lags = min(most_lags + band_width, n - 1)
+    autocovariance = np.array([centred[: n - k] @ centred[k:] / n for k in range(lags + 1)])
+    if autocovariance[0] <= 0:
+        return 1.0
+    correlation = np.abs(autocovariance / autocovariance[0])
+    noise = 2 * math.sqrt(math.log10(n) / n)
+    last = next(
+        (m for m in range(most_lags + 1)
+         if np.all(correlation[m + 1 : m + 1 + band_width] < noise)),
+        most_lags,
+    )  # fmt: skip
+    window = min(2 * max(last, 1), most_lags, lags)
+    k = np.arange(-window, window + 1)
+    t = np.abs(k) / window
+    flat_top = np.where(t <= 0.5, 1.0, np.where(t <= 1, 2 * (1 - t), 0.0))
+    covariances = autocovariance[np.abs(k)]
+    g = float(np.sum(flat_top * np.abs(k) * covariances))
+    d = 4 / 3 * float(np.sum(flat_top * covariances)) ** 2
+    if d <= 0:
+        return 1.0
+    length = (2 * g * g / d) ** (1 / 3) * n ** (1 / 3)
+    return float(min(max(length, 1.0), 3 * math.sqrt(n), n / 3))
+
+
+def block_length(in_send_order: Floats) -> int:
+    """Requests per block of this sample: Politis–White's length, at least ``⌈n^⅓⌉``."""
+    return max(min_block_length(in_send_order.size), math.ceil(politis_white(in_send_order)))
 
 
 @dataclass(frozen=True)
@@ -98,7 +144,7 @@ def bootstrap_quantiles(
     stride = math.ceil(values.size / MAX_BOOTSTRAP_SAMPLES)
     thinned = values[::stride]
     size = thinned.size
-    block = block_length(size)
+    block = block_length(thinned)
     blocks = math.ceil(size / block)
     order = np.argsort(thinned, kind="stable")
     sorted_values = thinned[order]
@@ -158,10 +204,12 @@ def _block_medians(values: Floats, block: int) -> Floats:
 
 
 def rank_test(base_in_order: Floats, candidate_in_order: Floats) -> RankTest:
-    """The U test on both runs cut into blocks of one length (that of the smaller run)."""
-    block = block_length(min(base_in_order.size, candidate_in_order.size))
-    base = _block_medians(np.asarray(base_in_order, dtype=np.float64), block)
-    candidate = _block_medians(np.asarray(candidate_in_order, dtype=np.float64), block)
+    """The U test on both runs cut into blocks of one length (the longer of their own)."""
+    base_values = np.asarray(base_in_order, dtype=np.float64)
+    candidate_values = np.asarray(candidate_in_order, dtype=np.float64)
+    block = max(block_length(base_values), block_length(candidate_values))
+    base = _block_medians(base_values, block)
+    candidate = _block_medians(candidate_values, block)
     result = mannwhitneyu(candidate, base, alternative="two-sided")
     return RankTest(
         p_value=float(result.pvalue),

@@ -16,7 +16,7 @@ def test_a_label_travels_as_the_locust_option() -> None:
 
 @pytest.mark.parametrize("label", ["", "   ", "a\nb", "x" * (MAX_LABEL_CHARS + 1)])
 def test_a_bad_label_is_refused(label: str) -> None:
-    with pytest.raises(ConfigError, match="--label .*: expected 1 to 100 printable characters"):
+    with pytest.raises(ConfigError, match=r"--label .*: expected 1 to 100 printable characters"):
         label_locust_args(label)
 
 

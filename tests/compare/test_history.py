@@ -8,19 +8,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.compare.history import build_history, family_changes, natural_key, run_point
+from harness.compare.history import (
+    RunPoint,
+    build_history,
+    family_changes,
+    natural_key,
+    run_point,
+)
 from harness.compare.rundir import read_run
 from harness.compare.trend import change_lines, history_frame
 from harness.conformance.verdict import Verdict
 from harness.errors import ConfigError
 
 
-def five_runs(
+@pytest.fixture
+def five_points(
     tmp_path: Path,
     make_run: Callable[..., Path],
     latencies_ms: Callable[..., np.ndarray],
     make_verdict: Callable[..., Verdict],
-) -> list[Path]:
+) -> list[RunPoint]:
     """v1.9.0 … v1.12.0 started in reverse label order; from the fourth, 30 ms instead of 20."""
     labels = ["v1.9.0", "v1.9.1", "v1.10.0", "v1.11.0", "v1.12.0"]
     runs = []
@@ -36,18 +43,11 @@ def five_runs(
                 created_at=f"2026-11-{25 - position:02d}T00:00:00+00:00",
             )
         )
-    return runs
+    return [run_point(read_run(run)) for run in runs]
 
 
-def test_a_latency_step_is_found_at_the_fourth_run(
-    tmp_path: Path,
-    make_run: Callable[..., Path],
-    latencies_ms: Callable[..., np.ndarray],
-    make_verdict: Callable[..., Verdict],
-) -> None:
-    points = [
-        run_point(read_run(d)) for d in five_runs(tmp_path, make_run, latencies_ms, make_verdict)
-    ]
+def test_a_latency_step_is_found_at_the_fourth_run(five_points: list[RunPoint]) -> None:
+    points = five_points
     history = build_history(points, "label")
     assert [run.label for run in history.runs] == [
         "v1.9.0",
@@ -68,15 +68,8 @@ def test_a_latency_step_is_found_at_the_fourth_run(
     assert frame["p95 answers s"].iloc[0] == pytest.approx(points[0].p95_s["answers"][0])
 
 
-def test_by_time_the_runs_keep_their_start_order(
-    tmp_path: Path,
-    make_run: Callable[..., Path],
-    latencies_ms: Callable[..., np.ndarray],
-    make_verdict: Callable[..., Verdict],
-) -> None:
-    points = [
-        run_point(read_run(d)) for d in five_runs(tmp_path, make_run, latencies_ms, make_verdict)
-    ]
+def test_by_time_the_runs_keep_their_start_order(five_points: list[RunPoint]) -> None:
+    points = five_points
     history = build_history(points, "time")
     assert [run.label for run in history.runs] == [
         "v1.12.0",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,9 @@ from harness.compare.stats import (
     block_length,
     bootstrap_quantiles,
     interval,
+    min_block_length,
     nearest_rank,
+    politis_white,
     rank_test,
     relative_shift,
 )
@@ -24,7 +27,7 @@ from harness.compare.stats import (
 def brute_force_replicates(values: np.ndarray, resamples: int, stream: int) -> np.ndarray:
     """The definition: draw as many blocks as there are, with replacement, from the same random
     stream; sort their union; take each nearest-rank percentile."""
-    block = block_length(values.size)
+    block = block_length(values)
     blocks = math.ceil(values.size / block)
     rng = np.random.default_rng([SEED, stream])
     chunk = max(1, stats._CELLS_PER_CHUNK // values.size)
@@ -55,8 +58,29 @@ def test_nearest_rank_is_the_smallest_value_covering_the_share() -> None:
     assert nearest_rank(np.array([7.0]), 0.5) == 7.0
 
 
-def test_blocks_hold_the_cube_root_of_the_sample() -> None:
-    assert [block_length(n) for n in (1, 8, 9, 1000, 1001, 27_000)] == [1, 2, 3, 10, 11, 30]
+def test_blocks_hold_at_least_the_cube_root_of_the_sample() -> None:
+    assert [min_block_length(n) for n in (1, 8, 9, 1000, 1001, 27_000)] == [1, 2, 3, 10, 11, 30]
+    independent = np.random.default_rng(2).normal(size=27_000)
+    assert politis_white(independent) < 3
+    assert block_length(independent) == 30
+
+
+def ar1(phi: float, size: int, seed: int) -> np.ndarray:
+    noise = np.random.default_rng(seed).normal(size=size)
+    series = np.empty(size)
+    series[0] = noise[0]
+    for i in range(1, size):
+        series[i] = phi * series[i - 1] + noise[i]
+    return series
+
+
+@pytest.mark.parametrize("phi", [0.5, 0.8])
+def test_correlated_latencies_get_the_block_length_theory_gives(phi: float) -> None:
+    """For an AR(1) series the optimal circular-block length is known in closed form:
+    (6φ² / ((1−φ)²(1+φ)²))^⅓ · n^⅓ (Politis and White, 2004, from G and D of the series)."""
+    size = 20_000
+    theory = (6 * phi**2 / ((1 - phi) ** 2 * (1 + phi) ** 2)) ** (1 / 3) * size ** (1 / 3)
+    assert abs(politis_white(ar1(phi, size, seed=4)) / theory - 1) < 0.15
 
 
 def test_a_comparison_is_reproducible_and_its_runs_use_two_streams() -> None:
