@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from harness.capacity.result import CapacityResult
-from harness.compare.history import CAPACITY_METRIC, History
+from harness.compare.history import History
 from harness.compare.result import Comparison
 from harness.compare.stats import Floats
 from harness.report.charts import CHECK_COLORS, LIMIT_LINE, WIDTH_IN, grid
@@ -135,31 +135,37 @@ _STATE_COLORS = {
 
 
 def trend_figure(history: History) -> Figure:
-    """p95 per case (with intervals) and capacity across the runs, change points marked, and
-    each run's verdict as a coloured strip."""
-    latency = [m for m in history.metrics if m.name.startswith("p95 ")]
-    capacity = [m for m in history.metrics if m.name == CAPACITY_METRIC]
-    panels = 1 + bool(latency) + bool(capacity)
+    """p95 and p50 per case (with intervals) and capacity across the runs, change points
+    marked, and each run's verdict as a coloured strip."""
+    by_percentile = {
+        name: [m for m in history.metrics if m.percentile == name] for name in ("p95", "p50")
+    }
+    latency = [(name, metrics) for name, metrics in by_percentile.items() if metrics]
+    capacity = [m for m in history.metrics if m.case is None]
+    panels = 1 + len(latency) + bool(capacity)
     ratios = [1.0] * (panels - 1) + [0.18]
     figure = Figure(figsize=(WIDTH_IN, 1.0 + 3.2 * (panels - 1) + 0.6), layout="constrained")
     axes = list(figure.subplots(panels, 1, sharex=True, height_ratios=ratios, squeeze=False)[:, 0])
     positions = np.arange(len(history.runs))
     colors = matplotlib.colormaps["tab10"]
-    if latency:
+    cases = list(dict.fromkeys(m.case for m in history.metrics if m.case is not None))
+    for name, metrics in latency:
         ax = axes.pop(0)
-        for number, metric in enumerate(latency):
-            case = metric.name.removeprefix("p95 ")
+        for metric in metrics:
+            case = metric.case or ""
             cells = [
-                (i, run.p95_s[case]) for i, run in enumerate(history.runs) if case in run.p95_s
+                (i, run.latency_s[case][name])
+                for i, run in enumerate(history.runs)
+                if case in run.latency_s
             ]
             shown = [i for i, _ in cells]
             value, low, high = (np.array([cell[k] for _, cell in cells]) * 1e3 for k in range(3))
-            color = colors(number % 10)
+            color = colors(cases.index(case) % 10)
             ax.errorbar(positions[shown], value, yerr=[value - low, high - value], fmt="-o",
                         capsize=3, color=color, label=case)  # fmt: skip
             for point in metric.changes:
                 ax.axvline(point.index - 0.5, color=color, ls="--", lw=1.2)
-        ax.set_ylabel("p95 of admitted answers (ms)\nwith 95 % intervals")
+        ax.set_ylabel(f"{name} of admitted answers (ms)\nwith 95 % intervals")
         ax.legend(fontsize=8, loc="best")
         ax.set_title("dashed: a change point (the run after it is the first of the new level)",
                      loc="left", fontsize=9)  # fmt: skip

@@ -1,9 +1,11 @@
-"""A trend across many runs (one per release): p95 per case, capacity, verdicts, change points.
+"""A trend across many runs (one per release): latency per case, capacity, verdicts, change points.
 
-Each run becomes one ``RunPoint`` (its p95 of admitted answers per case with a block-bootstrap
-interval, its capacity, its verdict); runs are ordered by when they started or by their label
-(natural order: v1.9 before v1.10); each metric's series is searched for change points
-(``changepoints``). Pure: ``RunData`` in, ``History`` out.
+Each run becomes one ``RunPoint`` (the p50 and p95 of its admitted answers per case, each with a
+block-bootstrap interval, its capacity, its verdict). The p95 is what ``compare`` gates; the p50
+is tracked beside it because on a shared machine the tail carries the machine's other load, so a
+step in the model's time shows in the median first. Runs are ordered by when they started or by
+their label (natural order: v1.9 before v1.10); each metric's series is searched for change
+points (``changepoints``). Pure: ``RunData`` in, ``History`` out.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from harness.errors import ConfigError
 
 __all__ = [
     "CAPACITY_METRIC",
+    "PERCENTILES",
     "History",
     "Metric",
     "RunPoint",
@@ -31,8 +34,10 @@ __all__ = [
     "run_point",
 ]
 
-CAPACITY_METRIC = "capacity req/s"
+CAPACITY_METRIC = "capacity"
+PERCENTILES = {"p50": 0.50, "p95": 0.95}
 Order = Literal["time", "label"]
+Estimate = tuple[float, float, float]  # value, low, high
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class RunPoint:
     state: str  # the verdict's state, or "not judged"
     failed: tuple[str, ...]
     family: str
-    p95_s: dict[str, tuple[float, float, float]]  # case → (p95, low, high), ≥ MIN_SAMPLES only
+    # case → percentile ("p50", "p95") → (seconds, low, high); cases with ≥ MIN_SAMPLES answers
+    latency_s: dict[str, dict[str, Estimate]]
     capacity_rps: float | None
 
     @property
@@ -55,11 +61,17 @@ class RunPoint:
 @dataclass(frozen=True)
 class Metric:
     """One series: a value per run (None where the run has none) and its change points, whose
-    ``index`` is a position in ``History.runs``."""
+    ``index`` is a position in ``History.runs``. A latency series names its ``case`` and
+    ``percentile`` (values in seconds); the capacity series has neither (req/s)."""
 
-    name: str
     values: tuple[float | None, ...]
     changes: tuple[ChangePoint, ...]
+    case: str | None = None
+    percentile: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.percentile} {self.case}" if self.case is not None else CAPACITY_METRIC
 
 
 @dataclass(frozen=True)
@@ -79,13 +91,16 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def run_point(run: RunData) -> RunPoint:
-    p95: dict[str, tuple[float, float, float]] = {}
+    latency: dict[str, dict[str, Estimate]] = {}
     for case, frame in run.chats.groupby("case", sort=False):
         admitted = frame.loc[frame["outcome"] == "ok", "latency_ms"].to_numpy(np.float64) / 1e3
-        if admitted.size >= MIN_SAMPLES:
-            bootstrap = bootstrap_quantiles(admitted, (0.95,))
-            low, high = interval(bootstrap.resampled[:, 0])
-            p95[str(case)] = (float(bootstrap.estimate[0]), low, high)
+        if admitted.size < MIN_SAMPLES:
+            continue
+        bootstrap = bootstrap_quantiles(admitted, tuple(PERCENTILES.values()))
+        latency[str(case)] = {
+            name: (float(bootstrap.estimate[column]), *interval(bootstrap.resampled[:, column]))
+            for column, name in enumerate(PERCENTILES)
+        }
     verdict = run.verdict
     capacity = run.capacity.result.capacity_rps if run.capacity is not None else None
     return RunPoint(
@@ -96,7 +111,7 @@ def run_point(run: RunData) -> RunPoint:
         state=verdict.state if verdict is not None else "not judged",
         failed=tuple(check.id for check in verdict.failed) if verdict is not None else (),
         family=verdict.algorithm if verdict is not None else "-",
-        p95_s=p95,
+        latency_s=latency,
         capacity_rps=capacity,
     )
 
@@ -113,7 +128,11 @@ def _ordered(points: list[RunPoint], order: Order) -> list[RunPoint]:
 
 
 def _metric(
-    name: str, values: list[float | None], max_pvalue: float, min_magnitude: float
+    values: list[float | None],
+    max_pvalue: float,
+    min_magnitude: float,
+    case: str | None = None,
+    percentile: str | None = None,
 ) -> Metric:
     """Change points of the runs that have a value, mapped back to run positions."""
     present = [i for i, value in enumerate(values) if value is not None]
@@ -123,7 +142,7 @@ def _metric(
         ChangePoint(present[point.index], point.before, point.after, point.p_value)
         for point in found
     )
-    return Metric(name, tuple(values), mapped)
+    return Metric(tuple(values), mapped, case, percentile)
 
 
 def build_history(
@@ -136,19 +155,24 @@ def build_history(
     if len(runs) < 2:
         raise ConfigError(f"history needs at least 2 runs, got {len(runs)}")
     points = _ordered(list(runs), order)
-    cases = list(dict.fromkeys(case for point in points for case in point.p95_s))
+    cases = list(dict.fromkeys(case for point in points for case in point.latency_s))
     metrics = [
         _metric(
-            f"p95 {case}",
-            [point.p95_s[case][0] if case in point.p95_s else None for point in points],
+            [
+                point.latency_s[case][name][0] if case in point.latency_s else None
+                for point in points
+            ],
             max_pvalue,
             min_magnitude,
+            case,
+            name,
         )
+        for name in reversed(PERCENTILES)  # p95 first: the gated one
         for case in cases
     ]
     if any(point.capacity_rps is not None for point in points):
         capacity = [point.capacity_rps for point in points]
-        metrics.append(_metric(CAPACITY_METRIC, capacity, max_pvalue, min_magnitude))
+        metrics.append(_metric(capacity, max_pvalue, min_magnitude))
     return History(tuple(points), tuple(metrics), order, max_pvalue, min_magnitude)
 
 

@@ -73,7 +73,10 @@ class Method(_Model):
     """How the figures were computed (the README's "Comparing runs" says why)."""
 
     percentile: str = "nearest rank"
-    interval: str = "percentile bootstrap over blocks of ⌈n^⅓⌉ consecutive requests"
+    interval: str = (
+        "percentile bootstrap over blocks of consecutive requests, as long as Politis-White's "
+        "automatic block length and at least ⌈n^⅓⌉"
+    )
     resamples: int
     seed: int
     confidence: float

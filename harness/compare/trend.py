@@ -1,8 +1,8 @@
 """A history as rows: the table the terminal prints, ``history.csv``, and the change lines.
 
 One row per run in order: position, label, run id, start, directory, verdict, failed checks,
-limiter family, capacity, the p95 of every case (seconds in the CSV, ms on the terminal), and the
-changes that begin at that run.
+limiter family, capacity, the p95 and p50 of every case (seconds in the CSV, ms on the terminal),
+and the changes that begin at that run.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.compare.gates import percent
-from harness.compare.history import CAPACITY_METRIC, History, family_changes
+from harness.compare.history import History, family_changes
 
 __all__ = ["HISTORY_CSV_FILE", "change_lines", "history_frame", "write_history_csv"]
 
@@ -23,9 +23,8 @@ def change_lines(history: History) -> list[str]:
     """'from run 4 (v1.4.0): p95 answers 20.1 → 30.0 ms (+49.6 %, p 1.1e-05)', in run order."""
     found: list[tuple[int, str]] = []
     for metric in history.metrics:
-        seconds = metric.name.startswith("p95 ")
+        scale, unit = (1e3, "ms") if metric.case is not None else (1.0, "req/s")
         for point in metric.changes:
-            scale, unit = (1e3, "ms") if seconds else (1.0, "req/s")
             found.append(
                 (
                     point.index,
@@ -66,10 +65,10 @@ def history_frame(history: History, milliseconds: bool = False) -> pd.DataFrame:
             "failed_checks": " ".join(point.failed),
             "limiter": point.family,
         }
-        if any(metric.name == CAPACITY_METRIC for metric in history.metrics):
+        if any(metric.case is None for metric in history.metrics):
             row["capacity_rps"] = point.capacity_rps
         for metric in history.metrics:
-            if metric.name.startswith("p95 "):
+            if metric.case is not None:
                 value = metric.values[position]
                 scale = 1e3 if milliseconds else 1.0
                 column = f"{metric.name} {'ms' if milliseconds else 's'}"

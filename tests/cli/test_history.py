@@ -25,14 +25,14 @@ def test_a_step_at_the_fourth_of_five_runs(
     code = main(["history", str(runs), "--out", str(out)])  # a folder of runs
     stdout = capsys.readouterr().out
     assert code == 0
-    assert "\n1 change point(s) in 5 runs\n  ! from run 4 (v1.3): p95 answers " in stdout
+    assert "\n2 change point(s) in 5 runs\n  ! from run 4 (v1.3): p95 answers " in stdout
     with (out / "history.csv").open() as file:
         rows = list(csv.DictReader(file))
     assert [row["label"] for row in rows] == ["v1.0", "v1.1", "v1.2", "v1.3", "v1.4"]
     assert [bool(row["changes"]) for row in rows] == [False, False, False, True, False]
     assert float(rows[3]["p95 answers s"]) > 0.03
     page = (out / "history.html").read_text()
-    assert "1 CHANGE(S) in 5 runs" in page
+    assert "2 CHANGE(S) in 5 runs" in page
     assert page.count("data:image/png;base64,") == 1
 
 
