@@ -13,10 +13,12 @@ figures too):
   fourth: the change must be found at the fourth run and nowhere else.
 
 ``python -m bench compare_false_alarm`` (about 6 minutes); the figures go to the README.
+``python -m bench.compare_false_alarm --pairs 3 --duration 30s --no-history`` measures longer runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -28,6 +30,7 @@ from typing import Any
 from harness.load.scenario import default_scenario_path
 
 PAIRS = 10
+DURATION = "3s"
 RUN_TIMEOUT_S = 180
 SCENARIO = default_scenario_path().with_name("compare.toml")
 
@@ -39,9 +42,9 @@ def _harness(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def _run(folder: Path, name: str, latency: str) -> Path:
+def _run(folder: Path, name: str, latency: str, duration: str = DURATION) -> Path:
     run_dir = folder / name
-    done = _harness("run", "--scenario", str(SCENARIO), "--duration", "3s", "--no-report",
+    done = _harness("run", "--scenario", str(SCENARIO), "--duration", duration, "--no-report",
                     "--out", str(run_dir), "--label", name, "--latency", latency)  # fmt: skip
     if not (run_dir / "verdict.json").exists():
         raise SystemExit(f"run {name} failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -75,24 +78,33 @@ def _history(folder: Path, runs: list[Path]) -> dict[str, Any]:
     return {"exit": done.returncode, "changes": lines}
 
 
-def run() -> dict[str, Any]:
+def run(
+    pairs_wanted: int = PAIRS, duration: str = DURATION, history_too: bool = True
+) -> dict[str, Any]:
     started = time.monotonic()
+    history: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="aisk-compare-bench-") as temporary:
         folder = Path(temporary)
         pairs = []
-        for index in range(PAIRS):
-            base = _run(folder, f"same{index}a", "20ms")
-            candidate = _run(folder, f"same{index}b", "20ms")
+        for index in range(pairs_wanted):
+            base = _run(folder, f"same{index}a", "20ms", duration)
+            candidate = _run(folder, f"same{index}b", "20ms", duration)
             pairs.append(_compare(folder, base, candidate))
             print(f"pair {index}: {pairs[-1]}", file=sys.stderr)
-        slow = _compare(folder, _run(folder, "step20", "20ms"), _run(folder, "step30", "30ms"))
-        steps = [_run(folder, f"v1.{i}", "30ms" if i >= 3 else "20ms") for i in range(5)]
-        history = _history(folder, steps)
+        slow = _compare(
+            folder,
+            _run(folder, "step20", "20ms", duration),
+            _run(folder, "step30", "30ms", duration),
+        )
+        if history_too:
+            steps = [_run(folder, f"v1.{i}", "30ms" if i >= 3 else "20ms") for i in range(5)]
+            history = _history(folder, steps)
     alarms = [pair for pair in pairs if pair["verdict"] != "no significant change"]
     return {
+        "duration": duration,
         "pairs": pairs,
-        "same_settings_no_significant_change": PAIRS - len(alarms),
-        "false_alarm_rate": len(alarms) / PAIRS,
+        "same_settings_no_significant_change": pairs_wanted - len(alarms),
+        "false_alarm_rate": len(alarms) / pairs_wanted,
         "p95_gate_inconclusive": sum(pair["p95_gate"] == "inconclusive" for pair in pairs),
         "20ms_vs_30ms": slow,
         "history_step_at_fourth": history,
@@ -101,4 +113,9 @@ def run() -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(), indent=2))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=PAIRS)
+    parser.add_argument("--duration", default=DURATION)
+    parser.add_argument("--no-history", action="store_true")
+    options = parser.parse_args()
+    print(json.dumps(run(options.pairs, options.duration, not options.no_history), indent=2))

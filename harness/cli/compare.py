@@ -91,7 +91,7 @@ def _handle(args: argparse.Namespace) -> int:
         ]
     except OSError as exc:
         raise ConfigError(f"cannot write the comparison into {str(folder)!r}: {exc}") from None
-    print("\n" + "  ".join(f"{path.stem}: {path}" for path in paths))
+    print(f"\nwritten: {'  '.join(str(path) for path in paths)}")
     return comparison.exit_code
 
 

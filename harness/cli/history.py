@@ -15,8 +15,8 @@ from harness.cli.capacity import parse_percentage
 from harness.compare import find_runs, read_run
 from harness.compare.changepoints import MAX_PVALUE, MIN_MAGNITUDE
 from harness.compare.history import History, build_history, run_point
-from harness.compare.trend import change_lines, history_frame, write_history_csv
-from harness.compare.trend_page import write_history_page
+from harness.compare.trend import change_lines, write_history_csv
+from harness.compare.trend_page import shown_columns, write_history_page
 from harness.errors import ConfigError
 
 __all__ = ["add_parser"]
@@ -25,7 +25,7 @@ DEFAULT_OUT = Path("reports/history")
 
 
 def print_history(history: History) -> None:
-    frame = history_frame(history, milliseconds=True).drop(columns=["run_dir", "started"])
+    frame = shown_columns(history)
     print(frame.to_string(index=False, na_rep="-", float_format=lambda value: f"{value:.1f}"))
     lines = change_lines(history)
     print(f"\n{len(lines)} change point(s) in {len(history.runs)} runs")
@@ -57,7 +57,7 @@ def _handle(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ConfigError(f"--out: cannot write to {str(folder)!r}: {exc}") from None
     print_history(history)
-    print("\n" + "  ".join(f"{path.suffix[1:]}: {path}" for path in paths))
+    print(f"\nwritten: {'  '.join(str(path) for path in paths)}")
     return 0
 
 

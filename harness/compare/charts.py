@@ -167,8 +167,6 @@ def trend_figure(history: History) -> Figure:
                 ax.axvline(point.index - 0.5, color=color, ls="--", lw=1.2)
         ax.set_ylabel(f"{name} of admitted answers (ms)\nwith 95 % intervals")
         ax.legend(fontsize=8, loc="best")
-        ax.set_title("dashed: a change point (the run after it is the first of the new level)",
-                     loc="left", fontsize=9)  # fmt: skip
     if capacity:
         ax = axes.pop(0)
         metric = capacity[0]
@@ -177,6 +175,11 @@ def trend_figure(history: History) -> Figure:
         for point in metric.changes:
             ax.axvline(point.index - 0.5, color=BASE_COLOR, ls="--", lw=1.2)
         ax.set_ylabel("capacity (req/s)")
+    figure.axes[0].set_title(
+        "dashed: a change point (the run after it is the first of the new level)",
+        loc="left",
+        fontsize=9,
+    )
     strip = axes.pop(0)
     for position, run in enumerate(history.runs):
         strip.add_patch(Rectangle((position - 0.45, 0), 0.9, 1, color=_STATE_COLORS[run.state]))

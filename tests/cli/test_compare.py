@@ -14,6 +14,7 @@ import pytest
 from harness.cli.main import main
 from harness.conformance.findings import Outcome
 from harness.conformance.verdict import Verdict
+from harness.load.scenario import Case
 
 RunMaker = Callable[..., Path]
 
@@ -212,3 +213,24 @@ def test_capacity_searches_compare_capacity(
     assert document["capacity"]["base_rps"]["value"] == 100.0
     assert (document["base"]["kind"], document["candidate"]["kind"]) == ("capacity", "capacity")
     assert "capacity.png" in (tmp_path / "o" / "compare.html").read_text()
+
+
+def test_a_capacity_search_and_a_run_compare_where_their_cases_match(
+    tmp_path: Path, make_run: RunMaker, make_capacity_run: RunMaker,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    search = make_capacity_run(tmp_path / "search", [50, 100, 100], 1)
+    like = Case.model_validate(
+        {"name": "capacity", "behaviour": {"kind": "hammer"}, "population": {"keys": 8}}
+    )
+    run = make_run(tmp_path / "run", {"capacity": [40.0] * 1200}, cases=[like])
+    code, stdout, _ = compare(capsys, str(search), str(run), "--out", str(tmp_path / "o"))
+    assert code == 0
+    assert re.search(r"\n  not compared +capacity +only BASE is a capacity search\n", stdout)
+    assert re.search(
+        r"\n  no change +p95 capacity +p95 of admitted answers 40\.0 → 40\.0 ms", stdout
+    )
+    other = make_run(tmp_path / "other", {"answers": [40.0] * 100})
+    code, _, err = compare(capsys, str(search), str(other))
+    assert code == 2
+    assert "(matching: none; only in BASE: capacity; only in CANDIDATE: answers)" in err
