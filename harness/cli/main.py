@@ -21,6 +21,8 @@ SUBCOMMAND_MODULES = (
     "harness.cli.report",
     "harness.cli.serve",
     "harness.cli.capacity",
+    "harness.cli.compare",
+    "harness.cli.history",
 )
 
 

@@ -42,6 +42,7 @@ __all__ = [
 
 SETTINGS_FILE = "settings.json"
 NS = 1_000_000_000
+MAX_LABEL_CHARS = 100
 
 
 class RunSettings(BaseModel):
@@ -116,6 +117,19 @@ def _duration_ns(value: object, name: str, spell: Callable[[str], str]) -> int:
     return ns
 
 
+def _label(value: object, spell: Callable[[str], str]) -> str | None:
+    """A run's label: one printable line (it names the run in histories and comparisons)."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if not 1 <= len(text) <= MAX_LABEL_CHARS or not text.isprintable():
+        raise ConfigError(
+            f"{spell('label')} {value!r}: expected 1 to {MAX_LABEL_CHARS} printable characters "
+            "on one line"
+        )
+    return text
+
+
 def scenario_of(values: Mapping[str, Any], spell: Callable[[str], str]) -> Scenario:
     """The scenario of the ``scenario`` option (default: built-in), with ``duration`` and
     ``users`` applied."""
@@ -163,6 +177,7 @@ def run_settings(
     except TimestampError as exc:
         raise ConfigError(f"{spell('org-timezone')}: {exc}") from None
     forwarded_for = bool(values.get("forwarded-for"))
+    label = _label(values.get("label"), spell)
     keys = plan_keys(scenario, run_id, target_host=url_host(target), forwarded_for=forwarded_for)
     return RunSettings(
         run_id=run_id,
@@ -179,7 +194,7 @@ def run_settings(
         ready_timeout_s=ready_ns / NS,
         org_timezone=zone,
         forwarded_for=forwarded_for,
-        label=values.get("label") or None,
+        label=label,
         emulator=emulator,
         autostop=autostop,
         dry_run=dry_run,

@@ -23,6 +23,7 @@ __all__ = [
     "LIMIT_LINE",
     "OUTCOME_COLORS",
     "checks_figure",
+    "grid",
     "key_timeline_figure",
     "outcomes_by_case_figure",
     "over_time_figure",
@@ -154,7 +155,8 @@ def _sample(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
     return pd.concat([frame[keep], rest])
 
 
-def _grid(count: int, row_in: float = 3.0) -> tuple[Figure, list[Axes]]:
+def grid(count: int, row_in: float = 3.0) -> tuple[Figure, list[Axes]]:
+    """A figure of ``count`` panels, three to a row, each ``row_in`` inches high."""
     cols = min(count, 3)
     rows = -(-count // cols)
     figure = _figure(row_in * rows + 0.4, rows, cols)
@@ -171,7 +173,7 @@ def wait_figure(waits: pd.DataFrame, durations_s: Mapping[str, float]) -> Figure
     below it (red) are admissions surely earlier than promised.
     """
     cases = [case for case in durations_s if (waits["case"] == case).any()]
-    figure, axes = _grid(len(cases))
+    figure, axes = grid(len(cases))
     for ax, case in zip(axes, cases, strict=True):
         mine = waits[waits["case"] == case]
         early_count = int(mine["early"].astype(bool).sum())
@@ -289,7 +291,7 @@ def quota_figure(consumption: pd.DataFrame, resets: pd.DataFrame) -> Figure:
     away, never on a run's time axis.
     """
     cases = list(resets["case"])
-    figure, axes = _grid(len(cases), row_in=3.4)
+    figure, axes = grid(len(cases), row_in=3.4)
     for ax, case in zip(axes, cases, strict=True):
         mine = consumption[consumption["case"] == case]
         reset = resets[resets["case"] == case].iloc[0]

@@ -16,7 +16,14 @@ from typing import Any
 from markdown_it import MarkdownIt
 from nbformat import NotebookNode
 
-__all__ = ["FigureFile", "Section", "notebook_section", "render_report"]
+__all__ = [
+    "FigureFile",
+    "Section",
+    "figure_html",
+    "notebook_section",
+    "render_page",
+    "render_report",
+]
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 OUTCOME_ORDER = ("fail", "inconclusive", "skipped", "pass")
@@ -41,7 +48,8 @@ class Section:
     error: str | None = None
 
 
-def _image(figure: FigureFile) -> str:
+def figure_html(figure: FigureFile) -> str:
+    """A figure embedded as a ``data:`` URI, captioned with its file name."""
     data = base64.b64encode(figure.png).decode("ascii")
     return (
         f'<figure><img src="data:image/png;base64,{data}" alt="{escape(figure.filename)}">'
@@ -64,7 +72,7 @@ def _output_block(
     if "image/png" in data:
         filename = name_figure(str(output.get("metadata", {}).get("filename", "")))
         figure = FigureFile(filename, base64.b64decode(data["image/png"]))
-        return _image(figure), figure
+        return figure_html(figure), figure
     if "text/html" in data:
         return f'<div class="output">{_text(data["text/html"])}</div>', None
     if "text/markdown" in data:
@@ -192,8 +200,15 @@ def render_report(
     sections: Sequence[Section],
 ) -> str:
     """The whole page: title, run facts, verdict table, a link per section, the sections."""
-    nav = "".join(f'<a href="#{escape(s.anchor)}">{escape(s.title)}</a>' for s in sections)
     capacity_run = any(section.anchor == "capacity" for section in sections)
+    return render_page(title, facts, _verdict_table(verdict, capacity_run), sections)
+
+
+def render_page(title: str, facts: Mapping[str, str], top: str, sections: Sequence[Section]) -> str:
+    """A page in the report's style: title, facts, ``top`` (HTML made by the caller, every text
+    in it escaped), a link per section, the sections. Also the page of ``compare`` and
+    ``history``."""
+    nav = "".join(f'<a href="#{escape(s.anchor)}">{escape(s.title)}</a>' for s in sections)
     fact_line = "".join(
         f"<span>{escape(name)}: <b>{escape(value)}</b></span>" for name, value in facts.items()
     )
@@ -213,6 +228,6 @@ def render_report(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body><main>"
         f'<h1>{escape(title)}</h1><div class="facts">{fact_line}</div>'
-        f'<section id="verdict">{_verdict_table(verdict, capacity_run)}</section>'
+        f'<section id="verdict">{top}</section>'
         f"<nav>Sections: {nav}</nav>{''.join(body)}</main></body></html>\n"
     )

@@ -77,3 +77,12 @@ def test_binary_garbage_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / PLAN_FILE).write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ConfigError, match="cannot read"):
         read_plan(tmp_path)
+
+
+def test_a_label_is_kept_and_old_plans_have_none(tmp_path: Path) -> None:
+    write_plan(tmp_path, run_plan().model_copy(update={"label": "v1.4.2"}))
+    assert read_plan(tmp_path).label == "v1.4.2"
+    document = (tmp_path / PLAN_FILE).read_text(encoding="utf-8").replace('"label": "v1.4.2",', "")
+    (tmp_path / PLAN_FILE).write_text(document, encoding="utf-8")
+    assert '"label"' not in document
+    assert read_plan(tmp_path).label is None

@@ -1,0 +1,182 @@
+"""``compare.json``: what a comparison of two runs found, for the terminal, CI and the page.
+
+Strict where we produce it. Relative shifts are fractions (``0.1`` is +10 %), latencies seconds,
+rates per second; every estimate carries its 95 % interval. ``gates`` is the one list the verdict,
+the JUnit file, the table and the page all iterate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.model_files import write_model
+
+__all__ = [
+    "COMPARE_FILE",
+    "CapacityComparison",
+    "CaseComparison",
+    "CheckChange",
+    "Comparison",
+    "Estimate",
+    "FamilyChange",
+    "Gate",
+    "GateOutcome",
+    "LatencyComparison",
+    "Method",
+    "PercentileShift",
+    "RateComparison",
+    "RunRef",
+    "Thresholds",
+    "VerdictName",
+    "write_comparison",
+]
+
+COMPARE_FILE = "compare.json"
+
+GateOutcome = Literal[
+    "regression", "improvement", "no significant change", "inconclusive", "not compared"
+]
+VerdictName = Literal["regression", "improvement", "no significant change"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Estimate(_Model):
+    """A value and its 95 % interval."""
+
+    value: float
+    low: float
+    high: float
+
+
+class RunRef(_Model):
+    run_dir: str
+    run_id: str
+    label: str | None
+    created_at: str
+    target: str
+    kind: Literal["run", "capacity"]
+    emulator: dict[str, object] | None
+
+
+class Thresholds(_Model):
+    max_p95_increase: float  # a fraction: 0.1 for --max-p95-increase 10%
+    max_capacity_drop: float
+
+
+class Method(_Model):
+    """How the figures were computed (the README's "Comparing runs" says why)."""
+
+    percentile: str = "nearest rank"
+    interval: str = (
+        "percentile bootstrap over blocks of consecutive requests, as long as Politis-White's "
+        "automatic block length and at least ⌈n^⅓⌉"
+    )
+    resamples: int
+    seed: int
+    confidence: float
+    rank_test: str = "Mann-Whitney U, two-sided, over the medians of the same blocks"
+    gate: str = (
+        "regression or improvement: the shift's interval wholly beyond the threshold; "
+        "no significant change: wholly within it; else inconclusive"
+    )
+    gated_latency: str = "admitted answers (outcome ok) of the load's chat requests"
+
+
+class Gate(_Model):
+    """One thing the verdict weighs: a check, a case's p95, the capacity."""
+
+    subject: str
+    outcome: GateOutcome
+    summary: str
+
+
+class CheckChange(_Model):
+    id: str
+    title: str
+    base: str
+    candidate: str
+    summary: str  # the candidate's summary
+
+
+class FamilyChange(_Model):
+    """The identified limiter family, or its parameters, differ between the runs."""
+
+    base: str
+    candidate: str
+    parameters: list[str]  # "path: base → candidate" for each parameter that moved
+
+
+class PercentileShift(_Model):
+    quantile: float
+    base_s: Estimate
+    candidate_s: Estimate
+    shift: Estimate  # candidate / base − 1
+    significant: bool
+
+
+class LatencyComparison(_Model):
+    """One group of answers: ``admitted`` (the model's latency) or ``refused`` (throttles and
+    out-of-quota answers, milliseconds; shown, never gated)."""
+
+    group: Literal["admitted", "refused"]
+    base_samples: int
+    candidate_samples: int
+    percentiles: list[PercentileShift]
+    rank_p_value: float | None
+    p_slower: float | None  # P(a candidate block's median > a base block's)
+    block: int | None
+    reason: str = ""  # why there are no percentiles, when there are none
+
+
+class RateComparison(_Model):
+    base: float
+    candidate: float
+
+
+class CaseComparison(_Model):
+    case: str
+    requests: tuple[int, int]
+    requests_per_s: RateComparison
+    admitted_per_s: RateComparison
+    error_rate: RateComparison  # client and server errors and unanswered requests, of all
+    outcome_shares: dict[str, RateComparison]
+    latency: list[LatencyComparison]
+
+
+class CapacityComparison(_Model):
+    base_rps: Estimate | None
+    candidate_rps: Estimate | None
+    shift: Estimate | None
+    base_knee: str
+    candidate_knee: str
+    base_knee_rps: Estimate | None
+    candidate_knee_rps: Estimate | None
+
+
+class Comparison(_Model):
+    base: RunRef
+    candidate: RunRef
+    verdict: VerdictName
+    exit_code: int
+    thresholds: Thresholds
+    method: Method
+    gates: list[Gate]
+    family: FamilyChange | None
+    checks: list[CheckChange]
+    states: tuple[str, str] | None  # the two verdicts' states, when both runs were judged
+    cases: list[CaseComparison]
+    capacity: CapacityComparison | None
+
+    @property
+    def regressions(self) -> list[Gate]:
+        return [gate for gate in self.gates if gate.outcome == "regression"]
+
+
+def write_comparison(folder: Path, comparison: Comparison) -> Path:
+    return write_model(folder / COMPARE_FILE, comparison)
