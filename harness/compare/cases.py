@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.compare.leaves import leaves
-from harness.load.scenario import Case
+from harness.run.plan import Case
 
 __all__ = ["CaseMatch", "match_cases"]
 

@@ -18,7 +18,17 @@ from harness.load.scenario import Case, Scenario
 from harness.load.settings import RunSettings
 from harness.model_files import read_model, write_model
 
-__all__ = ["PLAN_FILE", "CasePlan", "RunPlan", "plan_of", "read_plan", "write_plan"]
+# Case and Scenario are the shapes of run.json's cases: its readers take them from here.
+__all__ = [
+    "PLAN_FILE",
+    "Case",
+    "CasePlan",
+    "RunPlan",
+    "Scenario",
+    "plan_of",
+    "read_plan",
+    "write_plan",
+]
 
 PLAN_FILE = "run.json"
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pydantic import SecretStr
+from testkit import clean_env
 
 from harness.api.duration import parse_duration
 from harness.capacity import CapacityResult, Slo, StepResult, read_result
@@ -37,10 +37,6 @@ IMPLIED_RPS = SERVERS / (parse_duration(LATENCY) / 1e9)  # 100 req/s
 
 def capacity_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness.cli.main", "capacity", *args]
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("AISK_")}
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ and the chatbots deleted whenever the target lets us.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import psutil
 import pytest
 from faulty_target import HUGE_BYTES, FaultyTarget
 from pydantic import SecretStr
+from testkit import clean_env
 
 from harness.api.answer import MAX_BODY_BYTES
 from harness.api.client import AiskClient
@@ -67,10 +67,6 @@ def scenario(tmp_path: Path, duration: str = "3s", keys: int = 1) -> Path:
 
 def harness(command: str, *args: str) -> list[str]:
     return [sys.executable, "-m", "harness.cli.main", command, *args]
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("AISK_")}
 
 
 def run_against(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:

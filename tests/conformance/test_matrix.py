@@ -9,13 +9,13 @@ The repetitions that hunt for false failures (``test_correct_families_never_fail
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from testkit import clean_env
 
 from harness.conformance import CHECK_IDS
 from harness.emulator import FAULTS, Algorithm
@@ -28,7 +28,7 @@ RUN_TIMEOUT_S = 180
 
 def verdict_of(tmp_path: Path, *options: str) -> tuple[int, dict[str, Any], str]:
     run_dir = tmp_path / "run"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AISK_")}
+    env = clean_env()
     done = subprocess.run(
         [sys.executable, "-m", "harness.cli.main", "run", "--scenario", str(QUICK),
          "--latency", "5ms..30ms", "--out", str(run_dir), "--no-report", *options],

@@ -9,7 +9,6 @@ is the one under test.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from testkit import clean_env
 
 from harness.emulator import BackgroundEmulator, EmulatorConfig, LatencyRange
 
@@ -37,10 +37,6 @@ class MadeRun:
 
 def harness_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness.cli.main", *args]
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("AISK_")}
 
 
 def run_harness(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
