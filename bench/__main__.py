@@ -8,7 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import checks_scale, compare_false_alarm, emulator_throughput, locust_overhead, soak
+from bench import (
+    checks_scale,
+    compare_false_alarm,
+    emulator_throughput,
+    locust_overhead,
+    open_sender,
+    soak,
+)
 
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "emulator_throughput": emulator_throughput.run,
@@ -16,6 +23,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "checks_scale": checks_scale.run,
     "soak": soak.run,
     "compare_false_alarm": compare_false_alarm.run,
+    "open_sender": open_sender.run,
 }
 
 

@@ -63,7 +63,7 @@ def _harness(url: str, keys: int, clients: int, seconds: int, folder: Path) -> d
     users = str(keys)  # one Locust user per key; its clients are greenlets of that user
     arguments = [
         "-u", users, "-r", users, "--host", url, "--aisk-scenario", str(scenario),
-        "--aisk-out", str(folder / "run"), "--aisk-autostop",
+        "--aisk-out", str(folder / "run"),
     ]  # fmt: skip
     return _locust(
         ROOT / "locustfiles" / "aisk.py", arguments, {"AISK_API_KEY": BENCH_KEY}, folder, seconds

@@ -34,6 +34,7 @@ __all__ = [
     "fair_split_int",
     "slot_rate_need",
     "slot_request_ceiling",
+    "slot_scheduled_rate",
     "split_budget",
 ]
 
@@ -69,16 +70,27 @@ def slot_request_ceiling(slot: Slot) -> int:
         repetitions = min(len(slot.keys), -(-slot.duration_ns // interval_ns))
         return behaviour.size * repetitions
     ceiling = slot.case.max_requests_per_key
-    if isinstance(behaviour, Paced):
-        ceiling = min(ceiling, math.floor(behaviour.rate * seconds) + 1)
+    rate = slot_scheduled_rate(slot)
+    if rate is not None:
+        ceiling = min(ceiling, math.floor(rate * seconds) + 1)
     return ceiling
+
+
+def slot_scheduled_rate(slot: Slot) -> float | None:
+    """The requests per second a paced or open slot's schedule sends (None: it waits for
+    answers, or bursts)."""
+    behaviour = slot.case.behaviour
+    if isinstance(behaviour, Paced):
+        return behaviour.rate
+    return slot.case.arrival_rate
 
 
 def slot_rate_need(slot: Slot) -> float:
     """The request rate the slot's schedule asks for on average (infinite for hammer, polite)."""
     behaviour = slot.case.behaviour
-    if isinstance(behaviour, Paced):
-        return behaviour.rate
+    rate = slot_scheduled_rate(slot)
+    if rate is not None:
+        return rate
     if isinstance(behaviour, Burst):
         return behaviour.size * NS / _interval_ns(behaviour)
     return INFINITE

@@ -31,6 +31,7 @@ __all__ = [
     "Burst",
     "Case",
     "Hammer",
+    "Open",
     "Paced",
     "Polite",
     "Population",
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 INT32_MAX = 2**31 - 1
+NS = 1_000_000_000
 VaryMode = Literal["ip", "device", "none"]
 VARY_BY_ENUM: dict[str, RateLimitVaryBy] = {
     "ip": RateLimitVaryBy.IP,
@@ -145,8 +147,33 @@ class Burst(_Strict):
     concurrent: bool = True
 
 
-Behaviour = Annotated[Hammer | Paced | Polite | Burst, Field(discriminator="kind")]
-BEHAVIOUR_KINDS = ("hammer", "paced", "polite", "burst")
+class Open(_Strict):
+    """Arrivals on a schedule that does not wait for answers (an open model, as k6's
+    constant-arrival-rate): ``rate`` requests per second for the key, or ``over`` times the case's
+    limit per duration, spaced evenly or as a Poisson process. At most ``max_in_flight`` requests
+    are in flight for the key; an arrival that finds them all busy waits for one up to
+    ``max_delay`` (it leaves late) and is dropped past it (k6's dropped_iterations).
+
+    Closed loops offer at most clients / latency: against a language model answering in seconds
+    they never reach a limit. An open key reaches ``over`` times its limit whatever the latency.
+    """
+
+    kind: Literal["open"]
+    rate: float | None = Field(default=None, gt=0, le=100_000)
+    over: float | None = Field(default=None, gt=0, le=1_000)
+    arrivals: Literal["constant", "poisson"] = "constant"
+    max_in_flight: int = Field(default=64, ge=1, le=10_000)
+    max_delay: GoDuration = "1s"
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Open:
+        if (self.rate is None) == (self.over is None):
+            raise ValueError("give exactly one of 'rate' (per second) and 'over' (times the limit)")
+        return self
+
+
+Behaviour = Annotated[Hammer | Paced | Polite | Burst | Open, Field(discriminator="kind")]
+BEHAVIOUR_KINDS = ("hammer", "paced", "polite", "burst", "open")
 
 _CASE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -177,11 +204,25 @@ class Case(_Strict):
             raise ValueError("population.rotate = 'device' cannot vary the key itself (vary_by)")
         if rotate == "ip" and mode == "ip":
             raise ValueError("population.rotate = 'ip' cannot vary the key itself (vary_by)")
+        if isinstance(self.behaviour, Open) and self.behaviour.over and self.rate_limit is None:
+            raise ValueError("behaviour.over needs a rate_limit to be over (or give 'rate')")
         return self
 
     @property
     def vary_mode(self) -> VaryMode:
         return self.rate_limit.vary_by if self.rate_limit else "none"
+
+    @property
+    def arrival_rate(self) -> float | None:
+        """An open case's arrivals per second and key (None for the closed behaviours)."""
+        behaviour = self.behaviour
+        if not isinstance(behaviour, Open):
+            return None
+        if behaviour.rate is not None:
+            return behaviour.rate
+        assert self.rate_limit is not None  # checked when the case was read
+        assert behaviour.over is not None
+        return behaviour.over * self.rate_limit.limit * NS / self.rate_limit.duration_ns
 
     @property
     def concurrent_burst(self) -> bool:

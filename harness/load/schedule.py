@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.load.keys import KeyPlan
-from harness.load.scenario import Burst, Case, Scenario
+from harness.load.scenario import Burst, Case, Open, Scenario
 
-__all__ = ["Slot", "build_slots", "slot_count"]
+__all__ = ["Slot", "build_slots", "slot_connections", "slot_count"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +48,14 @@ def slot_count(scenario: Scenario) -> int:
     """How many slots (Locust users) the scenario needs: one per key, a burst's keys per
     repetition counted once (``build_slots`` without planning the keys)."""
     return sum(case.population.keys for case in scenario.cases)
+
+
+def slot_connections(slot: Slot) -> int:
+    """How many requests of the slot can be in flight at once: its clients, a concurrent
+    burst's size, an open key's in-flight bound (the connections its pools keep)."""
+    behaviour = slot.case.behaviour
+    if isinstance(behaviour, Burst):
+        return max(slot.clients, behaviour.size)
+    if isinstance(behaviour, Open):
+        return behaviour.max_in_flight
+    return slot.clients

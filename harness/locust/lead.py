@@ -157,7 +157,8 @@ class LeadSession(Session):
         self.collect()
         lead.recorder.stop()
         lead.recorder.flush()
-        lead.writer.report(self.process, lead.recorder.recorded)
+        run = self.run
+        lead.writer.report(self.process, lead.recorder.recorded, run.dropped if run else {})
         lead.writer.close()
         left = self._tear_down(lead)
         recording = lead.writer.recording(self.lost_workers(), self._slots_not_run(lead), left)

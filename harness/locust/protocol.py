@@ -103,6 +103,7 @@ class Records(Message):
 class Flushed(Message):
     kind = "aisk_flushed"
     recorded: int = Field(ge=0)  # every record this worker made, all batches sent before this
+    dropped: dict[str, int] = Field(default_factory=dict)  # open-model arrivals never sent, by case
 
 
 class FlushNow(Message):

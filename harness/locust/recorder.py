@@ -50,10 +50,14 @@ class Recorder:
         recv_wall_ns: int,
         send_mono_ns: int,
         recv_mono_ns: int,
+        intended_send_mono_ns: int | None,
         answer: Answer,
     ) -> None:
         rows = self._rows
-        rows.append((prefix, send_wall_ns, recv_wall_ns, send_mono_ns, recv_mono_ns, answer))
+        rows.append(
+            (prefix, send_wall_ns, recv_wall_ns, send_mono_ns, recv_mono_ns,
+             intended_send_mono_ns, answer)
+        )  # fmt: skip
         self.recorded += 1
         if len(rows) >= BATCH_ROWS:
             self.flush()
@@ -67,7 +71,7 @@ class Recorder:
         answer: Answer,
     ) -> None:
         """One record of the set-up's calls (the hot path uses ``record`` with a kept prefix)."""
-        self.record(self.prefix(kind, phase, context), *times, answer)
+        self.record(self.prefix(kind, phase, context), *times, None, answer)
 
     def flush(self) -> None:
         """Everything recorded so far, as one table, to the destination."""

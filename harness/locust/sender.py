@@ -31,7 +31,7 @@ from harness.api.client import CHAT_PATH
 from harness.api.transport import TransportFailure, read_bounded, transport_failure
 from harness.load.chat_body import chat_bodies
 from harness.load.keys import KeyPlan
-from harness.load.schedule import Slot
+from harness.load.schedule import Slot, slot_connections
 from harness.locust.pool import SourceBoundClientPool
 from harness.locust.session import Run
 from harness.run.batches import Prefix
@@ -116,7 +116,7 @@ class KeySender:
         self._timeout_s = run.settings.request_timeout_s
         self._host = run.settings.target
         self._bodies = chat_bodies(key, f"{run.settings.run_id}-{slot.index}")
-        concurrency = max(slot.clients, getattr(slot.case.behaviour, "size", 1))
+        concurrency = slot_connections(slot)
         self._pools = [
             SourceBoundClientPool(
                 ip,
@@ -158,7 +158,8 @@ class KeySender:
         for pool in self._pools:
             pool.prewarm(self._host, connections)
 
-    def send(self, phase: str, client: int) -> Answer:
+    def send(self, phase: str, client: int, intended_mono_ns: int | None = None) -> Answer:
+        """One request, recorded; ``intended_mono_ns``: when an open schedule meant it to leave."""
         turn = self.sent
         self.sent = turn + 1
         session, pool = self._routes[turn % len(self._routes)]
@@ -197,7 +198,7 @@ class KeySender:
                     pool,
                     device_index,
                     forwarded_for,
-                    (send_wall, recv_wall, send_mono, recv_mono),
+                    (send_wall, recv_wall, send_mono, recv_mono, intended_mono_ns),
                     answer,
                 )
                 raise
@@ -212,7 +213,7 @@ class KeySender:
             pool,
             device_index,
             forwarded_for,
-            (send_wall, recv_wall, send_mono, recv_mono),
+            (send_wall, recv_wall, send_mono, recv_mono, intended_mono_ns),
             answer,
         )
         return answer
@@ -224,7 +225,7 @@ class KeySender:
         pool: SourceBoundClientPool,
         device_index: int,
         forwarded_for: str,
-        times: tuple[int, int, int, int],
+        times: tuple[int, int, int, int, int | None],
         answer: Answer,
     ) -> None:
         # A client's prefix repeats request after request: built once per combination.

@@ -26,7 +26,8 @@ from locust.runners import (
 import logging
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
 import gevent
@@ -48,11 +49,13 @@ STOPPED = (STATE_STOPPING, STATE_STOPPED, STATE_CLEANUP)
 
 @dataclass(frozen=True)
 class Run:
-    """One run as a process sees it, whole from the moment it exists."""
+    """One run as a process sees it, whole from the moment it exists. ``dropped``: the
+    open-model arrivals this process dropped, by case (they were never sent)."""
 
     settings: RunSettings
     chatbots: dict[str, ChatbotAccess]
     recorder: Recorder
+    dropped: Counter[str] = field(default_factory=Counter)
 
     @property
     def slots(self) -> list[Slot]:

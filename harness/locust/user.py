@@ -21,8 +21,9 @@ from gevent.pool import Group
 from harness.api.answer import Outcome
 from harness.api.duration import parse_duration
 from harness.load.budget import SlotAllowance
-from harness.load.scenario import Burst, Paced, Polite
+from harness.load.scenario import Burst, Open, Paced, Polite
 from harness.load.schedule import Slot
+from harness.locust.open_loop import OpenKey
 from harness.locust.sender import KeySender
 from harness.locust.session import Run, Session, session_of
 
@@ -51,6 +52,13 @@ class KeyUser(User):
         behaviour = slot.case.behaviour
         if isinstance(behaviour, Burst):
             self._burst(run, slot, behaviour, allowance, deadline)
+        elif isinstance(behaviour, Open):
+            sender = KeySender(self, run, slot, slot.keys[0])
+            key = OpenKey(sender, slot, behaviour, allowance, run.settings.run_id)
+            try:
+                key.run(deadline)
+            finally:
+                run.dropped[slot.case.name] += key.dropped
         else:
             sender = KeySender(self, run, slot, slot.keys[0])
             loop = _loop(sender, slot, allowance, deadline)

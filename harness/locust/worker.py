@@ -134,4 +134,4 @@ class WorkerSession(Session):
         self._reported = True
         run.recorder.stop()
         run.recorder.flush()
-        send(self.worker, Flushed(recorded=run.recorder.recorded))
+        send(self.worker, Flushed(recorded=run.recorder.recorded, dropped=dict(run.dropped)))

@@ -8,6 +8,7 @@ arrived, what the parts hold and what was lost: ``recording.json`` (``harness.ru
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
 import gevent
 import pyarrow as pa
@@ -25,6 +26,7 @@ class Writer:
         self.sink = sink
         self.received: Counter[str] = Counter()
         self.reported: dict[str, int] = {}  # process → its own total, from its last report
+        self._dropped: dict[str, Counter[str]] = {}  # process → open arrivals dropped, by case
         self._timer = gevent.spawn(self._flush_when_due)
 
     def take(self, process: str, table: pa.Table) -> None:
@@ -33,9 +35,11 @@ class Writer:
         self.received[process] += table.num_rows
         self.sink.append_table(table)
 
-    def report(self, process: str, recorded: int) -> None:
-        """``process`` has sent everything: it recorded ``recorded`` in all."""
+    def report(self, process: str, recorded: int, dropped: Mapping[str, int]) -> None:
+        """``process`` has sent everything: it recorded ``recorded`` in all, and dropped
+        ``dropped`` open-model arrivals (by case) it never sent. The latest report counts."""
         self.reported[process] = recorded
+        self._dropped[process] = Counter(dropped)
 
     def close(self) -> None:
         """Write what is buffered; what cannot be written is counted lost."""
@@ -71,4 +75,5 @@ class Writer:
             lost_workers=lost_workers,
             slots_not_run=slots_not_run,
             chatbots_not_deleted=chatbots_not_deleted,
+            dropped_sends=dict(sum(self._dropped.values(), Counter())),
         )

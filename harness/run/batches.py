@@ -4,7 +4,7 @@ A request's record is mostly made of parts that repeat request after request: it
 phase, the client's context and the clock offset (one ``Prefix``), and for every success the same
 classified answer object. Appending them by reference costs one tuple per request; when the
 batch is taken, the distinct combinations are converted once and repeated with ``take``, and
-only the four timestamps are per-row arrays.
+only the timestamps are per-row arrays.
 The table equals ``records_to_table`` of the same records, column for column. Workers ship
 their batches to the master as Arrow IPC streams (``table_to_bytes``).
 """
@@ -32,8 +32,9 @@ __all__ = [
 # The part of a record that repeats, flat: kind, phase, the RequestContext fields, then the clock
 # offset and its error. A sender builds it once per client and phase (``prefix``).
 Prefix = tuple[object, ...]
-# A row: the prefix, send_wall, recv_wall, send_mono, recv_mono, and the classified answer.
-Row = tuple[Prefix, int, int, int, int, Answer]
+# A row: the prefix, send_wall, recv_wall, send_mono, recv_mono, intended_send_mono (an open
+# model's, else None), and the classified answer.
+Row = tuple[Prefix, int, int, int, int, int | None, Answer]
 
 
 def prefix(kind: str, phase: str, context: RequestContext, offset: ClockOffset) -> Prefix:

@@ -46,6 +46,8 @@ class Recording(_Strict):
     lost_workers: list[str] = Field(default_factory=list)
     slots_not_run: list[str] = Field(default_factory=list)  # "case/key" of slots no user took
     chatbots_not_deleted: list[str] = Field(default_factory=list)
+    # Open-model arrivals never sent (every request in flight, and max_delay waited), by case.
+    dropped_sends: dict[str, int] = Field(default_factory=dict)
 
     @property
     def invariant_holds(self) -> bool:

@@ -27,6 +27,9 @@ identity
 timing (a request reached the server somewhere in [send, recv])
 - ``send_wall_ns`` / ``recv_wall_ns``  UTC epoch ns just before sending / after the whole answer.
 - ``send_mono_ns`` / ``recv_mono_ns``  the sending process's monotonic clock, same instants.
+- ``intended_send_mono_ns``  an open-model key's: the instant its schedule meant the request to
+                   leave (same clock); ``send_mono_ns`` minus it is how late it left. Null for the
+                   behaviours that wait for answers (hammer, paced, polite, burst).
 - ``clock_offset_ns``      add to this process's clocks to get the recording master's (0 if local).
 - ``clock_offset_err_ns``  half the round trip of the best offset sample: the offset's error bound.
 - ``latency_ms``           recv − send on the monotonic clock.
@@ -65,7 +68,7 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -115,12 +118,17 @@ class RequestContext(NamedTuple):
 
 
 class Times(NamedTuple):
-    """The four instants of a request: its send and receive, on the wall and monotonic clocks."""
+    """The instants of a request: its send and receive, on the wall and monotonic clocks, and
+    (an open model's) the instant it was meant to leave."""
 
     send_wall_ns: int
     recv_wall_ns: int
     send_mono_ns: int
     recv_mono_ns: int
+    intended_send_mono_ns: int | None = None
+
+
+_Part = TypeVar("_Part", bound=tuple[Any, ...])
 
 
 class _Latency(NamedTuple):
@@ -197,12 +205,22 @@ class Record:
     def from_columns(cls, columns: Mapping[str, object]) -> Record:
         """A record from one row of ``RECORD_COLUMNS`` (``latency_ms`` is ignored: derived)."""
         return cls(
-            Origin._make(columns[name] for name in Origin._fields),
-            RequestContext._make(columns[name] for name in RequestContext._fields),
-            Times._make(columns[name] for name in Times._fields),
-            ClockOffset._make(columns[name] for name in ClockOffset._fields),
-            Answer._make(columns[name] for name in Answer._fields),
+            _part(Origin, columns),
+            _part(RequestContext, columns),
+            _part(Times, columns),
+            _part(ClockOffset, columns),
+            _part(Answer, columns),
         )
+
+
+def _part(part: type[_Part], columns: Mapping[str, object]) -> _Part:
+    """A record part from its columns (a column left out takes the part's default)."""
+    defaults: dict[str, object] = part._field_defaults  # type: ignore[attr-defined]
+    names: tuple[str, ...] = part._fields  # type: ignore[attr-defined]
+    made: _Part = part._make(  # type: ignore[attr-defined]
+        columns[name] if name in columns else defaults[name] for name in names
+    )
+    return made
 
 
 def records_to_table(records: Sequence[Record]) -> pa.Table:

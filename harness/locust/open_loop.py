@@ -1,0 +1,95 @@
+"""An open-model key: a scheduler greenlet hands each arrival to a bounded pool of senders (the
+load model Locust lacks: k6's constant-arrival-rate, Gatling's ``injectOpen``).
+
+``max_in_flight`` sender greenlets take arrivals from a queue as they come due. An arrival a sender
+takes at once leaves on time; one that waits in the queue (every sender busy) leaves late, its
+record keeping the instant it was meant to leave, and is dropped (counted, never sent) when it has
+waited past ``max_delay``. The queue holds at most ``max_in_flight`` arrivals; one more is dropped
+at once. Nothing queues without bound, and a slow target never slows the schedule. The senders
+are made once per key, not per request: the schedule's own cost stays a queue hand-over.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import gevent
+from gevent.pool import Group
+from gevent.queue import Full, Queue
+
+from harness.api.duration import parse_duration
+from harness.load.arrivals import arrival_instants, schedule_seed
+from harness.load.budget import SlotAllowance
+from harness.load.scenario import Open
+from harness.load.schedule import Slot
+from harness.locust.sender import KeySender
+
+__all__ = ["OpenKey"]
+
+NS = 1_000_000_000
+PHASE = "open"
+_DONE = -1  # what the scheduler queues once per sender when the schedule is over
+
+
+@dataclass
+class OpenKey:
+    """The schedule of one open-model slot, sent through ``sender``."""
+
+    sender: KeySender
+    slot: Slot
+    behaviour: Open
+    allowance: SlotAllowance
+    run_id: str
+    dropped: int = 0
+
+    def run(self, deadline_ns: int) -> int:
+        """Send the whole schedule, wait for what is in flight; the arrivals dropped."""
+        senders = self.behaviour.max_in_flight
+        due: Queue[int] = Queue(maxsize=senders)
+        group = Group()
+        try:
+            for client in range(senders):
+                group.spawn(self._sender, client, due, parse_duration(self.behaviour.max_delay))
+            self._schedule(due, deadline_ns)
+            for _ in range(senders):
+                due.put(_DONE)  # blocks while the queue is full: the senders drain it
+            group.join(raise_error=True)
+        finally:
+            group.kill(block=True)  # a stop: every request in flight records its cut
+        return self.dropped
+
+    def _schedule(self, due: Queue[int], deadline_ns: int) -> None:
+        rate = self.slot.case.arrival_rate
+        assert rate is not None  # an open case has one
+        pacer = self.allowance.pacer
+        if pacer is not None:  # a --max-rps share below the schedule: the schedule slows to it
+            rate = min(rate, NS / pacer.interval_ns)
+        ceiling = self.slot.case.max_requests_per_key
+        instants = arrival_instants(
+            time.monotonic_ns(), deadline_ns, rate, self.behaviour.arrivals,
+            schedule_seed(self.run_id, self.slot.index),
+        )  # fmt: skip
+        for number, intended in enumerate(instants):
+            _sleep_until(intended)
+            granted, allowed = self.allowance.take(time.monotonic_ns())
+            if not granted or number >= ceiling:
+                return  # the slot's share of the run's budget, or its own ceiling, is spent
+            _sleep_until(allowed)  # the pacer of a --max-rps share (at the schedule's rate: now)
+            try:
+                due.put_nowait(intended)
+            except Full:
+                self.dropped += 1  # every sender busy and as many waiting already
+
+    def _sender(self, client: int, due: Queue[int], max_delay_ns: int) -> None:
+        while (intended := due.get()) != _DONE:
+            if time.monotonic_ns() - intended > max_delay_ns:
+                self.dropped += 1  # it waited past max_delay for a free sender
+                continue
+            self.sender.send(PHASE, client, intended)
+
+
+def _sleep_until(instant_ns: int) -> None:
+    # gevent's timers run on the loop's cached time and may wake early: re-checked on the clock.
+    while (pause := instant_ns - time.monotonic_ns()) > 0:
+        gevent.sleep(pause / NS)

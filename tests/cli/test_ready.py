@@ -1,0 +1,61 @@
+"""New chatbots may be TRAINING for a while: the run waits until every one is READY before any
+chat, and a chatbot that ends FAILED ends the run (exit 2, named) with what was made deleted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from run_target import API_KEY, Target, run, scenario_file
+
+from harness.emulator import BackgroundEmulator, EmulatorConfig
+from harness.emulator.training import Training
+from harness.run.reader import read_records
+
+pytestmark = pytest.mark.locust
+
+TRAINING_NS = 3_000_000_000
+
+
+def training_target(fails: bool) -> BackgroundEmulator:
+    config = EmulatorConfig(api_keys=(SecretStr(API_KEY),), training=Training(TRAINING_NS, fails))
+    return BackgroundEmulator(config)
+
+
+def test_no_chat_is_sent_before_every_chatbot_is_ready(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    with training_target(fails=False) as emulator:
+        target = Target(emulator)
+        done = run(
+            ["--target", target.url, "--api-key", API_KEY, "--scenario",
+             str(scenario_file(tmp_path, "2s")), "--out", str(run_dir)],
+            tmp_path,
+        )  # fmt: skip
+        stats = emulator.service.stats
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert stats.not_ready == 0  # the target saw no chat while a chatbot trained
+    assert stats.admitted > 0
+    chats = read_records(run_dir)
+    chats = chats[chats["kind"] == "chat"]
+    assert len(chats) > 0
+    assert (chats["grpc_code"] != 9).all()  # FAILED_PRECONDITION: not ready
+
+
+def test_a_chatbot_that_fails_its_training_ends_the_run_naming_it(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    with training_target(fails=True) as emulator:
+        target = Target(emulator)
+        done = run(
+            ["--target", target.url, "--api-key", API_KEY, "--scenario",
+             str(scenario_file(tmp_path, "2s")), "--out", str(run_dir)],
+            tmp_path,
+        )  # fmt: skip
+        left = emulator.service.store.count(0)
+    assert done.returncode == 2
+    assert "CHATBOT_STATUS_FAILED" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert left == 0  # every chatbot made was deleted
+    recording = json.loads((run_dir / "recording.json").read_text())
+    assert recording["chatbots_not_deleted"] == []
