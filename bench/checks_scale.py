@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.api.duration import format_duration, format_seconds
-from harness.load.scenario import parse_scenario
 from harness.load.keys import DEVICE_PROFILES, KeyPlan
+from harness.load.scenario import parse_scenario
 from harness.run.plan import CasePlan, RunPlan, write_plan
 from harness.run.records import RECORD_SCHEMA
 
