@@ -76,8 +76,12 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
     width = max(len(check.id) for check in verdict.checks)
     for check in verdict.checks:
         print(f"  {MARKS[check.outcome]:<12} {check.id:<{width}}  {check.summary}")
-        if check.outcome is Outcome.FAIL and check.evidence:
+        if check.outcome is not Outcome.FAIL:
+            continue
+        if check.evidence:
             print(f"  {'':<12} {'':<{width}}  evidence: {', '.join(check.evidence[:5])}")
+        if check.proofs:
+            print(f"  {'':<12} {'':<{width}}  {check.proofs[0].contrast()}")
     state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
     if verdict.unanswered:
         # A failure stands whatever is missing; without one, missing answers leave it open.

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from harness.api.duration import DurationError, parse_duration
 from harness.api.timestamps import TimestampError, load_zone
+from harness.conformance import require_checks
 from harness.emulator import (
     FAULTS,
     Algorithm,
@@ -26,6 +27,10 @@ from harness.emulator import (
 )
 from harness.errors import ConfigError
 from harness.load.options import API_KEY_ENV, DEFAULT_ORG_TIMEZONE
+
+# Each fault --fault offers names the check meant to catch it: a name no check is registered
+# under would make that fault's proof vacuous, so it stops the import, not a test run later.
+require_checks({fault.name: fault.caught_by for fault in FAULTS.values()})
 
 
 def parse_delay(option: str, text: str | None) -> LatencyRange | None:

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from harness.api.answer import UNREAD_BODY
 from harness.api.duration import CANONICAL_DURATION
 from harness.api.status import DOMAIN, GrpcCode
-from harness.conformance.findings import MAX_EVIDENCE, Finding, Outcome
-from harness.conformance.spec import CheckInput
+from harness.conformance.context import CheckContext
+from harness.conformance.findings import MAX_EVIDENCE, Evidence, Finding, Outcome, cite, failure
+from harness.conformance.registry import check
+from harness.conformance.spec import RateSpec
 
 __all__ = [
+    "AnswerProblem",
+    "MetadataProblem",
+    "RowRule",
     "duration_text_ok",
+    "rows_evidence",
     "seconds_text_ok",
+    "shown",
     "throttle_metadata_finding",
     "well_formed_finding",
 ]
@@ -26,47 +38,106 @@ _ANSWER_COLUMNS = [
 ]  # fmt: skip
 
 
-def _evidence(rows: pd.DataFrame) -> tuple[str, ...]:
-    return tuple(rows["request_id"].astype(str).head(MAX_EVIDENCE))
+class AnswerProblem(StrEnum):
+    SERVER_ERROR = "server-error"
+    INVALID_BODY = "invalid-body"
+    LIMIT_STATUS = "limit-status"  # a throttle or quota refusal without code 8 or the domain
+    UNDOCUMENTED_REASON = "undocumented-reason"
 
 
-def well_formed_finding(data: CheckInput) -> Finding:
-    title = "Answers are well-formed"
-    records = data.records
-    # Only the columns judged here: a row filter copies what it keeps.
-    answered = records.loc[records["outcome"] != "transport_error", _ANSWER_COLUMNS]
-    if answered.empty:
-        return Finding("well-formed", title, Outcome.INCONCLUSIVE, "no request got an answer")
-    problems: list[tuple[str, pd.DataFrame]] = []
+class MetadataProblem(StrEnum):
+    NO_RATE_LIMIT = "no-rate-limit"
+    DURATION = "duration"
+    LIMIT = "limit"
+    THROTTLE_MESSAGE = "throttle-message"
+    VARY_BY = "vary-by"
+    WAIT_TEXT = "wait-text"
+    WAIT_RANGE = "wait-range"
+    WAIT_SEC = "wait-sec"
+
+
+def shown(value: Any) -> str:
+    """A recorded value as evidence shows it: 'absent' for a null, whole numbers without '.0'."""
+    if value is None or pd.isna(value):
+        return "absent"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def rows_evidence(
+    kind: str,
+    rows: pd.DataFrame,
+    expected: str,
+    observed: str,
+    *,
+    keyed: bool = True,
+    source: pd.DataFrame | None = None,
+) -> Evidence:
+    """The evidence of a violation the rows show: where the first one is, and who they are.
+
+    ``keyed``: whether the rule is kept per rate-limit key (a quota is kept per chatbot);
+    ``source``: the frame that holds the rows' case and key, when ``rows`` has only the columns
+    a check judged (copying more of millions of rows would cost more than the check).
+    """
+    cited = rows.head(MAX_EVIDENCE)
+    where = (cited if source is None else source.loc[cited.index]).iloc[0]
+    key = str(where["key"]) if keyed else ""
+    return Evidence(kind, str(where["case"]), key, cite(cited["request_id"]), expected, observed)
+
+
+def _answer_problems(records: pd.DataFrame, answered: pd.DataFrame) -> list[tuple[str, Evidence]]:
+    """``answered``: the judged columns of the records that got an answer."""
+    problems: list[tuple[str, Evidence]] = []
     server = answered[answered["outcome"] == "server_error"]
     if len(server):
-        problems.append((f"{len(server)} answers were 5xx (never a way to throttle)", server))
+        status = shown(server["http_status"].iloc[0])
+        proof = rows_evidence(
+            AnswerProblem.SERVER_ERROR, server, "no 5xx", f"HTTP {status}", source=records
+        )
+        problems.append((f"{len(server)} answers were 5xx (never a way to throttle)", proof))
     # A body cut short (by the target, or by our size bound) is not judged: only its status.
-    unread_mask = answered["error_class"].isin(UNREAD_BODY)
-    unread = int(unread_mask.sum())
-    answered = answered[~unread_mask]
+    answered = answered[~answered["error_class"].isin(UNREAD_BODY)]
     invalid = answered[~answered["body_valid"].astype(bool)]
     if len(invalid):
         first = str(invalid["body_error"].iloc[0])
-        problems.append((f"{len(invalid)} bodies break the contract (first: {first})", invalid))
+        expected = "a body the contract documents"
+        proof = rows_evidence(AnswerProblem.INVALID_BODY, invalid, expected, first, source=records)
+        problems.append((f"{len(invalid)} bodies break the contract (first: {first})", proof))
     limits = answered[answered["outcome"].isin(["throttled", "out_of_quota"])]
     wrong = limits[
         (limits["grpc_code"] != GrpcCode.RESOURCE_EXHAUSTED) | (limits["domain"] != DOMAIN)
     ]
     if len(wrong):
-        problems.append((f"{len(wrong)} 429s without code 8 or domain {DOMAIN!r}", wrong))
+        got = f"code {shown(wrong['grpc_code'].iloc[0])}, domain {shown(wrong['domain'].iloc[0])}"
+        expected = f"code {int(GrpcCode.RESOURCE_EXHAUSTED)}, domain {DOMAIN}"
+        proof = rows_evidence(AnswerProblem.LIMIT_STATUS, wrong, expected, got, source=records)
+        problems.append((f"{len(wrong)} 429s without code 8 or domain {DOMAIN!r}", proof))
     unknown = answered[(answered["http_status"] == 429) & (answered["outcome"] == "client_error")]
     if len(unknown):
-        problems.append((f"{len(unknown)} 429s without a documented reason", unknown))
+        expected = "a 429 that says throttling or out of quota"
+        kind = AnswerProblem.UNDOCUMENTED_REASON
+        proof = rows_evidence(kind, unknown, expected, "a 429 with another reason", source=records)
+        problems.append((f"{len(unknown)} 429s without a documented reason", proof))
+    return problems
+
+
+@check(1, "well-formed", "Answers are well-formed")
+def well_formed_finding(context: CheckContext) -> Finding:
+    records = context.data.records
+    # Only the columns judged here: a row filter copies what it keeps.
+    answered = records.loc[records["outcome"] != "transport_error", _ANSWER_COLUMNS]
+    if answered.empty:
+        return Finding(Outcome.INCONCLUSIVE, "no request got an answer")
+    problems = _answer_problems(records, answered)
+    unread = int(answered["error_class"].isin(UNREAD_BODY).sum())
     transport = int((records["outcome"] == "transport_error").sum())
     note = f"; {transport} requests got no answer" if transport else ""
     note += f"; {unread} bodies not read whole (truncated or too large)" if unread else ""
     if problems:
         summary = "; ".join(text for text, _ in problems) + note
-        return Finding("well-formed", title, Outcome.FAIL, summary, _evidence(problems[0][1]))
-    return Finding(
-        "well-formed", title, Outcome.PASS, f"{len(answered)} answers match the contract{note}"
-    )
+        return failure(summary, (proof for _, proof in problems))
+    return Finding(Outcome.PASS, f"{len(answered) - unread} answers match the contract{note}")
 
 
 def _fullmatch(texts: pd.Series, pattern: str) -> pd.Series:
@@ -94,65 +165,109 @@ def seconds_text_ok(texts: pd.Series, values: pd.Series, duration_ns: pd.Series)
     return shaped & close.fillna(False)
 
 
-def throttle_metadata_finding(data: CheckInput) -> Finding:
+@dataclass(frozen=True)
+class _Shapes:
+    """What of each chat's metadata does not depend on its case: judged once for every row."""
+
+    wait_ns: npt.NDArray[np.float64]
+    wait_shaped: npt.NDArray[np.bool_]
+    seconds_shaped: npt.NDArray[np.bool_]
+    vary_unset: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, chats: pd.DataFrame) -> _Shapes:
+        vary, wait = chats["m_vary_by"], chats["wait_ns"]
+        return cls(
+            wait.to_numpy(np.float64, na_value=np.nan),
+            np.asarray(duration_text_ok(chats["m_wait"], wait), dtype=bool),
+            np.asarray(seconds_text_ok(chats["m_wait_sec"], chats["wait_sec"], wait), dtype=bool),
+            np.asarray(vary.isin(UNSPECIFIED_VARY) | vary.isna(), dtype=bool),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RowRule:
+    """A rule every row of a frame must keep: its kind, the complaint when broken, where it is
+    broken (a boolean per row), what it expects, and the column whose value in the first row
+    breaking it the evidence shows."""
+
+    kind: str
+    complaint: str
+    broken: npt.ArrayLike
+    expected: str
+    shows: str
+
+
+def _metadata_rules(
+    chats: pd.DataFrame, shapes: _Shapes, rate: RateSpec, longest_ns: int
+) -> list[RowRule]:
+    """Every rule of one case, each broken where (among all chats: masked by case later)."""
+    vary_wrong = ~shapes.vary_unset if not rate.vary_by else chats["m_vary_by"] != rate.vary_by
+    duration, message, wait = rate.canonical_duration, rate.throttle_message, shapes.wait_ns
+    return [
+        RowRule(MetadataProblem.DURATION, f"duration is not {duration!r}",
+                chats["m_duration"] != duration, duration, "m_duration"),
+        RowRule(MetadataProblem.LIMIT, f"limit is not '{rate.limit}'",
+                chats["m_limit"] != str(rate.limit), str(rate.limit), "m_limit"),
+        RowRule(MetadataProblem.THROTTLE_MESSAGE, "throttle_message is not the configured one",
+                chats["m_throttle_message"] != message, message, "m_throttle_message"),
+        RowRule(MetadataProblem.VARY_BY, f"vary_by is not {rate.vary_by or 'unset'!r}",
+                vary_wrong, rate.vary_by or "unset", "m_vary_by"),
+        RowRule(MetadataProblem.WAIT_TEXT, "wait is not a canonical Go duration",
+                ~shapes.wait_shaped, "a canonical Go duration", "m_wait"),
+        RowRule(MetadataProblem.WAIT_RANGE, f"wait is not in (0, {duration}]",
+                ~((wait > 0) & (wait <= longest_ns)), f"in (0, {duration}]", "m_wait"),
+        RowRule(MetadataProblem.WAIT_SEC, "wait_sec is not wait in six-decimal seconds",
+                ~shapes.seconds_shaped, "wait in six-decimal seconds", "m_wait_sec"),
+    ]  # fmt: skip
+
+
+def _complaints(context: CheckContext, throttled: np.ndarray) -> list[tuple[str, int, Evidence]]:
+    """Each broken rule of each case: its complaint, how many throttles broke it, its evidence
+    (read from the first rows breaking it only: no copy of millions of throttle rows)."""
+    chats, tolerance = context.data.chats, context.tolerance
+    shapes = _Shapes.of(chats)
+    found: list[tuple[str, int, Evidence]] = []
+    for case_name in pd.unique(chats["case"][throttled]):
+        in_case = throttled & np.asarray(chats["case"] == case_name, dtype=bool)
+        case = context.data.cases.get(str(case_name))
+        if case is None or case.rate is None:
+            kind, expected = MetadataProblem.NO_RATE_LIMIT, "no throttle: the case has no limit"
+            first = chats.iloc[np.flatnonzero(in_case)[:MAX_EVIDENCE]]
+            proof = rows_evidence(kind, first, expected, "throttled")
+            text = f"case {case_name!r}: throttled although the case has no rate limit"
+            found.append((text, int(in_case.sum()), proof))
+            continue
+        longest = tolerance.long(case.rate.duration_ns) + tolerance.granularity_ns
+        for rule in _metadata_rules(chats, shapes, case.rate, longest):
+            bad = in_case & np.asarray(rule.broken, dtype=bool)
+            if bad.any():
+                first = chats.iloc[np.flatnonzero(bad)[:MAX_EVIDENCE]]
+                observed = shown(first[rule.shows].iloc[0])
+                proof = rows_evidence(rule.kind, first, rule.expected, observed)
+                found.append((f"case {case_name!r}: {rule.complaint}", int(bad.sum()), proof))
+    return found
+
+
+@check(2, "throttle-metadata", "Throttle metadata echoes the configuration")
+def throttle_metadata_finding(context: CheckContext) -> Finding:
     """Judged column by column with row masks: no copy of millions of throttle rows."""
-    title = "Throttle metadata echoes the configuration"
-    chats = data.chats
+    chats = context.data.chats
     throttled = np.asarray(chats["outcome"] == "throttled", dtype=bool)
     if not throttled.any():
         unanswered = int((chats["outcome"] == "transport_error").sum())
         if unanswered:
             return Finding(
-                "throttle-metadata", title, Outcome.INCONCLUSIVE,
+                Outcome.INCONCLUSIVE,
                 f"no throttle seen, and {unanswered} chat requests got no answer",
-            )  # fmt: skip
-        return Finding("throttle-metadata", title, Outcome.SKIPPED, "no throttle in this run")
-    tolerance = data.tolerance
-    # The shape of the texts does not depend on the case: judged once for every row.
-    wait_shaped = np.asarray(duration_text_ok(chats["m_wait"], chats["wait_ns"]), dtype=bool)
-    seconds_shaped = np.asarray(
-        seconds_text_ok(chats["m_wait_sec"], chats["wait_sec"], chats["wait_ns"]), dtype=bool
-    )
-    wait = chats["wait_ns"].to_numpy(np.float64, na_value=np.nan)
-    vary = chats["m_vary_by"]
-    vary_unset = np.asarray(vary.isin(UNSPECIFIED_VARY) | vary.isna(), dtype=bool)
-    complaints: dict[str, np.ndarray] = {}
-    for case_name in pd.unique(chats["case"][throttled]):
-        in_case = throttled & np.asarray(chats["case"] == case_name, dtype=bool)
-        case = data.cases.get(str(case_name))
-        if case is None or case.rate is None:
-            complaints["throttled although the case has no rate limit"] = in_case
-            continue
-        rate = case.rate
-        longest = tolerance.long(rate.duration_ns) + tolerance.granularity_ns
-        checks = {
-            f"duration is not {rate.canonical_duration!r}": chats["m_duration"]
-            != rate.canonical_duration,
-            f"limit is not '{rate.limit}'": chats["m_limit"] != str(rate.limit),
-            "throttle_message is not the configured one": chats["m_throttle_message"]
-            != rate.throttle_message,
-            f"vary_by is not {rate.vary_by or 'unset'!r}": ~vary_unset
-            if not rate.vary_by
-            else vary != rate.vary_by,
-            "wait is not a canonical Go duration": ~wait_shaped,
-            f"wait is not in (0, {rate.canonical_duration}]": ~((wait > 0) & (wait <= longest)),
-            "wait_sec is not wait in six-decimal seconds": ~seconds_shaped,
-        }
-        for text, mask in checks.items():
-            bad = in_case & np.asarray(mask, dtype=bool)
-            if bad.any():
-                complaints[f"case {case_name!r}: {text}"] = bad
+            )
+        return Finding(Outcome.SKIPPED, "no throttle in this run")
+    complaints = _complaints(context, throttled)
     if complaints:
-        first = chats[next(iter(complaints.values()))]
-        summary = "; ".join(f"{text} ({int(bad.sum())}x)" for text, bad in complaints.items())
-        example = first.iloc[0]
-        shown = {k: example[f"m_{k}"] for k in ("duration", "limit", "vary_by", "wait", "wait_sec")}
-        return Finding(
-            "throttle-metadata", title, Outcome.FAIL, summary, _evidence(first.head(MAX_EVIDENCE)),
-            {"example_metadata": {k: None if pd.isna(v) else str(v) for k, v in shown.items()}},
-        )  # fmt: skip
+        summary = "; ".join(f"{text} ({count}x)" for text, count, _ in complaints)
+        return failure(summary, (proof for _, _, proof in complaints))
     return Finding(
-        "throttle-metadata", title, Outcome.PASS,
+        Outcome.PASS,
         f"{int(throttled.sum())} throttles echo duration, limit, message and vary_by; "
         "waits well-formed",
-    )  # fmt: skip
+    )

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from harness.conformance.findings import MAX_EVIDENCE, Evidence
 from harness.conformance.spec import CaseSpec, CheckInput, RateSpec
 
 __all__ = ["ADMITTED", "OTHER", "OUT_OF_QUOTA", "THROTTLED", "Bucket", "buckets"]
@@ -46,6 +48,11 @@ class Bucket:
         """The request ids of some of this bucket's requests: the evidence a finding cites."""
         positions = self.rows[np.fromiter(indices, dtype=np.intp)]
         return [str(value) for value in self.source.iloc[positions]]
+
+    def evidence(self, kind: str, indices: Iterable[int], expected: str, observed: str) -> Evidence:
+        """A violation this key's requests at ``indices`` prove (the first ``MAX_EVIDENCE``)."""
+        cited = tuple(self.ids(islice(indices, MAX_EVIDENCE)))
+        return Evidence(kind, self.case.name, self.key, cited, expected, observed)
 
     def __len__(self) -> int:
         return len(self.lo)

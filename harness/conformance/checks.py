@@ -1,51 +1,36 @@
-"""The registry: every check in one list, run over one run's records."""
+"""Every check over one run's records: the verdict, in the registry's order.
+
+Importing the modules below registers their checks (``@check``); from here on the registry is
+complete, so what iterates it (``CHECKS``, ``CHECK_IDS``, the verdict) sees every check.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
 import pandas as pd
 
 from harness.api.answer import UNREAD_BODY, ErrorClass
-from harness.conformance.answers import throttle_metadata_finding, well_formed_finding
-from harness.conformance.buckets import Bucket, buckets
-from harness.conformance.findings import Finding, Outcome
-from harness.conformance.identify import Identification, identify
-from harness.conformance.limits import (
-    burst_finding,
-    concurrency_finding,
-    over_admission_finding,
-    under_admission_finding,
-    vary_isolation_finding,
-)
-from harness.conformance.probes import access_finding, settings_roundtrip_finding
-from harness.conformance.quota import quota_finding
+from harness.conformance import answers, bursts, limits, probes, quota, waits
+from harness.conformance.context import CheckContext
+from harness.conformance.findings import Outcome
+from harness.conformance.registry import REGISTRY, Check
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult, Status, Verdict, status_of
-from harness.conformance.waits import wait_honesty_finding
 from harness.run.completeness import Completeness
 
-__all__ = ["CHECK_IDS", "evaluate", "unanswered"]
+__all__ = ["CHECKS", "CHECK_IDS", "evaluate", "require_checks", "unanswered"]
 
-Check = Callable[[CheckInput, list[Bucket], Identification], Finding]
+# The modules whose import registered the checks (named, so the import reads as used).
+CHECK_MODULES = (answers, bursts, limits, waits, quota, probes)
+CHECKS: tuple[Check, ...] = tuple(REGISTRY)
+CHECK_IDS = REGISTRY.ids
 
-CHECKS: list[Check] = [
-    lambda data, _b, _i: well_formed_finding(data),
-    lambda data, _b, _i: throttle_metadata_finding(data),
-    lambda data, b, i: burst_finding(b, i, data.tolerance),
-    lambda data, b, i: over_admission_finding(b, i, data.tolerance),
-    lambda data, b, _i: under_admission_finding(b, data.tolerance),
-    lambda data, b, _i: wait_honesty_finding(b, data.tolerance),
-    lambda data, b, i: vary_isolation_finding(b, i, data.tolerance),
-    lambda data, b, i: concurrency_finding(b, i, data.tolerance),
-    lambda data, _b, _i: quota_finding(data),
-    lambda data, _b, _i: settings_roundtrip_finding(data),
-    lambda data, _b, _i: access_finding(data),
-]
-CHECK_IDS = (
-    "well-formed", "throttle-metadata", "burst", "over-admission", "under-admission",
-    "wait-honesty", "vary-isolation", "concurrency", "quota", "settings-roundtrip", "access",
-)  # fmt: skip
+
+def require_checks(caught_by: Mapping[str, str]) -> None:
+    """Every name's check id (a fault → the check meant to catch it) is a registered check;
+    raises ``UnknownCheckError`` naming the first that is not."""
+    REGISTRY.require(caught_by)
 
 
 def unanswered(records: pd.DataFrame) -> dict[str, int]:
@@ -68,17 +53,17 @@ def evaluate(
 ) -> Verdict:
     """Every check over the run; conformant when none fails, every request was answered and
     the records judged are the whole run (``completeness``, ``lost_processes``)."""
-    keyed = list(buckets(data))
-    identification = identify(keyed, data.tolerance)
-    findings = [check(data, keyed, identification) for check in CHECKS]
+    context = CheckContext.of(data)
+    results = [CheckResult.of(entry.id, entry.title, entry.judge(context)) for entry in CHECKS]
     missing = unanswered(data.records)
     whole = completeness or Completeness((), (), (), ())
     lost = sorted({*lost_processes, *whole.lost_workers})
     status = status_of(
-        failed=any(f.outcome is Outcome.FAIL for f in findings),
+        failed=any(result.outcome is Outcome.FAIL for result in results),
         unanswered=bool(missing),
         incomplete=bool(lost) or not whole.whole,
     )
+    identification = context.identification
     return Verdict(
         status=status,
         conformant=status is Status.CONFORMANT,
@@ -93,5 +78,5 @@ def evaluate(
         algorithm=identification.family.value,
         algorithm_reason=identification.reason,
         algorithm_parameters=identification.parameters,
-        checks=[CheckResult.of(f) for f in findings],
+        checks=results,
     )

@@ -107,9 +107,22 @@ def _alignment(buckets: list[Bucket], phases: dict[tuple[str, str], Phase]) -> d
     }
 
 
-def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
-    """The family the trace is held to: one whose own checks cannot fail a correct target of any
-    family (module docstring), or undetermined."""
+@dataclass(frozen=True)
+class _Traits:
+    """What the trace shows that refutes families: throttles seen, a wait beyond D/L (not a token
+    bucket), L+1 within D (not a sliding log), retry instants on no lattice (not aligned
+    windows), one one window after no request (not anchored windows), and each key's phase."""
+
+    throttles: int
+    long_wait: bool
+    over_limit: bool
+    falsified: bool
+    confirmed: bool
+    unanchored: bool
+    phases: dict[tuple[str, str], Phase]
+
+
+def _traits(buckets: list[Bucket], tolerance: Tolerance) -> _Traits:
     throttles = 0
     long_wait = over_limit = falsified = confirmed = unanchored = False
     phases: dict[tuple[str, str], Phase] = {}
@@ -135,17 +148,25 @@ def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
         else:
             phases[(bucket.case.name, bucket.key)] = phase
             confirmed |= phase.periods_seen >= 2
+    return _Traits(throttles, long_wait, over_limit, falsified, confirmed, unanchored, phases)
+
+
+def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
+    """The family the trace is held to: one whose own checks cannot fail a correct target of any
+    family (module docstring), or undetermined."""
+    traits = _traits(buckets, tolerance)
+    throttles, phases, confirmed = traits.throttles, traits.phases, traits.confirmed
     if not throttles:
         return Identification(Family.UNDETERMINED, "no throttle was seen")
-    if not over_limit:
+    if not traits.over_limit:
         # The sliding log's own check is this very test, so holding the trace to it is safe.
         return Identification(
             Family.SLIDING_LOG, "never more than limit admitted within a duration"
         )
     candidates = {
-        Family.TOKEN_BUCKET: not long_wait,
-        Family.FIXED_WINDOW: not falsified,
-        Family.ANCHORED_WINDOW: not unanchored,
+        Family.TOKEN_BUCKET: not traits.long_wait,
+        Family.FIXED_WINDOW: not traits.falsified,
+        Family.ANCHORED_WINDOW: not traits.unanchored,
     }
     left = [family for family, possible in candidates.items() if possible]
     if left == [Family.TOKEN_BUCKET]:

@@ -1,4 +1,4 @@
-"""Checks 3, 4, 5, 7, 8: how many requests each key had admitted, against the limit.
+"""Checks 4, 5 and 7: how many requests each key had admitted, against the limit.
 
 Admissions that are certain (2xx) are the only ones counted *for* over-admission; everything that
 may have used budget (2xx, unknown outcomes, quota refusals) is counted *against* under-admission.
@@ -7,13 +7,16 @@ Throttles never count: a target that counts them is the fault.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
+from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 
-from harness.conformance.buckets import ADMITTED, OTHER, OUT_OF_QUOTA, THROTTLED, Bucket
-from harness.conformance.findings import MAX_EVIDENCE, Finding, Outcome
+from harness.api.duration import format_duration
+from harness.conformance.buckets import ADMITTED, THROTTLED, Bucket
+from harness.conformance.context import CheckContext
+from harness.conformance.findings import Finding, Problem
 from harness.conformance.identify import Family, Identification
 from harness.conformance.intervals import (
     anchored_windows,
@@ -21,11 +24,12 @@ from harness.conformance.intervals import (
     tight_windows,
     too_few_before,
 )
+from harness.conformance.keyed import decided, key_finding
+from harness.conformance.registry import check
 from harness.conformance.spec import Tolerance
 
 __all__ = [
-    "burst_finding",
-    "concurrency_finding",
+    "AdmissionProblem",
     "over_admission_finding",
     "over_admissions",
     "under_admission_finding",
@@ -33,266 +37,220 @@ __all__ = [
     "vary_isolation_finding",
 ]
 
+Index = npt.NDArray[np.intp]
 
-def _ids(bucket: Bucket, indices: Iterable[int]) -> list[str]:
-    return bucket.ids(indices)
+
+class AdmissionProblem(StrEnum):
+    BEYOND_ANY_LIMITER = "beyond-any-limiter"  # more than any family admits in a hull
+    BEYOND_ONE_WINDOW = "beyond-one-window"  # sliding log or anchored windows
+    BEYOND_TOKEN_BUCKET = "beyond-token-bucket"
+    BEYOND_ALIGNED_WINDOW = "beyond-aligned-window"
+    THROTTLED_FRESH_KEY = "throttled-fresh-key"
+    THROTTLED_WITH_BUDGET = "throttled-with-budget"
+
+
+# What each rule's violation says (the summary's words, then what the rule allows), from the
+# crowd's ``size``, the ``limit``, the ``duration`` (Go's text) and the identified ``family``.
+_OVER_WORDS = {
+    AdmissionProblem.BEYOND_ANY_LIMITER: (
+        "{size} admitted within {windows} window(s) of {duration} (no limiter of limit {limit} "
+        "allows more than {most})",
+        "at most {most} within {windows} window(s) of {duration}",
+    ),
+    AdmissionProblem.BEYOND_ONE_WINDOW: (
+        "{size} admitted within less than {duration}, in one window of the {family} the target "
+        "otherwise behaves like",
+        "at most {limit} within {duration} ({family})",
+    ),
+    AdmissionProblem.BEYOND_TOKEN_BUCKET: (
+        "{size} admitted faster than a bucket of {limit} refilled at {limit}/{duration} allows",
+        "at most {limit} at once, refilled at {limit}/{duration}",
+    ),
+    AdmissionProblem.BEYOND_ALIGNED_WINDOW: (
+        "{size} admitted inside one aligned window of {duration} (limit {limit})",
+        "at most {limit} in one aligned window of {duration}",
+    ),
+}
+
+
+def _first_crowd(
+    bucket: Bucket, admitted: Index, crowds: Iterable[tuple[int, float, bool]]
+) -> Index | None:
+    """The first admissions of the key that are ``size`` within a hull below ``bound`` (at most
+    ``bound`` if ``inclusive``), for the first (size, bound, inclusive) of ``crowds`` there are."""
+    lo, hi = bucket.lo[admitted], bucket.hi[admitted]
+    for size, bound, inclusive in crowds:
+        runs = tight_windows(lo, hi, size, bound, inclusive=inclusive)
+        if len(runs):
+            return admitted[int(runs[0]) : int(runs[0]) + size]
+    return None
+
+
+# Each rule sees one key's admissions (indices into the bucket) and returns the first crowd of
+# them that exceeds what a limiter allows, if any.
+def _beyond_any_limiter(
+    bucket: Bucket, admitted: Index, identification: Identification, tolerance: Tolerance
+) -> Index | None:
+    """U1, any family: more than L·(⌈H/D⁻⌉+1) in a hull H (H up to three windows)."""
+    limit, short = bucket.rate.limit, tolerance.short(bucket.rate.duration_ns)
+    crowds = [(limit * (windows + 1) + 1, windows * short, True) for windows in (1, 2, 3)]
+    return _first_crowd(bucket, admitted, crowds)
+
+
+def _beyond_one_window(
+    bucket: Bucket, admitted: Index, identification: Identification, tolerance: Tolerance
+) -> Index | None:
+    """S1 for a sliding log, L+1 in one possible window for anchored windows."""
+    limit, duration = bucket.rate.limit, bucket.rate.duration_ns
+    if identification.family is Family.SLIDING_LOG:
+        return _first_crowd(bucket, admitted, [(limit + 1, tolerance.short(duration), False)])
+    if identification.family is not Family.ANCHORED_WINDOW:
+        return None
+    starters = bucket.consumers()
+    runs = anchored_windows(
+        bucket.lo[admitted], bucket.hi[admitted], limit, tolerance.short(duration),
+        tolerance.long(duration), bucket.lo[starters], bucket.hi[starters],
+    )  # fmt: skip
+    return admitted[int(runs[0]) : int(runs[0]) + limit + 1] if len(runs) else None
+
+
+def _beyond_token_bucket(
+    bucket: Bucket, admitted: Index, identification: Identification, tolerance: Tolerance
+) -> Index | None:
+    """A bucket of L refilled at L per D admits at most L + L·H/D⁻ in a hull H."""
+    if identification.family is not Family.TOKEN_BUCKET:
+        return None
+    limit, short = bucket.rate.limit, tolerance.short(bucket.rate.duration_ns)
+    sizes = range(limit + 1, min(len(admitted), 2 * limit + 1) + 1)
+    return _first_crowd(bucket, admitted, [(n, short * (n - limit) / limit, False) for n in sizes])
+
+
+def _beyond_aligned_window(
+    bucket: Bucket, admitted: Index, identification: Identification, tolerance: Tolerance
+) -> Index | None:
+    """L+1 surely inside one window of the lattice read from the waits (aligned windows)."""
+    phase = identification.phases.get((bucket.case.name, bucket.key))
+    if identification.family is not Family.FIXED_WINDOW or phase is None or phase.periods_seen < 1:
+        return None
+    # The phase's error already covers the lattice's drift over the bucket (identify).
+    window = surely_in_aligned_window(
+        bucket.lo[admitted], bucket.hi[admitted], phase, tolerance.boundary_ns
+    )
+    known = window >= 0
+    values, counts = np.unique(window[known], return_counts=True)
+    crowded = values[counts > bucket.rate.limit]
+    return admitted[known][window[known] == crowded[0]] if len(crowded) else None
+
+
+_OVER_ADMISSION_RULES = (
+    (AdmissionProblem.BEYOND_ANY_LIMITER, _beyond_any_limiter),
+    (AdmissionProblem.BEYOND_ONE_WINDOW, _beyond_one_window),
+    (AdmissionProblem.BEYOND_TOKEN_BUCKET, _beyond_token_bucket),
+    (AdmissionProblem.BEYOND_ALIGNED_WINDOW, _beyond_aligned_window),
+)
+
+
+def _crowd_problem(
+    bucket: Bucket, kind: AdmissionProblem, members: Index, family: Family
+) -> Problem:
+    """A crowd of admissions as a violation: its words, and the span it surely fits in."""
+    rate, size = bucket.rate, len(members)
+    values = {
+        "size": size, "most": size - 1, "limit": rate.limit, "duration": rate.canonical_duration,
+        "windows": (size - 1) // rate.limit - 1, "family": family.value,
+    }  # fmt: skip
+    text, expected = (words.format(**values) for words in _OVER_WORDS[kind])
+    span = format_duration(int(bucket.hi[members].max() - bucket.lo[members].min()))
+    observed = f"{size} admitted within {span}"
+    return Problem(text, bucket.evidence(kind, members, expected, observed))
 
 
 def over_admissions(
     bucket: Bucket, identification: Identification, tolerance: Tolerance
-) -> tuple[str, list[str]] | None:
-    """The first proof that this key was admitted more than its limit allows, if any."""
-    rate = bucket.rate
-    limit, short, long = (
-        rate.limit,
-        tolerance.short(rate.duration_ns),
-        tolerance.long(rate.duration_ns),
-    )
+) -> Problem | None:
+    """The first proof that this key was admitted more than its limit allows, if any: any
+    family first, then strictly for the identified family."""
     admitted = bucket.where(ADMITTED)
-    lo, hi = bucket.lo[admitted], bucket.hi[admitted]
-    # U1, any family: more than L·(⌈H/D⁻⌉+1) in a hull H.
-    for windows in (1, 2, 3):
-        size = limit * (windows + 1) + 1
-        runs = tight_windows(lo, hi, size, windows * short, inclusive=True)
-        if len(runs):
-            first = int(runs[0])
-            return (
-                f"{size} admitted within {windows} window(s) of {rate.canonical_duration} "
-                f"(no limiter of limit {limit} allows more than {size - 1})",
-                _ids(bucket, admitted[first : first + size]),
-            )
-    family = identification.family
-    if family is Family.SLIDING_LOG or family is Family.ANCHORED_WINDOW:
-        if family is Family.SLIDING_LOG:
-            runs = tight_windows(lo, hi, limit + 1, short)  # S1
-        else:
-            starters = bucket.consumers()
-            runs = anchored_windows(
-                lo, hi, limit, short, long, bucket.lo[starters], bucket.hi[starters]
-            )
-        if len(runs):
-            first = int(runs[0])
-            return (
-                f"{limit + 1} admitted within less than {rate.canonical_duration}, in one "
-                f"window of the {family.value} the target otherwise behaves like",
-                _ids(bucket, admitted[first : first + limit + 1]),
-            )
-    if family is Family.TOKEN_BUCKET:
-        for size in range(limit + 1, min(len(admitted), 2 * limit + 1) + 1):
-            runs = tight_windows(lo, hi, size, short * (size - limit) / limit)
-            if len(runs):
-                first = int(runs[0])
-                return (
-                    f"{size} admitted faster than a bucket of {limit} refilled at "
-                    f"{limit}/{rate.canonical_duration} allows",
-                    _ids(bucket, admitted[first : first + size]),
-                )
-    phase = identification.phases.get((bucket.case.name, bucket.key))
-    if family is Family.FIXED_WINDOW and phase is not None and phase.periods_seen >= 1:
-        # The phase's error already covers the lattice's drift over the bucket (identify).
-        window = surely_in_aligned_window(lo, hi, phase, tolerance.boundary_ns)
-        known = window >= 0
-        if known.any():
-            values, counts = np.unique(window[known], return_counts=True)
-            crowded = values[counts > limit]
-            if len(crowded):
-                members = admitted[known][window[known] == crowded[0]]
-                return (
-                    f"{len(members)} admitted inside one aligned window of "
-                    f"{rate.canonical_duration} (limit {limit})",
-                    _ids(bucket, members),
-                )
+    for kind, rule in _OVER_ADMISSION_RULES:
+        members = rule(bucket, admitted, identification, tolerance)
+        if members is not None:
+            return _crowd_problem(bucket, kind, members, identification.family)
     return None
 
 
-def under_admissions(bucket: Bucket, tolerance: Tolerance) -> tuple[str, list[str]] | None:
+def under_admissions(bucket: Bucket, tolerance: Tolerance) -> Problem | None:
     """The first throttle this key got while it provably still had budget, if any."""
     rate = bucket.rate
     throttled, consumers = bucket.where(THROTTLED), bucket.consumers()
+    observed = f"throttled after fewer than {rate.limit}"
     # U2: keys are fresh (new chatbot per run), so everything before counts: any family.
     fresh = too_few_before(bucket.lo, bucket.hi, throttled, consumers, rate.limit, None)
     if len(fresh):
-        return (
+        expected = f"no throttle before {rate.limit} requests of a fresh key"
+        return Problem(
             f"throttled although fewer than {rate.limit} requests of this key came before it",
-            _ids(bucket, fresh[:1]),
+            bucket.evidence(AdmissionProblem.THROTTLED_FRESH_KEY, fresh[:1], expected, observed),
         )
     recent = too_few_before(
         bucket.lo, bucket.hi, throttled, consumers, rate.limit, tolerance.long(rate.duration_ns)
     )
-    if len(recent):
-        return (
-            f"throttled although fewer than {rate.limit} requests of this key came within the "
-            f"{rate.canonical_duration} before it (assuming a sliding log, a fixed window or a "
-            "token bucket; a sliding-window counter could do this)",
-            _ids(bucket, recent[:1]),
-        )
-    return None
-
-
-def _from_problems(
-    check_id: str,
-    title: str,
-    problems: list[tuple[Bucket, str, list[str]]],
-    judged: int,
-    what: str,
-    silent: int = 0,
-) -> Finding:
-    """``silent``: keys left unjudged because the target decided none of their requests."""
-    if problems:
-        bucket, summary, evidence = problems[0]
-        more = f" ({len(problems)} keys in all)" if len(problems) > 1 else ""
-        return Finding(
-            check_id, title, Outcome.FAIL,
-            f"case {bucket.case.name!r}, key {bucket.key!r}: {summary}{more}",
-            tuple(evidence[:MAX_EVIDENCE]),
-            {"keys": [f"{b.case.name}/{b.key}" for b, _, _ in problems[:50]]},
-        )  # fmt: skip
-    unjudged = f"{silent} {what} got no answer that admitted or refused a request"
-    if not judged and silent:
-        return Finding(check_id, title, Outcome.INCONCLUSIVE, unjudged)
-    if not judged:
-        return Finding(check_id, title, Outcome.SKIPPED, f"no {what} in this run")
-    note = f"; {unjudged}" if silent else ""
-    return Finding(
-        check_id, title, Outcome.PASS, f"{judged} {what} judged, none in violation{note}"
+    if not len(recent):
+        return None
+    expected = f"no throttle before {rate.limit} requests within {rate.canonical_duration}"
+    return Problem(
+        f"throttled although fewer than {rate.limit} requests of this key came within the "
+        f"{rate.canonical_duration} before it (assuming a sliding log, a fixed window or a "
+        "token bucket; a sliding-window counter could do this)",
+        bucket.evidence(AdmissionProblem.THROTTLED_WITH_BUDGET, recent[:1], expected, observed),
     )
 
 
-def _decided(buckets: list[Bucket]) -> tuple[list[Bucket], int]:
-    """The buckets with evidence, and how many had none."""
-    decided = [bucket for bucket in buckets if bucket.decided()]
-    return decided, len(buckets) - len(decided)
-
-
-def over_admission_finding(
-    buckets: list[Bucket], identification: Identification, tolerance: Tolerance
-) -> Finding:
-    problems = []
-    judged = 0
+@check(4, "over-admission", "Over-admission")
+def over_admission_finding(context: CheckContext) -> Finding:
     # Rotating keys are judged by vary-isolation.
-    buckets, silent = _decided([bucket for bucket in buckets if bucket.case.rotate == "none"])
-    for bucket in buckets:
-        judged += 1
-        found = over_admissions(bucket, identification, tolerance)
-        if found:
-            problems.append((bucket, *found))
-    return _from_problems("over-admission", "Over-admission", problems, judged, "keys", silent)
+    plain = [bucket for bucket in context.buckets if bucket.case.rotate == "none"]
+    buckets, silent = decided(plain)
+    found = (over_admissions(b, context.identification, context.tolerance) for b in buckets)
+    problems = [problem for problem in found if problem is not None]
+    return key_finding(problems, len(buckets), "keys", silent)
 
 
-def under_admission_finding(buckets: list[Bucket], tolerance: Tolerance) -> Finding:
-    problems = []
-    buckets, silent = _decided(buckets)
-    for bucket in buckets:
-        found = under_admissions(bucket, tolerance)
-        if found:
-            problems.append((bucket, *found))
-    return _from_problems(
-        "under-admission", "Under-admission and recovery", problems, len(buckets), "keys", silent
-    )
+@check(5, "under-admission", "Under-admission and recovery")
+def under_admission_finding(context: CheckContext) -> Finding:
+    buckets, silent = decided(context.buckets)
+    found = (under_admissions(bucket, context.tolerance) for bucket in buckets)
+    problems = [problem for problem in found if problem is not None]
+    return key_finding(problems, len(buckets), "keys", silent)
 
 
-def vary_isolation_finding(
-    buckets: list[Bucket], identification: Identification, tolerance: Tolerance
-) -> Finding:
+def _isolation_problem(bucket: Bucket, context: CheckContext) -> Problem | None:
+    """A rotating key over one key's budget, or a key of a shared case throttled while its own
+    budget was left."""
+    if bucket.case.rotate != "none":
+        found = over_admissions(bucket, context.identification, context.tolerance)
+        prefix = f"rotating {bucket.case.rotate} split one key"
+    else:
+        found = under_admissions(bucket, context.tolerance)
+        prefix = "another key's traffic used this key's budget"
+    return None if found is None else Problem(f"{prefix}: {found.text}", found.evidence)
+
+
+@check(7, "vary-isolation", "Vary isolation")
+def vary_isolation_finding(context: CheckContext) -> Finding:
     """Keys split (a device seen from several IPs, an IP with several devices or spoofed
     X-Forwarded-For values) must share one budget; distinct keys must not share one."""
-    problems = []
+    keys_per_case: dict[str, int] = {}
+    for bucket in context.buckets:
+        keys_per_case[bucket.case.name] = keys_per_case.get(bucket.case.name, 0) + 1
+    buckets, silent = decided(context.buckets)
+    problems: list[Problem] = []
     judged = 0
-    cases_with_keys: dict[str, int] = {}
     for bucket in buckets:
-        cases_with_keys[bucket.case.name] = cases_with_keys.get(bucket.case.name, 0) + 1
-    buckets, silent = _decided(buckets)
-    for bucket in buckets:
-        if bucket.case.rotate != "none":
-            judged += 1
-            found = over_admissions(bucket, identification, tolerance)
-            if found:
-                summary, evidence = found
-                problems.append(
-                    (bucket, f"rotating {bucket.case.rotate} split one key: {summary}", evidence)
-                )
-        elif cases_with_keys[bucket.case.name] > 1 and bucket.rate.vary_by:
-            judged += 1
-            found = under_admissions(bucket, tolerance)
-            if found:
-                summary, evidence = found
-                problems.append(
-                    (bucket, f"another key's traffic used this key's budget: {summary}", evidence)
-                )
-    return _from_problems("vary-isolation", "Vary isolation", problems, judged, "keys", silent)
-
-
-def _burst_allowance(
-    bucket: Bucket, identification: Identification, tolerance: Tolerance
-) -> tuple[int, str]:
-    """How many a burst on this fresh key may have admitted, and under which reading."""
-    rate = bucket.rate
-    limit = rate.limit
-    hull = float(bucket.hi.max() - bucket.lo.min())
-    short = tolerance.short(rate.duration_ns)
-    family = identification.family
-    if family in (Family.SLIDING_LOG, Family.ANCHORED_WINDOW) and hull < short:
-        return limit, family.value
-    if family is Family.TOKEN_BUCKET:
-        return math.floor(limit + limit * hull / short), family.value
-    phase = identification.phases.get((bucket.case.name, bucket.key))
-    if family is Family.FIXED_WINDOW and phase is not None and hull < short:
-        low = bucket.lo.min() - phase.offset - phase.error - tolerance.boundary_ns
-        high = bucket.hi.max() - phase.offset + phase.error + tolerance.boundary_ns
-        boundary_inside = math.floor(high / phase.period) > math.floor(low / phase.period)
-        return (2 * limit if boundary_inside else limit), family.value
-    return limit * (math.ceil(hull / short) + 1), "any family"
-
-
-def _burst_check(
-    check_id: str,
-    title: str,
-    buckets: list[Bucket],
-    identification: Identification,
-    tolerance: Tolerance,
-) -> Finding:
-    problems: list[tuple[Bucket, str, list[str]]] = []
-    exact = 0
-    buckets, silent = _decided(buckets)
-    for bucket in buckets:
-        rate = bucket.rate
-        admitted = bucket.where(ADMITTED)
-        unknown = int(np.count_nonzero((bucket.code == OTHER) | (bucket.code == OUT_OF_QUOTA)))
-        throttled = bucket.where(THROTTLED)
-        allowed, reading = _burst_allowance(bucket, identification, tolerance)
-        if len(admitted) > allowed:
-            summary = (
-                f"a burst on a fresh key had {len(admitted)} admitted; "
-                f"at most {allowed} allowed ({reading})"
-            )
-            problems.append((bucket, summary, _ids(bucket, admitted)))
-        elif len(throttled) and len(admitted) + unknown < rate.limit:
-            summary = (
-                f"a burst on a fresh key had only {len(admitted)} admitted "
-                f"before throttling (limit {rate.limit})"
-            )
-            problems.append((bucket, summary, _ids(bucket, [*admitted, *throttled[:1]])))
-        elif len(admitted) == rate.limit:
-            exact += 1
-    if problems or not buckets:
-        return _from_problems(check_id, title, problems, len(buckets), "bursts", silent)
-    note = f"; {silent} bursts got no answer that admitted or refused a request" if silent else ""
-    return Finding(
-        check_id, title, Outcome.PASS,
-        f"{len(buckets)} bursts on fresh keys; {exact} admitted exactly the limit, the rest "
-        f"within what a window boundary inside the burst allows{note}",
-    )  # fmt: skip
-
-
-def burst_finding(
-    buckets: list[Bucket], identification: Identification, tolerance: Tolerance
-) -> Finding:
-    chosen = [b for b in buckets if b.case.behaviour == "burst" and not b.case.concurrent_burst]
-    return _burst_check("burst", "Back-to-back burst", chosen, identification, tolerance)
-
-
-def concurrency_finding(
-    buckets: list[Bucket], identification: Identification, tolerance: Tolerance
-) -> Finding:
-    chosen = [b for b in buckets if b.case.behaviour == "burst" and b.case.concurrent_burst]
-    return _burst_check("concurrency", "Concurrent burst", chosen, identification, tolerance)
+        shared = keys_per_case[bucket.case.name] > 1 and bool(bucket.rate.vary_by)
+        if bucket.case.rotate == "none" and not shared:
+            continue
+        judged += 1
+        found = _isolation_problem(bucket, context)
+        if found is not None:
+            problems.append(found)
+    return key_finding(problems, judged, "keys", silent)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from harness.api.answer import UNREAD_BODY
 from harness.api.duration import DurationError, parse_duration
-from harness.conformance.findings import Finding, Outcome
-from harness.conformance.spec import CaseSpec, CheckInput
+from harness.conformance.context import CheckContext
+from harness.conformance.findings import Evidence, Finding, Outcome, Problem, failure
+from harness.conformance.registry import check
+from harness.conformance.spec import CaseSpec
 
 __all__ = ["ACCESS_EXPECTED", "access_finding", "settings_roundtrip_finding"]
 
@@ -24,45 +28,70 @@ ACCESS_EXPECTED: dict[str, tuple[int, ...]] = {
 }
 
 
-def _rate_differences(case: CaseSpec, rate_limit: dict[str, Any] | None) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Mismatch:
+    """A setting read back otherwise than created: its path in the chatbot, the complaint,
+    what was created and what came back."""
+
+    setting: str
+    text: str
+    expected: str
+    observed: str
+
+
+def _enabled(name: str, created: bool, enabled: bool) -> list[_Mismatch]:
+    if created == enabled:
+        return []
+    text = f"{name} is not enabled" if created else f"{name} is enabled but was created disabled"
+    shown = {True: "enabled", False: "disabled"}
+    return [_Mismatch(f"{name}.enabled", text, shown[created], shown[enabled])]
+
+
+def _rate_differences(case: CaseSpec, rate_limit: dict[str, Any] | None) -> list[_Mismatch]:
     rate = case.rate
     enabled = bool(rate_limit and rate_limit.get("enabled"))
-    if rate is None:
-        return ["rate_limit is enabled but was created disabled"] if enabled else []
-    if not enabled or rate_limit is None:
-        return ["rate_limit is not enabled"]
+    if rate is None or not enabled or rate_limit is None:
+        return _enabled("rate_limit", rate is not None, enabled)
     setting = rate_limit.get("setting") or {}
     found = []
-    if str(setting.get("limit")) != str(rate.limit):
-        found.append(f"limit {setting.get('limit')!r} instead of {rate.limit}")
+    limit, duration = setting.get("limit"), setting.get("duration", "")
+    if str(limit) != str(rate.limit):
+        text = f"limit {limit!r} instead of {rate.limit}"
+        found.append(_Mismatch("rate_limit.setting.limit", text, str(rate.limit), str(limit)))
     try:
-        same = parse_duration(str(setting.get("duration", ""))) == rate.duration_ns
+        same = parse_duration(str(duration)) == rate.duration_ns
     except DurationError:
         same = False
     if not same:
-        found.append(f"duration {setting.get('duration')!r} instead of {rate.canonical_duration}")
-    if setting.get("throttle_message", "") != rate.throttle_message:
-        found.append("throttle_message differs")
+        text = f"duration {setting.get('duration')!r} instead of {rate.canonical_duration}"
+        path = "rate_limit.setting.duration"
+        found.append(_Mismatch(path, text, rate.canonical_duration, str(duration)))
+    message = setting.get("throttle_message", "")
+    if message != rate.throttle_message:
+        path = "rate_limit.setting.throttle_message"
+        text = "throttle_message differs"
+        found.append(_Mismatch(path, text, rate.throttle_message, str(message)))
     vary = setting.get("vary_by") or ""
-    if (vary or "RATE_LIMIT_VARY_BY_UNSPECIFIED") != (
-        rate.vary_by or "RATE_LIMIT_VARY_BY_UNSPECIFIED"
-    ):
-        found.append(f"vary_by {vary!r} instead of {rate.vary_by or 'unset'!r}")
+    unset = "RATE_LIMIT_VARY_BY_UNSPECIFIED"
+    if (vary or unset) != (rate.vary_by or unset):
+        text = f"vary_by {vary!r} instead of {rate.vary_by or 'unset'!r}"
+        found.append(_Mismatch("rate_limit.setting.vary_by", text, rate.vary_by or unset, vary))
     return found
 
 
-def _quota_differences(case: CaseSpec, quota_limit: dict[str, Any] | None) -> list[str]:
+def _quota_differences(case: CaseSpec, quota_limit: dict[str, Any] | None) -> list[_Mismatch]:
     enabled = bool(quota_limit and quota_limit.get("enabled"))
-    if case.quota is None:
-        return ["quota_limit is enabled but was created disabled"] if enabled else []
-    if not enabled or quota_limit is None:
-        return ["quota_limit is not enabled"]
+    if case.quota is None or not enabled or quota_limit is None:
+        return _enabled("quota_limit", case.quota is not None, enabled)
     setting = quota_limit.get("setting") or {}
     found = []
-    if str(setting.get("limit")) != str(case.quota):
-        found.append(f"quota limit {setting.get('limit')!r} instead of {case.quota}")
-    if setting.get("reset") != "QUOTA_LIMIT_RESET_DAILY":
-        found.append(f"quota reset {setting.get('reset')!r} instead of QUOTA_LIMIT_RESET_DAILY")
+    limit, reset, daily = setting.get("limit"), setting.get("reset"), "QUOTA_LIMIT_RESET_DAILY"
+    if str(limit) != str(case.quota):
+        text = f"quota limit {limit!r} instead of {case.quota}"
+        found.append(_Mismatch("quota_limit.setting.limit", text, str(case.quota), str(limit)))
+    if reset != daily:
+        text = f"quota reset {reset!r} instead of {daily}"
+        found.append(_Mismatch("quota_limit.setting.reset", text, daily, str(reset)))
     return found
 
 
@@ -73,77 +102,80 @@ def _answered(rows: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     return rows[whole], f"{missing} got no whole answer" if missing else ""
 
 
-def _inconclusive_or(finding: Finding, missing: str, judged: int) -> Finding:
-    """A pass over only some probes says so; no probe answered at all is inconclusive."""
+def _probe_finding(
+    rows: pd.DataFrame, none_sent: str, judge: Callable[[pd.DataFrame], Finding]
+) -> Finding:
+    """Skipped without probes; judged on the answered ones. A pass over only some probes says
+    so; no probe answered at all is inconclusive (a failure stands whatever is missing)."""
+    if rows.empty:
+        return Finding(Outcome.SKIPPED, none_sent)
+    rows, missing = _answered(rows)
+    finding = judge(rows)
     if not missing or finding.outcome is Outcome.FAIL:
         return finding
-    if not judged:
-        return Finding(finding.id, finding.title, Outcome.INCONCLUSIVE, f"every probe: {missing}")
-    return Finding(finding.id, finding.title, Outcome.INCONCLUSIVE, f"{finding.summary}; {missing}")
-
-
-def settings_roundtrip_finding(data: CheckInput) -> Finding:
-    title = "Settings round-trip"
-    rows = data.probes[data.probes["phase"] == "roundtrip"]
     if rows.empty:
-        return Finding("settings-roundtrip", title, Outcome.SKIPPED, "no chatbot was read back")
-    rows, missing = _answered(rows)
-    return _inconclusive_or(_roundtrip(data, rows), missing, len(rows))
+        return Finding(Outcome.INCONCLUSIVE, f"every probe: {missing}")
+    return Finding(Outcome.INCONCLUSIVE, f"{finding.summary}; {missing}")
 
 
-def _roundtrip(data: CheckInput, rows: pd.DataFrame) -> Finding:
-    title = "Settings round-trip"
-    problems: list[tuple[str, str]] = []
+@check(10, "settings-roundtrip", "Settings round-trip")
+def settings_roundtrip_finding(context: CheckContext) -> Finding:
+    probes = context.data.probes
+    rows = probes[probes["phase"] == "roundtrip"]
+    return _probe_finding(rows, "no chatbot was read back", lambda r: _roundtrip(context, r))
+
+
+def _read_back(case: CaseSpec, row: pd.Series) -> list[_Mismatch]:
+    if row["http_status"] != 200 or not row["detail"]:
+        status = row["http_status"]
+        return [_Mismatch("read-back", f"GET answered {status}", "HTTP 200", f"HTTP {status}")]
+    detail = json.loads(str(row["detail"]))
+    rate = _rate_differences(case, detail.get("rate_limit"))
+    return rate + _quota_differences(case, detail.get("quota_limit"))
+
+
+def _roundtrip(context: CheckContext, rows: pd.DataFrame) -> Finding:
+    problems: list[Problem] = []
     for _, row in rows.iterrows():
-        case = data.cases.get(str(row["case"]))
+        case = context.data.cases.get(str(row["case"]))
         if case is None:
             continue
-        if row["http_status"] != 200 or not row["detail"]:
-            problems.append(
-                (str(row["request_id"]), f"case {case.name!r}: GET answered {row['http_status']}")
+        for mismatch in _read_back(case, row):
+            ids = (str(row["request_id"]),)
+            proof = Evidence(
+                mismatch.setting, case.name, "", ids, mismatch.expected, mismatch.observed
             )
-            continue
-        detail = json.loads(str(row["detail"]))
-        for difference in _rate_differences(case, detail.get("rate_limit")) + _quota_differences(
-            case, detail.get("quota_limit")
-        ):
-            problems.append((str(row["request_id"]), f"case {case.name!r}: {difference}"))
+            problems.append(Problem(f"case {case.name!r}: {mismatch.text}", proof))
     if problems:
-        return Finding(
-            "settings-roundtrip", title, Outcome.FAIL, "; ".join(text for _, text in problems),
-            tuple(dict.fromkeys(rid for rid, _ in problems)),
-        )  # fmt: skip
+        return failure("; ".join(p.text for p in problems), (p.evidence for p in problems))
     return Finding(
-        "settings-roundtrip", title, Outcome.PASS,
+        Outcome.PASS,
         f"{len(rows)} chatbots read back with the rate limit and quota they were created with",
-    )  # fmt: skip
+    )
 
 
-def access_finding(data: CheckInput) -> Finding:
-    title = "Access control"
-    rows = data.probes[data.probes["phase"].astype(str).str.startswith("access:")]
-    if rows.empty:
-        return Finding("access", title, Outcome.SKIPPED, "no access probe was sent")
-    rows, missing = _answered(rows)
-    return _inconclusive_or(_access(data, rows), missing, len(rows))
+@check(11, "access", "Access control")
+def access_finding(context: CheckContext) -> Finding:
+    probes = context.data.probes
+    rows = probes[probes["phase"].astype(str).str.startswith("access:")]
+    return _probe_finding(rows, "no access probe was sent", lambda r: _access(context, r))
 
 
-def _access(data: CheckInput, rows: pd.DataFrame) -> Finding:
-    title = "Access control"
+def _access(context: CheckContext, rows: pd.DataFrame) -> Finding:
     problems = []
     for _, row in rows.iterrows():
-        expected = ACCESS_EXPECTED.get(str(row["phase"]))
-        if expected is not None and int(row["http_status"]) not in expected:
-            text = f"{row['phase']}: HTTP {row['http_status']}, expected {expected}"
-            problems.append((str(row["request_id"]), text))
+        phase, status = str(row["phase"]), int(row["http_status"])
+        expected = ACCESS_EXPECTED.get(phase)
+        if expected is not None and status not in expected:
+            wanted = "HTTP " + " or ".join(str(code) for code in expected)
+            proof = Evidence(phase, "", "", (str(row["request_id"]),), wanted, f"HTTP {status}")
+            problems.append(Problem(f"{phase}: HTTP {status}, expected {expected}", proof))
     note = (
         ""
-        if data.second_org
+        if context.data.second_org
         else " (no second organisation's key: cross-organisation probes not run)"
     )
     if problems:
-        return Finding(
-            "access", title, Outcome.FAIL, "; ".join(text for _, text in problems) + note,
-            tuple(rid for rid, _ in problems),
-        )  # fmt: skip
-    return Finding("access", title, Outcome.PASS, f"{len(rows)} probes refused as expected{note}")
+        summary = "; ".join(p.text for p in problems) + note
+        return failure(summary, (p.evidence for p in problems))
+    return Finding(Outcome.PASS, f"{len(rows)} probes refused as expected{note}")

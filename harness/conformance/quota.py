@@ -7,22 +7,70 @@ clock may be from ours (``Tolerance.server_clock_ns``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from harness.api.timestamps import next_reset_candidates
-from harness.conformance.answers import duration_text_ok, seconds_text_ok
-from harness.conformance.findings import MAX_EVIDENCE, Finding, Outcome
-from harness.conformance.spec import CheckInput
+from harness.api.timestamps import format_rfc3339, next_reset_candidates
+from harness.conformance.answers import (
+    RowRule,
+    duration_text_ok,
+    rows_evidence,
+    seconds_text_ok,
+    shown,
+)
+from harness.conformance.context import CheckContext
+from harness.conformance.findings import (
+    Finding,
+    Outcome,
+    Problem,
+    failure,
+)
+from harness.conformance.registry import check
+from harness.conformance.spec import Tolerance
 
-__all__ = ["quota_finding"]
+__all__ = ["QuotaProblem", "quota_finding"]
 
-DAY_NS = 86_400_000_000_000
 LONGEST_DAY_NS = 25 * 3_600_000_000_000
+
+
+class QuotaProblem(StrEnum):
+    OVER_QUOTA = "over-quota"
+    EARLY_REFUSAL = "early-refusal"
+    LIMIT = "limit"
+    RESET_IN_TEXT = "reset-in-text"
+    RESET_IN_SEC = "reset-in-sec"
+    RESET_IN_RANGE = "reset-in-range"
+    RESET_IN_INSTANT = "reset-in-instant"
+    RESET_AT = "reset-at"
+
+
+@dataclass(frozen=True)
+class _Days:
+    """One case's requests sorted by sending time, with the organisation days they may fall on:
+    ``early``/``late`` bound each server instant, ``sure`` is the day when both agree."""
+
+    rows: pd.DataFrame
+    early: pd.Series
+    late: pd.Series
+    first: pd.Series
+    last: pd.Series
+    sure: pd.Series
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame, zone: ZoneInfo, epsilon: int) -> _Days:
+        rows = rows.sort_values("send_wall_ns")
+        offset, error = rows["clock_offset_ns"], rows["clock_offset_err_ns"]
+        early = rows["send_wall_ns"] + offset - error - epsilon
+        late = rows["recv_wall_ns"] + offset + error + epsilon
+        first, last = _local_dates(early, zone), _local_dates(late, zone)
+        return cls(rows, early, late, first, last, first.where(first == last))
 
 
 def _local_dates(ns: pd.Series, zone: ZoneInfo) -> pd.Series:
@@ -38,61 +86,109 @@ def _day_start_ns(day: date, zone: ZoneInfo) -> int:
     return min(_ns(candidate) for candidate in next_reset_candidates(before, zone))
 
 
-def _case_problems(
-    rows: pd.DataFrame, quota: int, zone: ZoneInfo, epsilon: int, granularity: int
-) -> list[tuple[str, pd.DataFrame]]:
-    rows = rows.sort_values("send_wall_ns")
-    early = rows["send_wall_ns"] + rows["clock_offset_ns"] - rows["clock_offset_err_ns"] - epsilon
-    late = rows["recv_wall_ns"] + rows["clock_offset_ns"] + rows["clock_offset_err_ns"] + epsilon
-    first_day, last_day = _local_dates(early, zone), _local_dates(late, zone)
-    sure_day = first_day.where(first_day == last_day)
-    problems: list[tuple[str, pd.DataFrame]] = []
+def _midnights(days: Iterable[Any], zone: ZoneInfo) -> list[datetime]:
+    """The resets a refusal on any of ``days`` may announce: each day's next local midnight
+    (Go's value and the first local instant of the next day), in the zone, earliest first."""
+    found = {
+        candidate
+        for day in days
+        if day is not None and not pd.isna(day)
+        for candidate in next_reset_candidates(
+            datetime(day.year, day.month, day.day, 12, tzinfo=zone), zone
+        )
+    }
+    return sorted(found)
+
+
+def _counting_problems(days: _Days, quota: int, zone: ZoneInfo) -> list[Problem]:
+    """More admitted than the quota on one sure day; a refusal before the quota could be used."""
+    rows = days.rows
+    problems: list[Problem] = []
     admitted = rows["outcome"] == "ok"
-    counts = sure_day[admitted].value_counts()
-    for day, count in counts.items():
+    for day, count in days.sure[admitted].value_counts().items():
         if count > quota:
-            over = rows[admitted & (sure_day == day)]
-            problems.append((f"{count} admitted on {day} (quota {quota})", over))
+            over = rows[admitted & (days.sure == day)]
+            expected = f"at most {quota} admitted on {day}"
+            proof = rows_evidence(
+                QuotaProblem.OVER_QUOTA, over, expected, f"{count} admitted", keyed=False
+            )
+            problems.append(Problem(f"{count} admitted on {day} (quota {quota})", proof))
     refused = rows[rows["outcome"] == "out_of_quota"]
     consumers = rows["outcome"].isin(["ok", "client_error", "server_error", "transport_error"])
-    for day in sorted(set(sure_day[refused.index].dropna())):
-        first = refused[sure_day[refused.index] == day].iloc[0]
+    for day in sorted(set(days.sure[refused.index].dropna())):
+        first = refused[days.sure[refused.index] == day].iloc[0]
         start = _day_start_ns(day, zone)
-        possible = consumers & (late >= start) & (early <= late[first.name])
-        if int(possible.sum()) < quota:
-            problems.append((
-                f"refused for quota on {day} after only {int(possible.sum())} requests that could "
+        possible = int(
+            (consumers & (days.late >= start) & (days.early <= days.late[first.name])).sum()
+        )
+        if possible < quota:
+            expected = f"no refusal before {quota} requests on {day}"
+            refusal = rows.loc[[first.name]]
+            observed = f"refused after {possible}"
+            proof = rows_evidence(
+                QuotaProblem.EARLY_REFUSAL, refusal, expected, observed, keyed=False
+            )
+            problems.append(Problem(
+                f"refused for quota on {day} after only {possible} requests that could "
                 "have used it (are throttled requests counted?)",
-                rows.loc[[first.name]],
+                proof,
             ))  # fmt: skip
-    if refused.empty:
-        return problems
-    early_r, late_r = early[refused.index], late[refused.index]
-    checks: dict[str, Any] = {
-        f"limit is not '{quota}'": refused["m_limit"] != str(quota),
-        "reset_in is not a canonical Go duration": ~duration_text_ok(
-            refused["m_reset_in"], refused["reset_in_ns"]
-        ),
-        "reset_in_sec is not reset_in in six-decimal seconds": ~seconds_text_ok(
-            refused["m_reset_in_sec"], refused["reset_in_sec"], refused["reset_in_ns"]
-        ),
-        "reset_in is not within (0, 25h]": ~(
-            (refused["reset_in_ns"] > 0) & (refused["reset_in_ns"] <= LONGEST_DAY_NS)
-        ).fillna(False),
-        "reset_at minus reset_in is not the answer's time": ~(
-            (refused["reset_at_ns"] - refused["reset_in_ns"] >= early_r - granularity)
-            & (refused["reset_at_ns"] - refused["reset_in_ns"] <= late_r + granularity)
-        ).fillna(False),
-    }
+    return problems
+
+
+def _expected_reset(days: _Days, wrong: pd.DataFrame, zone: ZoneInfo) -> str:
+    """The resets the first refusal in ``wrong`` could have announced ('' if none is wrong)."""
+    if wrong.empty:
+        return ""
+    first = wrong.index[0]
+    moments = _midnights((days.first[first], days.last[first]), zone)
+    return " or ".join(format_rfc3339(moment) for moment in moments)
+
+
+def _refusal_rules(
+    days: _Days, refused: pd.DataFrame, quota: int, zone: ZoneInfo, granularity: int
+) -> list[RowRule]:
+    """Each rule a refusal's metadata must keep, broken where."""
+    early, late = days.early[refused.index], days.late[refused.index]
+    announced = refused["reset_at_ns"] - refused["reset_in_ns"]
+    reset_in = refused["reset_in_ns"]
+    reset_sec = seconds_text_ok(refused["m_reset_in_sec"], refused["reset_in_sec"], reset_in)
     reset_ok = _reset_at_ok(
         refused["reset_at_ns"], refused["reset_at_offset_s"],
-        first_day.loc[refused.index], last_day.loc[refused.index], zone,
+        days.first.loc[refused.index], days.last.loc[refused.index], zone,
     )  # fmt: skip
-    checks["reset_at is not the next local midnight, with the zone's offset"] = ~reset_ok
-    for text, mask in checks.items():
-        bad = refused[np.asarray(mask, dtype=bool)]
+    return [
+        RowRule(QuotaProblem.LIMIT, f"limit is not '{quota}'", refused["m_limit"] != str(quota),
+                str(quota), "m_limit"),
+        RowRule(QuotaProblem.RESET_IN_TEXT, "reset_in is not a canonical Go duration",
+                ~duration_text_ok(refused["m_reset_in"], reset_in), "a canonical Go duration",
+                "m_reset_in"),
+        RowRule(QuotaProblem.RESET_IN_SEC, "reset_in_sec is not reset_in in six-decimal seconds",
+                ~reset_sec, "reset_in in six-decimal seconds", "m_reset_in_sec"),
+        RowRule(QuotaProblem.RESET_IN_RANGE, "reset_in is not within (0, 25h]",
+                ~((reset_in > 0) & (reset_in <= LONGEST_DAY_NS)).fillna(False), "within (0, 25h]",
+                "m_reset_in"),
+        RowRule(QuotaProblem.RESET_IN_INSTANT, "reset_at minus reset_in is not the answer's time",
+                ~((announced >= early - granularity) & (announced <= late + granularity)).fillna(
+                    False), "reset_at minus reset_in within the request's send and answer",
+                "m_reset_in"),
+        RowRule(QuotaProblem.RESET_AT,
+                "reset_at is not the next local midnight, with the zone's offset", ~reset_ok,
+                _expected_reset(days, refused[~reset_ok], zone), "m_reset_at"),
+    ]  # fmt: skip
+
+
+def _refusal_problems(days: _Days, quota: int, zone: ZoneInfo, granularity: int) -> list[Problem]:
+    refused = days.rows[days.rows["outcome"] == "out_of_quota"]
+    if refused.empty:
+        return []
+    problems: list[Problem] = []
+    for rule in _refusal_rules(days, refused, quota, zone, granularity):
+        bad = refused[np.asarray(rule.broken, dtype=bool)]
         if len(bad):
-            problems.append((text, bad))
+            observed = shown(bad[rule.shows].iloc[0])
+            proof = rows_evidence(rule.kind, bad, rule.expected, observed, keyed=False)
+            problems.append(Problem(rule.complaint, proof))
     return problems
 
 
@@ -116,14 +212,7 @@ def _reset_at_ok(
             continue
         instant = datetime.fromtimestamp(int(at) / 1e9, UTC)
         expected = instant.astimezone(zone).utcoffset()
-        allowed = {
-            _ns(candidate)
-            for day in days
-            if day is not None and not pd.isna(day)
-            for candidate in next_reset_candidates(
-                datetime(day.year, day.month, day.day, 12, tzinfo=zone), zone
-            )
-        }
+        allowed = {_ns(moment) for moment in _midnights(days, zone)}
         verdicts[number] = (
             expected is not None
             and int(offset) == int(expected.total_seconds())
@@ -132,10 +221,19 @@ def _reset_at_ok(
     return pd.Series(verdicts[groups.ngroup().to_numpy()], index=reset_at_ns.index, dtype=bool)
 
 
-def quota_finding(data: CheckInput) -> Finding:
-    title = "Daily quota"
+def _case_problems(
+    rows: pd.DataFrame, quota: int, zone: ZoneInfo, tolerance: Tolerance
+) -> list[Problem]:
+    days = _Days.of(rows, zone, tolerance.server_clock_ns)
+    counting = _counting_problems(days, quota, zone)
+    return counting + _refusal_problems(days, quota, zone, tolerance.granularity_ns)
+
+
+@check(9, "quota", "Daily quota")
+def quota_finding(context: CheckContext) -> Finding:
+    data = context.data
     chats = data.chats
-    problems: list[tuple[str, str, pd.DataFrame]] = []
+    problems: list[Problem] = []
     judged = 0
     refusals = 0
     for case in data.cases.values():
@@ -146,25 +244,18 @@ def quota_finding(data: CheckInput) -> Finding:
             continue
         judged += 1
         refusals += int((rows["outcome"] == "out_of_quota").sum())
-        tolerance = data.tolerance
-        for text, bad in _case_problems(
-            rows, case.quota, data.org_timezone, tolerance.server_clock_ns, tolerance.granularity_ns
-        ):
-            problems.append((case.name, text, bad))
+        problems += _case_problems(rows, case.quota, data.org_timezone, context.tolerance)
     if problems:
-        summary = "; ".join(f"case {name!r}: {text}" for name, text, _ in problems)
-        evidence = tuple(problems[0][2]["request_id"].astype(str).head(MAX_EVIDENCE))
-        return Finding("quota", title, Outcome.FAIL, summary, evidence)
+        summary = "; ".join(f"case {p.evidence.case!r}: {p.text}" for p in problems)
+        return failure(summary, (p.evidence for p in problems))
     if not judged:
-        return Finding("quota", title, Outcome.SKIPPED, "no case has a quota")
+        return Finding(Outcome.SKIPPED, "no case has a quota")
     if not refusals:
         return Finding(
-            "quota", title, Outcome.INCONCLUSIVE,
-            "the quota was never reached, so its refusal could not be judged",
-        )  # fmt: skip
+            Outcome.INCONCLUSIVE, "the quota was never reached, so its refusal could not be judged"
+        )
     return Finding(
-        "quota", title, Outcome.PASS,
+        Outcome.PASS,
         f"{refusals} quota refusals: count, first refusal, limit, "
-        f"reset_at ({data.org_timezone.key}) "
-        "and reset_in all as configured",
-    )  # fmt: skip
+        f"reset_at ({data.org_timezone.key}) and reset_in all as configured",
+    )

@@ -27,8 +27,8 @@ CHECK_COLUMNS = (
     "clock_offset_ns", "clock_offset_err_ns",
     "http_status", "outcome", "grpc_code", "domain", "body_valid", "body_error", "error_class",
     "m_duration", "m_limit", "m_throttle_message", "m_vary_by", "m_wait", "wait_ns",
-    "m_wait_sec", "wait_sec", "reset_at_ns", "reset_at_offset_s", "m_reset_in", "reset_in_ns",
-    "m_reset_in_sec", "reset_in_sec", "detail",
+    "m_wait_sec", "wait_sec", "m_reset_at", "reset_at_ns", "reset_at_offset_s",
+    "m_reset_in", "reset_in_ns", "m_reset_in_sec", "reset_in_sec", "detail",
 )  # fmt: skip
 
 

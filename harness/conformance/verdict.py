@@ -8,7 +8,7 @@ from xml.etree import ElementTree as ET
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.conformance.findings import Finding, Outcome
+from harness.conformance.findings import Evidence, Finding, Outcome
 
 __all__ = [
     "EXIT_CODES",
@@ -25,6 +25,12 @@ JUNIT_FILE = "junit.xml"
 
 
 class CheckResult(BaseModel):
+    """One check in ``verdict.json``: its id and title (from the registry) and what it found.
+
+    ``evidence``: the request ids the proofs cite (what the table, JUnit and the report show
+    first); ``proofs``: each violation as data (``Evidence``), the first the one the summary names.
+    """
+
     model_config = ConfigDict(frozen=True)
 
     id: str
@@ -32,17 +38,17 @@ class CheckResult(BaseModel):
     outcome: Outcome
     summary: str
     evidence: list[str]
-    details: dict[str, object] = {}
+    proofs: tuple[Evidence, ...] = ()
 
     @classmethod
-    def of(cls, finding: Finding) -> CheckResult:
+    def of(cls, check_id: str, title: str, finding: Finding) -> CheckResult:
         return cls(
-            id=finding.id,
-            title=finding.title,
+            id=check_id,
+            title=title,
             outcome=finding.outcome,
             summary=finding.summary,
             evidence=list(finding.evidence),
-            details=finding.details,
+            proofs=finding.proofs,
         )
 
 

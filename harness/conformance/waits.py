@@ -6,82 +6,106 @@ widened by the granularity, the boundary slack and the rate error on ``w_j``.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import numpy as np
 
 from harness.conformance.buckets import THROTTLED, Bucket
-from harness.conformance.findings import MAX_EVIDENCE, Finding, Outcome
+from harness.conformance.context import CheckContext
+from harness.conformance.findings import Finding, Outcome, Problem, failure
 from harness.conformance.intervals import (
     early_admissions,
     first_retry_throttled,
     moving_retry_instants,
 )
+from harness.conformance.registry import check
 from harness.conformance.spec import Tolerance
 
-__all__ = ["wait_honesty_finding"]
+__all__ = ["WaitProblem", "wait_honesty_finding"]
 
 
-def _problems(bucket: Bucket, tolerance: Tolerance) -> list[tuple[str, list[str]]]:
-    wait = bucket.wait_ns
+class WaitProblem(StrEnum):
+    TOO_LONG = "wait-too-long"  # admitted before the promised instant
+    TOO_SHORT = "wait-too-short"  # a retry after the wait throttled again
+    MOVED = "promise-moved"  # the promised instant moved with nothing admitted
+
+
+# What each kind of broken promise says: the summary's words, what the promise implied and what
+# the target did; ``{wait}`` is the first throttle's reported wait, ``{then}`` the second's.
+_WORDS = {
+    WaitProblem.TOO_LONG: (
+        "admitted before the retry instant an earlier throttle promised (wait {wait} was longer "
+        "than the time really left)",
+        "no admission until the reported wait ({wait}) had passed",
+        "admitted before",
+    ),
+    WaitProblem.TOO_SHORT: (
+        "a retry sent after the reported wait ({wait}) had passed was throttled again, with "
+        "nothing admitted in between",
+        "a retry admitted once the reported wait ({wait}) had passed",
+        "throttled again",
+    ),
+    WaitProblem.MOVED: (
+        "the promised retry instant moved between two throttles with nothing admitted in "
+        "between (are throttled requests counted?)",
+        "the same retry instant",
+        "promised with wait {wait}, then with wait {then}: another instant",
+    ),
+}
+
+
+def _problems(bucket: Bucket, tolerance: Tolerance) -> list[Problem]:
+    """Each kind of broken promise this key shows, with its first witness: the throttle whose
+    promise broke and the request that proves it (an admission, a retry, a second throttle)."""
+    wait, lo, hi, code = bucket.wait_ns, bucket.lo, bucket.hi, bucket.code
     throttled = bucket.where(THROTTLED)
     throttled = throttled[~np.isnan(wait[throttled])]
     slack = tolerance.retry_slack(np.nan_to_num(wait)).astype(np.int64)
-    found: list[tuple[str, list[str]]] = []
-    admitted = np.flatnonzero(bucket.code == 0)
-    j, a = early_admissions(bucket.lo, bucket.hi, admitted, throttled, wait, slack)
-    if len(j):
-        found.append((
-            f"admitted before the retry instant an earlier throttle promised (wait "
-            f"{wait[j[0]] / 1e9:.6f}s was longer than the time really left)",
-            bucket.ids([j[0], a[0]]),
-        ))  # fmt: skip
-    j, p = first_retry_throttled(
-        bucket.lo, bucket.hi, bucket.code, throttled, wait, slack, THROTTLED
-    )
-    if len(j):
-        found.append((
-            f"a retry sent after the reported wait ({wait[j[0]] / 1e9:.6f}s) had passed was "
-            "throttled again, with nothing admitted in between",
-            bucket.ids([j[0], p[0]]),
-        ))  # fmt: skip
-    j1, j2 = moving_retry_instants(
-        bucket.lo, bucket.hi, bucket.code, throttled, wait, slack, THROTTLED
-    )
-    if len(j1):
-        found.append((
-            "the promised retry instant moved between two throttles with nothing admitted in "
-            "between (are throttled requests counted?)",
-            bucket.ids([j1[0], j2[0]]),
-        ))  # fmt: skip
+    admitted = np.flatnonzero(code == 0)
+    witnesses = {
+        WaitProblem.TOO_LONG: early_admissions(lo, hi, admitted, throttled, wait, slack),
+        WaitProblem.TOO_SHORT: first_retry_throttled(
+            lo, hi, code, throttled, wait, slack, THROTTLED
+        ),
+        WaitProblem.MOVED: moving_retry_instants(lo, hi, code, throttled, wait, slack, THROTTLED),
+    }
+    found: list[Problem] = []
+    for kind, (promised, proof) in witnesses.items():
+        if not len(promised):
+            continue
+        first, second = int(promised[0]), int(proof[0])
+        values = {"wait": f"{wait[first] / 1e9:.6f}s", "then": f"{wait[second] / 1e9:.6f}s"}
+        text, expected, observed = (words.format(**values) for words in _WORDS[kind])
+        found.append(Problem(text, bucket.evidence(kind, [first, second], expected, observed)))
     return found
 
 
-def wait_honesty_finding(buckets: list[Bucket], tolerance: Tolerance) -> Finding:
-    title = "Wait honesty"
+@check(6, "wait-honesty", "Wait honesty")
+def wait_honesty_finding(context: CheckContext) -> Finding:
     judged = 0
-    failures: list[tuple[Bucket, str, list[str]]] = []
-    for bucket in buckets:
+    problems: list[Problem] = []
+    for bucket in context.buckets:
         if not np.any(bucket.code == THROTTLED):
             continue
         judged += 1
-        failures += [(bucket, summary, ids) for summary, ids in _problems(bucket, tolerance)]
-    if failures:
-        bucket, summary, ids = failures[0]
-        return Finding(
-            "wait-honesty", title, Outcome.FAIL,
-            f"case {bucket.case.name!r}, key {bucket.key!r}: {summary} ({len(failures)} in all)",
-            tuple(ids[:MAX_EVIDENCE]),
-            {"problems": sorted({summary.split(" (")[0] for _, summary, _ in failures})},
-        )  # fmt: skip
+        problems += _problems(bucket, context.tolerance)
+    if problems:
+        first = problems[0]
+        where = f"case {first.evidence.case!r}, key {first.evidence.key!r}"
+        return failure(
+            f"{where}: {first.text} ({len(problems)} in all)",
+            (problem.evidence for problem in problems),
+        )
     if not judged:
-        return Finding("wait-honesty", title, Outcome.INCONCLUSIVE, "no throttle to judge")
-    retries = sum(bucket.retries for bucket in buckets)
+        return Finding(Outcome.INCONCLUSIVE, "no throttle to judge")
+    retries = sum(bucket.retries for bucket in context.buckets)
     if not retries:
         return Finding(
-            "wait-honesty", title, Outcome.INCONCLUSIVE,
+            Outcome.INCONCLUSIVE,
             f"{judged} throttled keys kept their promises, but no client retried right after "
             "a wait (add a polite case)",
-        )  # fmt: skip
+        )
     return Finding(
-        "wait-honesty", title, Outcome.PASS,
+        Outcome.PASS,
         f"{judged} throttled keys, {retries} retries after the reported wait: every promise kept",
-    )  # fmt: skip
+    )

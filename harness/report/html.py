@@ -16,6 +16,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from nbformat import NotebookNode
 
+from harness.conformance import contrast
+
 __all__ = [
     "FigureFile",
     "Section",
@@ -153,6 +155,17 @@ pre{background:#f8f9fa;padding:8px;overflow-x:auto;font-size:13px}
 """
 
 
+def _proof(check: Mapping[str, Any]) -> str:
+    """Under a failed check: the requests it cites, and what its first violation expected."""
+    evidence = check.get("evidence") or []
+    proofs = check.get("proofs") or []
+    first = proofs[0] if isinstance(proofs, list) and proofs else None
+    lines = [f"evidence: {', '.join(map(str, evidence[:5]))}"] if evidence else []
+    if isinstance(first, Mapping):
+        lines.append(contrast(str(first.get("expected", "")), str(first.get("observed", ""))))
+    return "".join(f"<br><small>{escape(line)}</small>" for line in lines)
+
+
 def _verdict_table(verdict: Mapping[str, Any] | None, capacity_run: bool) -> str:
     if verdict is None and capacity_run:
         return (
@@ -170,12 +183,7 @@ def _verdict_table(verdict: Mapping[str, Any] | None, capacity_run: bool) -> str
     rows = []
     for check in checks:
         outcome = escape(str(check.get("outcome", "")))
-        evidence = check.get("evidence") or []
-        proof = (
-            f"<br><small>evidence: {escape(', '.join(map(str, evidence[:5])))}</small>"
-            if outcome == "fail" and evidence
-            else ""
-        )
+        proof = _proof(check) if outcome == "fail" else ""
         rows.append(
             f'<tr class="{outcome}"><td><code>{escape(str(check.get("id", "")))}</code></td>'
             f"<td>{escape(str(check.get('title', '')))}</td>"

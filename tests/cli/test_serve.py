@@ -302,3 +302,24 @@ def test_the_emulator_options_reach_the_config_and_run_json_description() -> Non
     defaults = emulator_config(parser.parse_args([]), [KEY])
     assert (defaults.decision_delay, defaults.latency, defaults.model_latency) == (None,) * 3
     assert defaults.training == Training()
+
+
+def test_a_fault_naming_no_registered_check_stops_the_import_of_serve() -> None:
+    """The faults --fault offers are validated against the check registry when the CLI module
+    is imported: a fault whose proof would name no check never reaches a run."""
+    seeded = (
+        "from harness.emulator.policy import FAULTS, Fault; "
+        "FAULTS['admit-two'] = Fault('admit-two', 'admits limit+2', 'overadmission'); "
+        "import harness.cli.serve"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", seeded], cwd=REPO, env=_env(), capture_output=True, text=True,
+        timeout=START_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "UnknownCheckError: 'admit-two' names check 'overadmission'" in done.stderr
+    clean = subprocess.run(
+        [sys.executable, "-c", "import harness.cli.serve"], cwd=REPO, env=_env(),
+        capture_output=True, text=True, timeout=START_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    assert (clean.returncode, clean.stderr) == (0, "")

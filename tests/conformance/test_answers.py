@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from harness.api.answer import Answer, classify_answer, unread_answer
 from harness.api.duration import format_duration, format_seconds
 from harness.api.status import DOMAIN, ERROR_INFO_TYPE, REASON_THROTTLING
-from harness.conformance import Outcome
+from harness.conformance import CheckContext, Outcome
 from harness.conformance.answers import (
     duration_text_ok,
     throttle_metadata_finding,
@@ -64,7 +64,7 @@ def judge_metadata(
 ) -> tuple[Outcome, str]:
     records = [make_record(request_id=f"r{n}", answer=answer) for n, answer in enumerate(answers)]
     case = make_case("case", 5, MINUTE, vary_by=vary_by)
-    finding = throttle_metadata_finding(make_input(records, [case]))
+    finding = throttle_metadata_finding(CheckContext.of(make_input(records, [case])))
     return finding.outcome, finding.summary
 
 
@@ -79,7 +79,7 @@ def test_documented_answers_are_well_formed(
         make_record(request_id="t", answer=emulator_throttle()),
         make_record(request_id="x", answer=transport),
     ]
-    finding = well_formed_finding(make_input(records, []))
+    finding = well_formed_finding(CheckContext.of(make_input(records, [])))
     assert finding.outcome is Outcome.PASS
     assert finding.summary == "2 answers match the contract; 1 requests got no answer"
 
@@ -88,7 +88,9 @@ def test_a_5xx_answer_fails_even_when_it_says_throttle(
     make_record: Build, make_input: Callable[..., CheckInput]
 ) -> None:
     answer = emulator_throttle(Policy(throttle_http_status=503, throttle_grpc_code=14))
-    finding = well_formed_finding(make_input([make_record(request_id="s", answer=answer)], []))
+    finding = well_formed_finding(
+        CheckContext.of(make_input([make_record(request_id="s", answer=answer)], []))
+    )
     assert finding.outcome is Outcome.FAIL
     assert "1 answers were 5xx" in finding.summary
     assert finding.evidence == ("s",)
@@ -99,7 +101,9 @@ def test_a_429_without_code_8_fails(
 ) -> None:
     answer = emulator_throttle(Policy(throttle_grpc_code=14))
     assert answer.outcome == "throttled"
-    finding = well_formed_finding(make_input([make_record(request_id="c", answer=answer)], []))
+    finding = well_formed_finding(
+        CheckContext.of(make_input([make_record(request_id="c", answer=answer)], []))
+    )
     assert finding.outcome is Outcome.FAIL
     assert "429s without code 8" in finding.summary
 
@@ -110,7 +114,7 @@ def test_a_429_with_an_undocumented_reason_fails(
     info = {"@type": ERROR_INFO_TYPE, "reason": "SOMETHING_ELSE", "domain": DOMAIN}
     body = json.dumps({"code": 8, "message": "no", "details": [info]}).encode()
     record = make_record(request_id="u", answer=classify_answer("chat", 429, body))
-    finding = well_formed_finding(make_input([record], []))
+    finding = well_formed_finding(CheckContext.of(make_input([record], [])))
     assert finding.outcome is Outcome.FAIL
     assert "429s without a documented reason" in finding.summary
 
@@ -119,7 +123,7 @@ def test_only_transport_errors_are_inconclusive(
     make_record: Build, make_input: Callable[..., CheckInput], transport: Answer
 ) -> None:
     records = [make_record(request_id=f"x{n}", answer=transport) for n in range(3)]
-    finding = well_formed_finding(make_input(records, []))
+    finding = well_formed_finding(CheckContext.of(make_input(records, [])))
     assert (finding.outcome, finding.summary) == (Outcome.INCONCLUSIVE, "no request got an answer")
 
 
@@ -200,10 +204,13 @@ def test_no_throttle_skips_and_a_throttle_without_a_limit_fails(
 ) -> None:
     records = [make_record(request_id="ok")]
     case = make_case("case", 5, MINUTE)
-    assert throttle_metadata_finding(make_input(records, [case])).outcome is Outcome.SKIPPED
+    assert (
+        throttle_metadata_finding(CheckContext.of(make_input(records, [case]))).outcome
+        is Outcome.SKIPPED
+    )
     unlimited = CaseSpec("case", "bot-case", None, None, "hammer", False, "none", 1)
     throttle = [make_record(request_id="t", answer=emulator_throttle())]
-    finding = throttle_metadata_finding(make_input(throttle, [unlimited]))
+    finding = throttle_metadata_finding(CheckContext.of(make_input(throttle, [unlimited])))
     assert finding.outcome is Outcome.FAIL
     assert "throttled although the case has no rate limit" in finding.summary
 
@@ -232,7 +239,7 @@ def test_a_body_not_read_whole_is_not_judged_but_counted(
         make_record(request_id="big", answer=unread_answer(429, "too_large", "too big", 1 << 20)),
         make_record(request_id="cut", answer=unread_answer(200, "truncated", "cut", 12)),
     ]
-    finding = well_formed_finding(make_input(records, []))
+    finding = well_formed_finding(CheckContext.of(make_input(records, [])))
     assert finding.outcome is Outcome.PASS
     assert (
         finding.summary
@@ -244,7 +251,7 @@ def test_an_unread_5xx_still_fails(
     make_record: Build, make_input: Callable[..., CheckInput]
 ) -> None:
     record = make_record(request_id="big", answer=unread_answer(500, "too_large", "too big", 9))
-    finding = well_formed_finding(make_input([record], []))
+    finding = well_formed_finding(CheckContext.of(make_input([record], [])))
     assert finding.outcome is Outcome.FAIL
     assert finding.evidence == ("big",)
 
@@ -256,7 +263,7 @@ def test_no_throttle_among_unanswered_requests_is_inconclusive(
     transport: Answer,
 ) -> None:
     records = [make_record(request_id="a"), make_record(request_id="b", answer=transport)]
-    finding = throttle_metadata_finding(make_input(records, [make_case("case")]))
+    finding = throttle_metadata_finding(CheckContext.of(make_input(records, [make_case("case")])))
     assert (finding.outcome, finding.summary) == (
         Outcome.INCONCLUSIVE,
         "no throttle seen, and 1 chat requests got no answer",

@@ -7,25 +7,26 @@ tests use a tolerance of zero so that D⁻ = D = D⁺.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from harness.conformance import Outcome
+from harness.conformance import CheckContext, Finding, Outcome
 from harness.conformance.buckets import ADMITTED, OTHER, THROTTLED, Bucket
+from harness.conformance.bursts import burst_finding, concurrency_finding
 from harness.conformance.identify import Family, Identification
 from harness.conformance.intervals import Phase
 from harness.conformance.limits import (
-    burst_finding,
-    concurrency_finding,
     over_admission_finding,
     over_admissions,
     under_admission_finding,
     under_admissions,
     vary_isolation_finding,
 )
-from harness.conformance.spec import CaseSpec, Tolerance
+from harness.conformance.registry import Judge
+from harness.conformance.spec import CaseSpec, CheckInput, Tolerance
 
 D = 1_000
 EXACT = Tolerance(granularity_ns=0, boundary_ns=0, rate_error=0.0)
@@ -62,6 +63,12 @@ def held_to(family: Family, phases: dict[tuple[str, str], Phase] | None = None) 
 ANY = held_to(Family.UNDETERMINED)
 
 
+def judged(check: Judge, buckets: list[Bucket], identification: Identification = ANY) -> Finding:
+    """What ``check`` finds in hand-made buckets, held to ``identification``, with no slack."""
+    data = CheckInput(pd.DataFrame(), {}, ZoneInfo("UTC"), True, EXACT)
+    return check(CheckContext(data, buckets, identification))
+
+
 @pytest.fixture
 def case(make_case: Callable[..., CaseSpec]) -> CaseSpec:
     return make_case("c", 2, D)
@@ -82,8 +89,8 @@ def test_two_limits_and_one_within_exactly_one_window_fail_every_family(case: Ca
     # 2L+1 = 5 admitted with a hull of exactly D: no family admits more than 2L in a closed D.
     found = over_admissions(make_bucket(case, spaced(5, 0, D)), ANY, EXACT)
     assert found is not None
-    assert "5 admitted within 1 window(s)" in found[0]
-    assert found[1] == ["r0", "r1", "r2", "r3", "r4"]
+    assert "5 admitted within 1 window(s)" in found.text
+    assert found.evidence.request_ids == ("r0", "r1", "r2", "r3", "r4")
     assert over_admissions(make_bucket(case, spaced(5, 0, D + 1)), ANY, EXACT) is None
 
 
@@ -110,7 +117,7 @@ def test_anchored_windows_need_a_possible_window_start_one_window_before(case: C
     run = spaced(3, 5_000, 100)
     found = over_admissions(make_bucket(case, run), anchored, EXACT)
     assert found is not None
-    assert "anchored-window" in found[0]
+    assert "anchored-window" in found.text
     # Anything that may have used budget (here an unknown outcome) may have opened a window
     # at 4 050, which ends at 5 050, inside the run.
     assert over_admissions(make_bucket(case, [(4_050, 4_050, X), *run]), anchored, EXACT) is None
@@ -133,7 +140,7 @@ def test_aligned_windows_count_only_admissions_surely_inside_one(case: CaseSpec)
     inside = [(100, 110, A), (200, 210, A), (300, 310, A)]
     found = over_admissions(make_bucket(case, inside), aligned, EXACT)
     assert found is not None
-    assert "3 admitted inside one aligned window" in found[0]
+    assert "3 admitted inside one aligned window" in found.text
     near_boundary = [(100, 110, A), (200, 210, A), (985, 991, A)]  # 991 + 10 reaches 1 000
     assert over_admissions(make_bucket(case, near_boundary), aligned, EXACT) is None
     weak = held_to(Family.FIXED_WINDOW, {("c", "k"): Phase(0.0, 10.0, D, 0)})
@@ -145,14 +152,15 @@ def test_over_admission_leaves_rotated_keys_to_vary_isolation(
 ) -> None:
     plain, rotated = make_case("c", 2, D), make_case("r", 2, D, rotate="ip")
     too_many = spaced(5, 0, 10)
-    finding = over_admission_finding(
-        [make_bucket(plain, spaced(2, 0, 10)), make_bucket(rotated, too_many)], ANY, EXACT
+    finding = judged(
+        over_admission_finding,
+        [make_bucket(plain, spaced(2, 0, 10)), make_bucket(rotated, too_many)],
     )
     assert (finding.outcome, finding.summary) == (Outcome.PASS, "1 keys judged, none in violation")
-    failed = over_admission_finding([make_bucket(plain, too_many)], ANY, EXACT)
+    failed = judged(over_admission_finding, [make_bucket(plain, too_many)])
     assert failed.outcome is Outcome.FAIL
     assert failed.evidence == ("r0", "r1", "r2", "r3", "r4")
-    skipped = over_admission_finding([make_bucket(rotated, too_many)], ANY, EXACT)
+    skipped = judged(over_admission_finding, [make_bucket(rotated, too_many)])
     assert skipped.outcome is Outcome.SKIPPED
 
 
@@ -162,8 +170,8 @@ def test_over_admission_leaves_rotated_keys_to_vary_isolation(
 def test_a_throttle_after_fewer_than_limit_requests_of_a_fresh_key_fails(case: CaseSpec) -> None:
     found = under_admissions(make_bucket(case, [(0, 10, A), (20, 30, T)]), EXACT)
     assert found is not None
-    assert "fewer than 2 requests of this key came before it" in found[0]
-    assert found[1] == ["r1"]
+    assert "fewer than 2 requests of this key came before it" in found.text
+    assert found.evidence.request_ids == ("r1",)
     # An unknown outcome may have used the budget too.
     unknown = [(0, 10, A), (12, 14, X), (20, 30, T)]
     assert under_admissions(make_bucket(case, unknown), EXACT) is None
@@ -178,7 +186,7 @@ def test_a_throttle_with_the_budget_surely_back_fails(case: CaseSpec) -> None:
     requests = [(0, 10, A), (500, 510, A), (1_010, 1_020, T)]
     found = under_admissions(make_bucket(case, requests), EXACT)
     assert found is not None
-    assert "within the 1µs before it" in found[0]
+    assert "within the 1µs before it" in found.text
     may_still_count = [(0, 10, A), (500, 510, A), (1_009, 1_020, T)]
     assert under_admissions(make_bucket(case, may_still_count), EXACT) is None
 
@@ -186,23 +194,23 @@ def test_a_throttle_with_the_budget_surely_back_fails(case: CaseSpec) -> None:
 def test_under_admission_finding_judges_every_key(case: CaseSpec) -> None:
     good = make_bucket(case, [(0, 1, A), (2, 3, A), (4, 5, T)], key="a")
     bad = make_bucket(case, [(0, 1, A), (4, 5, T)], key="b")
-    assert under_admission_finding([good], EXACT).outcome is Outcome.PASS
-    finding = under_admission_finding([good, bad], EXACT)
+    assert judged(under_admission_finding, [good]).outcome is Outcome.PASS
+    finding = judged(under_admission_finding, [good, bad])
     assert finding.outcome is Outcome.FAIL
     assert "key 'b'" in finding.summary
-    assert under_admission_finding([], EXACT).outcome is Outcome.SKIPPED
+    assert judged(under_admission_finding, []).outcome is Outcome.SKIPPED
 
 
 def test_a_key_the_target_never_answered_is_no_evidence_either_way(case: CaseSpec) -> None:
     silent = make_bucket(case, [(0, 1, X), (2, 3, X), (4, 5, X)], key="dead")
     good = make_bucket(case, [(0, 1, A), (2, 3, A), (4, 5, T)], key="a")
     for finding in (
-        under_admission_finding([silent], EXACT),
-        over_admission_finding([silent], ANY, EXACT),
+        judged(under_admission_finding, [silent]),
+        judged(over_admission_finding, [silent]),
     ):
         assert finding.outcome is Outcome.INCONCLUSIVE
         assert finding.summary == "1 keys got no answer that admitted or refused a request"
-    finding = under_admission_finding([good, silent], EXACT)
+    finding = judged(under_admission_finding, [good, silent])
     assert finding.outcome is Outcome.PASS
     assert finding.summary == (
         "1 keys judged, none in violation; 1 keys got no answer that admitted or refused a request"
@@ -224,21 +232,21 @@ def concurrent(make_case: Callable[..., CaseSpec]) -> CaseSpec:
 
 def test_a_burst_admitting_more_than_the_family_allows_fails(burst: CaseSpec) -> None:
     three = make_bucket(burst, [*spaced(3, 0, 100), (101, 102, T)])
-    finding = burst_finding([three], held_to(Family.SLIDING_LOG), EXACT)
+    finding = judged(burst_finding, [three], held_to(Family.SLIDING_LOG))
     assert finding.outcome is Outcome.FAIL
     assert "at most 2 allowed (sliding-log)" in finding.summary
     # Undetermined: a boundary may split the burst, so 2L = 4 may be admitted.
-    assert burst_finding([three], ANY, EXACT).outcome is Outcome.PASS
+    assert judged(burst_finding, [three]).outcome is Outcome.PASS
     five = make_bucket(burst, spaced(5, 0, 100))
-    assert burst_finding([five], ANY, EXACT).outcome is Outcome.FAIL
+    assert judged(burst_finding, [five]).outcome is Outcome.FAIL
 
 
 def test_a_token_bucket_burst_may_admit_one_more_per_refill(burst: CaseSpec) -> None:
     bucket = held_to(Family.TOKEN_BUCKET)
-    assert burst_finding([make_bucket(burst, spaced(3, 0, 500))], bucket, EXACT).outcome is (
+    assert judged(burst_finding, [make_bucket(burst, spaced(3, 0, 500))], bucket).outcome is (
         Outcome.PASS
     )
-    assert burst_finding([make_bucket(burst, spaced(3, 0, 499))], bucket, EXACT).outcome is (
+    assert judged(burst_finding, [make_bucket(burst, spaced(3, 0, 499))], bucket).outcome is (
         Outcome.FAIL
     )
 
@@ -247,30 +255,30 @@ def test_a_burst_with_an_aligned_boundary_inside_may_admit_twice(burst: CaseSpec
     requests = [*spaced(4, 900, 200), (1_101, 1_102, T)]
     phases = {("b", "k"): Phase(0.0, 10.0, D, 2)}
     assert (
-        burst_finding(
-            [make_bucket(burst, requests)], held_to(Family.FIXED_WINDOW, phases), EXACT
+        judged(
+            burst_finding, [make_bucket(burst, requests)], held_to(Family.FIXED_WINDOW, phases)
         ).outcome
         is Outcome.PASS
     )
     away = {("b", "k"): Phase(500.0, 10.0, D, 2)}  # boundaries at 500, 1 500: none inside
-    finding = burst_finding(
-        [make_bucket(burst, requests)], held_to(Family.FIXED_WINDOW, away), EXACT
+    finding = judged(
+        burst_finding, [make_bucket(burst, requests)], held_to(Family.FIXED_WINDOW, away)
     )
     assert finding.outcome is Outcome.FAIL
 
 
 def test_a_burst_throttled_before_the_limit_fails(burst: CaseSpec) -> None:
     short = make_bucket(burst, [(0, 1, A), (2, 3, T), (4, 5, T)])
-    finding = burst_finding([short], ANY, EXACT)
+    finding = judged(burst_finding, [short])
     assert finding.outcome is Outcome.FAIL
     assert "only 1 admitted before throttling" in finding.summary
     unknown = make_bucket(burst, [(0, 1, A), (1, 2, X), (2, 3, T)])
-    assert burst_finding([unknown], ANY, EXACT).outcome is Outcome.PASS
+    assert judged(burst_finding, [unknown]).outcome is Outcome.PASS
 
 
 def test_a_burst_that_got_no_answer_is_inconclusive(burst: CaseSpec) -> None:
     silent = make_bucket(burst, [(0, 1, X), (0, 1, X), (0, 1, X)])
-    finding = burst_finding([silent], ANY, EXACT)
+    finding = judged(burst_finding, [silent])
     assert (finding.outcome, finding.summary) == (
         Outcome.INCONCLUSIVE,
         "1 bursts got no answer that admitted or refused a request",
@@ -283,10 +291,10 @@ def test_sequential_and_concurrent_bursts_are_judged_by_their_own_check(
     exact = make_bucket(burst, [*spaced(2, 0, 10), (11, 12, T)])
     crowd = make_bucket(concurrent, spaced(5, 0, 10))
     hammer = make_bucket(case, spaced(5, 0, 10))
-    assert burst_finding([exact, crowd, hammer], ANY, EXACT).outcome is Outcome.PASS
-    assert "1 admitted exactly the limit" in burst_finding([exact], ANY, EXACT).summary
-    assert concurrency_finding([exact, crowd, hammer], ANY, EXACT).outcome is Outcome.FAIL
-    assert concurrency_finding([hammer], ANY, EXACT).outcome is Outcome.SKIPPED
+    assert judged(burst_finding, [exact, crowd, hammer]).outcome is Outcome.PASS
+    assert "1 admitted exactly the limit" in judged(burst_finding, [exact]).summary
+    assert judged(concurrency_finding, [exact, crowd, hammer]).outcome is Outcome.FAIL
+    assert judged(concurrency_finding, [hammer]).outcome is Outcome.SKIPPED
 
 
 # Vary isolation -----------------------------------------------------------------------------
@@ -296,10 +304,10 @@ def test_a_rotated_key_split_into_several_budgets_fails_vary_isolation(
     make_case: Callable[..., CaseSpec],
 ) -> None:
     rotated = make_case("r", 2, D, rotate="forwarded_for")
-    finding = vary_isolation_finding([make_bucket(rotated, spaced(5, 0, 10))], ANY, EXACT)
+    finding = judged(vary_isolation_finding, [make_bucket(rotated, spaced(5, 0, 10))])
     assert finding.outcome is Outcome.FAIL
     assert "rotating forwarded_for split one key" in finding.summary
-    fine = vary_isolation_finding([make_bucket(rotated, spaced(4, 0, 10))], ANY, EXACT)
+    fine = judged(vary_isolation_finding, [make_bucket(rotated, spaced(4, 0, 10))])
     assert fine.outcome is Outcome.PASS
 
 
@@ -309,10 +317,10 @@ def test_a_key_throttled_by_another_keys_traffic_fails_vary_isolation(
     two = make_case("two", 2, D, keys=2)
     first = make_bucket(two, [(0, 1, A), (2, 3, A), (4, 5, T)], key="a")
     second = make_bucket(two, [(6, 7, T)], key="b")
-    finding = vary_isolation_finding([first, second], ANY, EXACT)
+    finding = judged(vary_isolation_finding, [first, second])
     assert finding.outcome is Outcome.FAIL
     assert "another key's traffic used this key's budget" in finding.summary
     # A chatbot-wide limit (no vary) shares one budget by design: not judged here.
     shared = make_case("shared", 2, D, keys=2, vary_by="")
     alone = [make_bucket(shared, [(6, 7, T)], key=k) for k in ("a", "b")]
-    assert vary_isolation_finding(alone, ANY, EXACT).outcome is Outcome.SKIPPED
+    assert judged(vary_isolation_finding, alone).outcome is Outcome.SKIPPED

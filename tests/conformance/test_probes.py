@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from harness.api.answer import Answer, classify_answer, transport_answer, unread_answer
-from harness.conformance import Outcome
+from harness.conformance import CheckContext, Outcome
 from harness.conformance.probes import ACCESS_EXPECTED, access_finding, settings_roundtrip_finding
 from harness.conformance.spec import CaseSpec, CheckInput
 from harness.run.records import Record
@@ -51,7 +51,7 @@ def roundtrip(
         request_id="get-1", kind="get_chatbot", phase="roundtrip", case="case", answer=answer
     )
     case = make_case("case", 5, MINUTE, quota=quota, vary_by=vary_by)
-    finding = settings_roundtrip_finding(make_input([record], [case]))
+    finding = settings_roundtrip_finding(CheckContext.of(make_input([record], [case])))
     return finding.outcome, finding.summary
 
 
@@ -128,7 +128,7 @@ def test_a_failed_read_back_fails_and_none_skips(
     assert outcome is Outcome.FAIL
     assert "GET answered 404" in summary
     chat = make_record(request_id="c")
-    finding = settings_roundtrip_finding(make_input([chat], [make_case("case")]))
+    finding = settings_roundtrip_finding(CheckContext.of(make_input([chat], [make_case("case")])))
     assert finding.outcome is Outcome.SKIPPED
 
 
@@ -147,7 +147,7 @@ def access(
         make_record(request_id=probe, phase=probe, case="", answer=refused(status))
         for probe, status in statuses.items()
     ]
-    finding = access_finding(make_input(records, [], **kw))
+    finding = access_finding(CheckContext.of(make_input(records, [], **kw)))
     return finding.outcome, finding.summary, finding.evidence
 
 
@@ -181,7 +181,7 @@ def test_without_a_second_organisation_the_summary_says_so(
 
 
 def test_no_probe_skips_access(make_record: Build, make_input: Callable[..., CheckInput]) -> None:
-    finding = access_finding(make_input([make_record(request_id="c")], []))
+    finding = access_finding(CheckContext.of(make_input([make_record(request_id="c")], [])))
     assert finding.outcome is Outcome.SKIPPED
 
 
@@ -193,11 +193,11 @@ def test_a_probe_without_an_answer_is_inconclusive_not_a_failure(
         make_record(request_id="a", phase="access:unknown-token", case="", answer=refused(401)),
         make_record(request_id="b", phase="access:no-key", case="", answer=lost),
     ]
-    finding = access_finding(make_input(records, []))
+    finding = access_finding(CheckContext.of(make_input(records, [])))
     assert finding.outcome is Outcome.INCONCLUSIVE
     assert "1 probes refused as expected" in finding.summary
     assert finding.summary.endswith("; 1 got no whole answer")
-    only_lost = access_finding(make_input(records[1:], []))
+    only_lost = access_finding(CheckContext.of(make_input(records[1:], [])))
     assert (only_lost.outcome, only_lost.summary) == (
         Outcome.INCONCLUSIVE,
         "every probe: 1 got no whole answer",
@@ -212,7 +212,7 @@ def test_a_wrong_answer_still_fails_next_to_a_missing_one(
         make_record(request_id="a", phase="access:unknown-token", case="", answer=refused(403)),
         make_record(request_id="b", phase="access:no-key", case="", answer=lost),
     ]
-    finding = access_finding(make_input(records, []))
+    finding = access_finding(CheckContext.of(make_input(records, [])))
     assert finding.outcome is Outcome.FAIL
     assert finding.evidence == ("a",)
 

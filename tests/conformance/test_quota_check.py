@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from harness.api.answer import Answer, classify_answer
-from harness.conformance import Outcome
-from harness.conformance.quota import quota_finding
+from harness.conformance import CheckContext, Evidence, Outcome
+from harness.conformance.quota import QuotaProblem, quota_finding
 from harness.conformance.spec import CaseSpec, CheckInput, Tolerance
 from harness.emulator.answers import out_of_quota, throttled
 from harness.emulator.policy import CORRECT
@@ -58,7 +58,7 @@ def judge(
     records: list[Record],
 ) -> tuple[Outcome, str, tuple[str, ...]]:
     case = make_case("q", 50, S, quota=QUOTA)
-    finding = quota_finding(make_input(records, [case], zone="Asia/Taipei"))
+    finding = quota_finding(CheckContext.of(make_input(records, [case], zone="Asia/Taipei")))
     return finding.outcome, finding.summary, finding.evidence
 
 
@@ -120,7 +120,7 @@ def test_an_admission_that_may_fall_on_either_side_of_midnight_is_not_counted(
     # With a perfect server clock it surely fell on 2024-01-05.
     case = make_case("q", 50, S, quota=QUOTA)
     exact = make_input(records, [case], tolerance=Tolerance(server_clock_ns=0))
-    assert quota_finding(exact).outcome is Outcome.FAIL
+    assert quota_finding(CheckContext.of(exact)).outcome is Outcome.FAIL
 
 
 def test_a_refusal_before_the_quota_could_be_used_fails(
@@ -172,8 +172,57 @@ def test_no_quota_case_is_skipped_and_an_unreached_quota_is_inconclusive(
     make_record: Build, make_case: Callable[..., CaseSpec], make_input: Callable[..., CheckInput]
 ) -> None:
     records = [request(make_record, 0, local(10))]
-    no_quota = quota_finding(make_input(records, [make_case("q", 50, S)]))
+    no_quota = quota_finding(CheckContext.of(make_input(records, [make_case("q", 50, S)])))
     assert no_quota.outcome is Outcome.SKIPPED
     outcome, summary, _ = judge(make_case, make_input, records)
     assert outcome is Outcome.INCONCLUSIVE
     assert "never reached" in summary
+
+
+def reset_at_proofs(
+    make_case: Callable[..., CaseSpec], make_input: Callable[..., CheckInput], records: list[Record]
+) -> list[Evidence]:
+    case = make_case("q", 50, S, quota=QUOTA)
+    finding = quota_finding(CheckContext.of(make_input(records, [case], zone="Asia/Taipei")))
+    return [proof for proof in finding.proofs if proof.kind == QuotaProblem.RESET_AT]
+
+
+def test_a_reset_at_failure_shows_the_midnight_expected_and_the_reset_at_sent(
+    make_record: Build, make_case: Callable[..., CaseSpec], make_input: Callable[..., CheckInput]
+) -> None:
+    records = [request(make_record, n, local(10, n)) for n in range(QUOTA)]
+    in_utc = NEXT_MIDNIGHT.astimezone(UTC)
+    records += [
+        request(make_record, n, local(10, n), refusal(local(10, n), in_utc)) for n in (3, 4)
+    ]
+    (proof,) = reset_at_proofs(make_case, make_input, records)
+    assert proof == Evidence(
+        "reset-at", "q", "", ("q3", "q4"), "2024-01-06T00:00:00+08:00", "2024-01-05T16:00:00Z"
+    )
+    assert proof.contrast() == (
+        "expected: 2024-01-06T00:00:00+08:00; observed: 2024-01-05T16:00:00Z"
+    )
+
+
+def test_a_refusal_that_may_fall_on_two_days_expects_either_midnight(
+    make_record: Build, make_case: Callable[..., CaseSpec], make_input: Callable[..., CheckInput]
+) -> None:
+    admitted = [request(make_record, n, local(10, n)) for n in range(QUOTA)]
+    sent = local(23, 59, 59)
+    late = datetime(2024, 1, 8, tzinfo=TAIPEI)
+    records = [*admitted, request(make_record, 3, sent, refusal(sent, late))]
+    (proof,) = reset_at_proofs(make_case, make_input, records)
+    assert proof.expected == "2024-01-06T00:00:00+08:00 or 2024-01-07T00:00:00+08:00"
+    assert proof.observed == "2024-01-08T00:00:00+08:00"
+    assert proof.request_ids == ("q3",)
+
+
+def test_a_correct_reset_at_carries_no_reset_at_evidence(
+    make_record: Build, make_case: Callable[..., CaseSpec], make_input: Callable[..., CheckInput]
+) -> None:
+    # Refused after only 2 admissions (a failure), but with the right reset_at.
+    records = [request(make_record, n, local(10, n)) for n in range(2)]
+    records.append(request(make_record, 2, local(10, 2), refusal(local(10, 2))))
+    case = make_case("q", 50, S, quota=QUOTA)
+    finding = quota_finding(CheckContext.of(make_input(records, [case], zone="Asia/Taipei")))
+    assert [proof.kind for proof in finding.proofs] == [QuotaProblem.EARLY_REFUSAL]

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import pytest
+
 from harness.api.answer import Answer, classify_answer, transport_answer, unread_answer
-from harness.conformance import CHECK_IDS, Outcome, Verdict, evaluate, write_junit, write_verdict
+from harness.conformance import (
+    CHECK_IDS,
+    Evidence,
+    Outcome,
+    Verdict,
+    evaluate,
+    write_junit,
+    write_verdict,
+)
 from harness.conformance.checks import unanswered
 from harness.conformance.spec import CaseSpec, CheckInput
 from harness.conformance.verdict import CheckResult, Status
@@ -167,3 +178,36 @@ def test_a_lost_worker_leaves_even_a_failure_inconclusive(
     assert verdict.failed
     assert (verdict.state, verdict.exit_code, verdict.conformant) == ("inconclusive", 3, False)
     assert verdict.lost_processes == ["w1"]
+
+
+@pytest.fixture
+def failed_verdict(
+    make_record: Callable[..., Record],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> Verdict:
+    return evaluate(failing_input(make_record, make_case, make_input), "emulator")
+
+
+def test_typed_evidence_round_trips_through_verdict_json(
+    tmp_path: Path, failed_verdict: Verdict
+) -> None:
+    (failed,) = failed_verdict.failed
+    expected = Evidence("server-error", "case", "dev-1", ("c",), "no 5xx", "HTTP 500")
+    assert failed.proofs == (expected,)
+    assert failed.evidence == ["c"]
+    path = write_verdict(tmp_path, failed_verdict)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    (stored,) = [check for check in document["checks"] if check["id"] == "well-formed"]
+    assert stored["evidence"] == ["c"]
+    assert stored["proofs"] == [
+        {"kind": "server-error", "case": "case", "key": "dev-1", "request_ids": ["c"],
+         "expected": "no 5xx", "observed": "HTTP 500"},
+    ]  # fmt: skip
+    read_back = Verdict.model_validate_json(path.read_text(encoding="utf-8"))
+    (again,) = read_back.failed
+    assert again.proofs == (expected,)
+    assert isinstance(again.proofs[0], Evidence)
+    assert [check.proofs for check in read_back.checks if check.outcome is not Outcome.FAIL] == [
+        ()
+    ] * (len(CHECK_IDS) - 1)

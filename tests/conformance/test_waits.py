@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from harness.conformance import Finding, Outcome
-from harness.conformance.buckets import buckets
+from harness.conformance import CheckContext, Finding, Outcome
 from harness.conformance.spec import CaseSpec, CheckInput
-from harness.conformance.waits import wait_honesty_finding
+from harness.conformance.waits import WaitProblem, wait_honesty_finding
 from harness.emulator.policy import Policy
 from harness.run.records import Record
 
@@ -36,7 +35,7 @@ def finding_of(
     duration: int = D,
 ) -> Finding:
     data = make_input(records, [make_case("case", limit, duration)])
-    return wait_honesty_finding(list(buckets(data)), data.tolerance)
+    return wait_honesty_finding(CheckContext.of(data))
 
 
 def sent(*offsets: float) -> list[tuple[int, int, int]]:
@@ -131,3 +130,29 @@ def test_a_slow_throttle_holding_another_and_an_admission_is_no_moved_promise(
     assert [r.answer.outcome for r in records] == ["ok", "throttled", "ok", "throttled"]
     finding = finding_of(make_case, make_input, records, 1, duration)
     assert finding.outcome is not Outcome.FAIL, finding.summary
+
+
+def test_each_broken_promise_carries_its_kind_as_data(
+    simulator: Callable[..., Any],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    """The kinds replace the summary's parsed-back prefixes: one per way a wait can lie."""
+    too_long = simulator("sliding-log", 2, D, policy=Policy(wait_factor=2.0))
+    too_short = simulator("sliding-log", 2, D, policy=Policy(wait_factor=0.5))
+    counted = simulator("sliding-log", 2, D, count_throttled=True)
+    traces = {
+        WaitProblem.TOO_LONG: too_long.records(sent(0.0, 0.1, 0.2, 1.05)),
+        WaitProblem.TOO_SHORT: retried(too_short.records(sent(0.0, 0.1, 0.2, 0.65)), 3),
+        WaitProblem.MOVED: counted.records(sent(0.0, 0.1, 0.5, 0.6)),
+    }
+    for kind, records in traces.items():
+        finding = finding_of(make_case, make_input, records, 2)
+        first = finding.proofs[0]
+        assert first.kind == kind, finding.summary
+        assert (first.case, first.key) == ("case", "dev-1")
+        assert first.request_ids == finding.evidence[:2]
+        assert first.request_ids[0] == "case/dev-1-2"
+    long_wait = finding_of(make_case, make_input, traces[WaitProblem.TOO_LONG], 2).proofs[0]
+    assert long_wait.expected.startswith("no admission until the reported wait (")
+    assert long_wait.observed == "admitted before"

@@ -81,6 +81,25 @@ def test_the_verdict_table_makes_failures_obvious_and_escapes_the_summary() -> N
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def test_a_failed_check_shows_what_its_first_violation_expected_escaped() -> None:
+    document = verdict("fail")
+    checks = document["checks"]
+    assert isinstance(checks, list)
+    checks[1]["proofs"] = [
+        {"kind": "reset-at", "case": "q", "key": "", "request_ids": ["local-7"],
+         "expected": "2024-01-06T00:00:00+08:00", "observed": "<b>Z</b>"},
+        {"kind": "limit", "case": "q", "key": "", "request_ids": ["local-9"],
+         "expected": "second", "observed": "not shown"},
+    ]  # fmt: skip
+    html = render_report("t", {"run": "r1"}, document, [])
+    assert (
+        "<small>expected: 2024-01-06T00:00:00+08:00; observed: &lt;b&gt;Z&lt;/b&gt;</small>" in html
+    )
+    assert "not shown" not in html
+    checks[1]["outcome"] = "pass"
+    assert "expected:" not in render_report("t", {"run": "r1"}, document, [])
+
+
 def test_a_run_without_verdict_says_so_and_a_failed_notebook_is_shown() -> None:
     section = notebook_section("quota", executed_notebook(), error="code cell 2: KeyError: 'x'")
     html = render_report("t", {}, None, [section])
