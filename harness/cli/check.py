@@ -58,6 +58,7 @@ def judge(run_dir: Path) -> Verdict:
     verdict = evaluate(
         check_input(plan, found.frame), plan.target, completeness=whole, run_id=plan.run_id,
         harness_version=harness_version(),
+        dropped_sends=recording.dropped_sends if recording is not None else None,
     )  # fmt: skip
     judged_s = time.monotonic() - started - read_s
     print(f"judged {len(found.frame)} records: read in {read_s:.1f} s, checks in {judged_s:.1f} s")
@@ -76,6 +77,10 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
     width = max(len(check.id) for check in verdict.checks)
     for check in verdict.checks:
         print(f"  {MARKS[check.outcome]:<12} {check.id:<{width}}  {check.summary}")
+        if check.keys_without_power and check.keys_with_power is not None:
+            keys = check.keys_with_power + check.keys_without_power
+            print(f"  {'':<12} {'':<{width}}  judged with power: {check.keys_with_power} of "
+                  f"{keys} keys")  # fmt: skip
         if check.outcome is not Outcome.FAIL:
             continue
         if check.evidence:
@@ -89,6 +94,12 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         state += f"; {verdict.unanswered_summary}{judged}"
     for reason in verdict.incomplete:
         state += f"; {reason}"
+    undecided = [check.id for check in verdict.checks if check.outcome is Outcome.INCONCLUSIVE]
+    if undecided and not verdict.failed:
+        state += (
+            f"; {len(undecided)} checks could not decide ({', '.join(undecided)}): the traffic "
+            "could not have shown a violation there"
+        )
     print(f"\n{state}")
     print(f"verdict: {run_dir / 'verdict.json'}  junit: {run_dir / 'junit.xml'}")
 

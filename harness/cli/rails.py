@@ -13,9 +13,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.api.duration import format_duration
+from harness.cli.calibrate import CALIBRATION_CHATS, Calibration
 from harness.errors import ConfigError
-from harness.load.estimate import CaseEstimate, estimate_cases
+from harness.load.estimate import estimate_cases
 from harness.load.keys import is_loopback_host, url_host
+from harness.load.reach import reach
 from harness.load.settings import RunSettings
 
 __all__ = [
@@ -75,8 +77,10 @@ def print_target(host: str, api_key: str, embedded: bool) -> None:
     )
 
 
-def print_estimate(settings: RunSettings) -> list[CaseEstimate]:
-    """The budget and, per case, the most the run may send and a conformant target may admit."""
+def print_estimate(settings: RunSettings, calibration: Calibration | None) -> list[str]:
+    """The budget and, per case, the most the run may send and a conformant target may admit,
+    what its keys offer per second and need in flight at the calibrated answer time; returns the
+    warnings (cases that cannot reach their limit on this target), printed after the table."""
     estimates = estimate_cases(settings.slots, settings.shares, settings.request_timeout_s)
     max_requests, max_rps = settings.budget.max_requests, settings.budget.max_rps
     caps = [
@@ -85,21 +89,35 @@ def print_estimate(settings: RunSettings) -> list[CaseEstimate]:
     ]
     longest = max((e.duration_ns for e in estimates), default=0)
     print(f"budget: {', '.join(caps)}, {format_duration(longest)} of load")
-    rows = [("case", "behaviour", "keys", "requests ≤", "admitted ≤", "quota/day")]
+    if calibration is not None:
+        refused = "-" if calibration.refused_s is None else f"{calibration.refused_s:.3g} s"
+        print(f"calibration: an admitted answer took {calibration.admitted_s:.3g} s, a refusal "
+              f"{refused} ({CALIBRATION_CHATS} chats on a chatbot made for them)")  # fmt: skip
+    cases = {case.name: case for case in settings.scenario.cases}
+    rows = [("case", "behaviour", "keys", "requests ≤", "admitted ≤", "quota/day", "offers/s",
+             "in flight")]  # fmt: skip
+    warnings: list[str] = []
     for e in estimates:
         quota = "-" if e.quota is None else str(e.quota)
         if e.may_exhaust_quota:
             quota += " (may run out)"
-        rows.append(
-            (e.case, e.behaviour, str(e.keys), str(e.max_requests), str(e.max_admitted), quota)
-        )
+        offers, in_flight = "-", "-"
+        if calibration is not None:
+            reached = reach(cases[e.case], calibration.admitted_s)
+            offers = "-" if reached.offered_rps is None else f"{reached.offered_rps:.3g}"
+            in_flight = str(reached.in_flight)
+            warnings += [reached.warning] if reached.warning else []
+        rows.append((e.case, e.behaviour, str(e.keys), str(e.max_requests), str(e.max_admitted),
+                     quota, offers, in_flight))  # fmt: skip
     total_requests = sum(e.max_requests for e in estimates)
     total_admitted = sum(e.max_admitted for e in estimates)
-    rows.append(("total", "", "", str(total_requests), str(total_admitted), ""))
+    rows.append(("total", "", "", str(total_requests), str(total_admitted), "", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print(
             "  "
             + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
-    return estimates
+    for warning in warnings:
+        print(f"warning: {warning}")
+    return warnings

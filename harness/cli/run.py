@@ -15,6 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from harness.cli.calibrate import calibrate
 from harness.cli.check import judge, print_verdict
 from harness.cli.load_job import (
     cli_spell,
@@ -37,22 +38,34 @@ from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV, add_run_options, option_values
 from harness.load.settings import RunSettings, run_settings
-from harness.run.plan import PLAN_FILE
+from harness.run.plan import PLAN_FILE, read_plan
 from harness.run.reader import read_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
-from harness.run.summary import summarise
+from harness.run.records import is_load_chat
+from harness.run.summary import late_sends, summarise
 
 __all__ = ["add_parser"]
 
 
-def _print_summary(run_dir: Path) -> None:
-    summary = summarise(read_records(run_dir, ["request_id", "kind", "phase", "case", "outcome",
-                                                "latency_ms"]))  # fmt: skip
+SUMMARY_COLUMNS = ["request_id", "kind", "phase", "case", "outcome", "latency_ms", "send_mono_ns",
+                   "intended_send_mono_ns"]  # fmt: skip
+
+
+def _print_summary(run_dir: Path, recording: Recording | None) -> None:
+    records = read_records(run_dir, SUMMARY_COLUMNS)
+    summary = summarise(records)
     print()
     if summary.empty:
         print("no chat requests were recorded")
     else:
         print(summary.to_string(index=False, float_format=lambda value: f"{value:.1f}"))
+    late = late_sends(records[is_load_chat(records)])
+    dropped = recording.dropped_sends if recording is not None else {}
+    if late or dropped:
+        print("open schedules: " + "; ".join(
+            f"{case} {late.get(case, 0)} late, {dropped.get(case, 0)} dropped"
+            for case in sorted({*late, *dropped})
+        ))  # fmt: skip
     print(f"\nrun directory: {run_dir}")
     if (run_dir / "locust.html").exists():
         print(f"Locust report: {run_dir / 'locust.html'}")
@@ -88,42 +101,63 @@ def _settings(args: argparse.Namespace, run_dir: Path, host: str) -> RunSettings
     )  # fmt: skip
 
 
-def _handle(args: argparse.Namespace) -> int:
+def _keys(args: argparse.Namespace) -> tuple[str, str, EmulatorConfig | None]:
+    """The API keys of the run (random ones for an embedded emulator) and the emulator's
+    configuration, every option checked before anything is made."""
     if args.processes < 1:
         raise ConfigError("--processes: expected a whole number of at least 1")
     if args.target is not None:
         refuse_emulator_options(args)
     api_key = target_api_key(args.target, args.api_key, args.allow_remote)
     second_key = args.second_api_key or os.environ.get(SECOND_API_KEY_ENV, "")
-    config: EmulatorConfig | None = None
-    if args.target is None:
-        api_key, second_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-        config = emulator_config(args, [api_key, second_key])  # checked before anything is made
-    run_dir = run_dir_path(args.out)
+    if args.target is not None:
+        return api_key, second_key, None
+    api_key, second_key = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    return api_key, second_key, emulator_config(args, [api_key, second_key])
+
+
+def _load(args: argparse.Namespace, run_dir: Path) -> int:
+    """The target, the plan and its cost, then Locust to its end: Locust's exit code."""
+    api_key, second_key, config = _keys(args)
     with ExitStack() as stack:
-        if config is not None:
-            emulator = BackgroundEmulator(config)
+        emulator = BackgroundEmulator(config) if config is not None else None
+        if emulator is not None:
             stack.callback(emulator.stop)
-            host = emulator.base_url
-        else:
-            host = args.target.rstrip("/")
+        host = emulator.base_url if emulator is not None else args.target.rstrip("/")
         settings = _settings(args, run_dir, host)  # every option checked before anything is made
         make_run_dir(run_dir)
-        if config is not None:
+        if emulator is not None:
             emulator.start()
             print(f"embedded emulator at {host} ({args.algorithm or 'sliding-log'}, "
                   f"fault: {args.fault or 'none'})")  # fmt: skip
-        print_target(host, api_key, args.target is None)
-        print_estimate(settings)
+        print_target(host, api_key, emulator is not None)
+        calibration = None
+        if not args.no_calibrate:
+            calibration = calibrate(host, api_key, settings.run_id, settings.ready_timeout_s)
+        print_estimate(settings, calibration)
         users = len(settings.slots)
         print(f"run {run_dir}: {len(settings.scenario.cases)} cases, {users} keys, target {host}")
         env = {**os.environ, API_KEY_ENV: api_key, SECOND_API_KEY_ENV: second_key}
-        code = run_locust(locust_command("aisk.py", settings, users=users,
-                                         processes=args.processes), env)  # fmt: skip
+        command = locust_command("aisk.py", settings, users=users, processes=args.processes)
+        return run_locust(command, env)
+
+
+def _dry_run_done(run_dir: Path, recording: Recording | None) -> int:
+    plan = read_plan(run_dir)
+    left = recording.chatbots_not_deleted if recording is not None else []
+    print(f"\ndry run: {len(plan.cases)} chatbots made, READY, probed and "
+          f"{'deleted' if not left else f'deleted but {len(left)}'}; no load was sent")  # fmt: skip
+    return 2 if left or recording is None else 0
+
+
+def _handle(args: argparse.Namespace) -> int:
+    run_dir = run_dir_path(args.out)
+    code = _load(args, run_dir)
     if not (run_dir / PLAN_FILE).exists():
         raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
-    _print_summary(run_dir)
-    _print_recording(run_dir)
+    if args.dry_run:
+        return _dry_run_done(run_dir, _print_recording(run_dir))
+    _print_summary(run_dir, _print_recording(run_dir))
     if code == 2:
         # The recording process stopped the run itself (records could not be written, the
         # set-up failed): what was written is kept and can be judged, but this is no verdict.
@@ -133,7 +167,7 @@ def _handle(args: argparse.Namespace) -> int:
         )
     verdict = judge(run_dir)
     print_verdict(verdict, run_dir)
-    if not args.no_report and not args.dry_run:
+    if not args.no_report:
         report_after_run(run_dir)
     return verdict.exit_code
 
@@ -158,6 +192,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--no-report", action="store_true", help="skip the notebooks and report.html"
     )
+    parser.add_argument(
+        "--no-calibrate", action="store_true",
+        help="skip the four calibration chats before the load (the plan then shows no rates)",
+    )  # fmt: skip
     add_allow_remote_option(parser)
     add_emulator_options(parser, zone=False)
     parser.set_defaults(handler=_handle)

@@ -15,6 +15,8 @@ from harness.api.duration import CANONICAL_DURATION
 from harness.api.status import DOMAIN, GrpcCode
 from harness.conformance.context import CheckContext
 from harness.conformance.findings import MAX_EVIDENCE, Evidence, Finding, Outcome, cite, failure
+from harness.conformance.power import REMEDY_RATE, Power, by_case, case_power, with_power
+from harness.conformance.power import throttled as power_throttled
 from harness.conformance.registry import check
 from harness.conformance.spec import RateSpec
 
@@ -266,8 +268,18 @@ def throttle_metadata_finding(context: CheckContext) -> Finding:
     if complaints:
         summary = "; ".join(f"{text} ({count}x)" for text, count, _ in complaints)
         return failure(summary, (proof for _, _, proof in complaints))
-    return Finding(
-        Outcome.PASS,
-        f"{int(throttled.sum())} throttles echo duration, limit, message and vary_by; "
-        "waits well-formed",
+    # Each case's own configuration is echoed only in its own throttles (a minute's "1m0s").
+    power = Power.of(
+        case_power(
+            case, keys, [power_throttled(b) for b in keys], "was never throttled", REMEDY_RATE
+        )
+        for case, keys in by_case(context.buckets).items()
+    )
+    return with_power(
+        Finding(
+            Outcome.PASS,
+            f"{int(throttled.sum())} throttles echo duration, limit, message and vary_by; "
+            "waits well-formed",
+        ),
+        power,
     )

@@ -18,6 +18,7 @@ from harness.conformance.context import CheckContext
 from harness.conformance.findings import Finding, Outcome, Problem
 from harness.conformance.identify import Family, Identification
 from harness.conformance.keyed import decided, key_finding
+from harness.conformance.power import Power, by_case, case_power, with_power
 from harness.conformance.registry import check
 from harness.conformance.spec import Tolerance
 
@@ -86,15 +87,31 @@ def _burst_check(context: CheckContext, concurrent: bool) -> Finding:
     buckets, silent = decided(chosen)
     found = (_burst_problem(bucket, context) for bucket in buckets)
     problems = [problem for problem in found if problem is not None]
+    power = Power.of(
+        case_power(case, keys, [_outnumbered(b) for b in keys], BURST_WHY, BURST_REMEDY)
+        for case, keys in by_case(chosen).items()
+    )
     if problems or not buckets:
-        return key_finding(problems, len(buckets), "bursts", silent)
+        return with_power(key_finding(problems, len(buckets), "bursts", silent), power)
     exact = sum(len(bucket.where(ADMITTED)) == bucket.rate.limit for bucket in buckets)
     note = f"; {silent} bursts got no answer that admitted or refused a request" if silent else ""
-    return Finding(
-        Outcome.PASS,
-        f"{len(buckets)} bursts on fresh keys; {exact} admitted exactly the limit, the rest "
-        f"within what a window boundary inside the burst allows{note}",
+    return with_power(
+        Finding(
+            Outcome.PASS,
+            f"{len(buckets)} bursts on fresh keys; {exact} admitted exactly the limit, the rest "
+            f"within what a window boundary inside the burst allows{note}",
+        ),
+        power,
     )
+
+
+BURST_WHY = "never had a burst larger than its limit decided"
+BURST_REMEDY = "make the burst's 'size' larger than the limit"
+
+
+def _outnumbered(bucket: Bucket) -> bool:
+    """The burst outnumbered the limit: a limiter admitting too many or too few could show."""
+    return int(np.count_nonzero(bucket.code != OTHER)) > bucket.rate.limit
 
 
 @check(3, "burst", "Back-to-back burst")

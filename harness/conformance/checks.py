@@ -18,6 +18,7 @@ from harness.conformance.registry import REGISTRY, Check
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult, Status, Verdict, status_of
 from harness.run.completeness import Completeness
+from harness.run.summary import late_sends
 
 __all__ = ["CHECKS", "CHECK_IDS", "evaluate", "require_checks", "unanswered"]
 
@@ -50,6 +51,7 @@ def evaluate(
     completeness: Completeness | None = None,
     run_id: str = "",
     harness_version: str = "",
+    dropped_sends: Mapping[str, int] | None = None,
 ) -> Verdict:
     """Every check over the run; conformant when none fails, every request was answered and
     the records judged are the whole run (``completeness``, ``lost_processes``)."""
@@ -62,6 +64,7 @@ def evaluate(
         failed=any(result.outcome is Outcome.FAIL for result in results),
         unanswered=bool(missing),
         incomplete=bool(lost) or not whole.whole,
+        undecided=any(result.outcome is Outcome.INCONCLUSIVE for result in results),
     )
     identification = context.identification
     return Verdict(
@@ -74,6 +77,8 @@ def evaluate(
         missing=list(whole.missing),
         damaged_parts=[part.describe() for part in whole.damaged],
         slots_not_run=list(whole.slots_not_run),
+        late_sends=late_sends(data.chats),
+        dropped_sends=dict(dropped_sends or {}),
         target=target,
         algorithm=identification.family.value,
         algorithm_reason=identification.reason,

@@ -11,6 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import islice
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.conformance.power import Power
 
 __all__ = [
     "MAX_EVIDENCE",
@@ -73,11 +77,14 @@ def cite(request_ids: Iterable[object]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One check's result; ``proofs``: the violations found, the first the one the summary names."""
+    """One check's result; ``proofs``: the violations found, the first the one the summary names;
+    ``power``: how many keys of the cases meant for the check could have shown a violation
+    (``power.py``; None for the checks every run has the power for)."""
 
     outcome: Outcome
     summary: str
     proofs: tuple[Evidence, ...] = ()
+    power: Power | None = None
 
     @property
     def evidence(self) -> tuple[str, ...]:

@@ -25,6 +25,18 @@ from harness.conformance.intervals import (
     too_few_before,
 )
 from harness.conformance.keyed import decided, key_finding
+from harness.conformance.power import (
+    REMEDY_RATE,
+    CasePower,
+    Power,
+    admitted_span_ns,
+    by_case,
+    case_power,
+    rate_power,
+    shared_over_limit,
+    throttled,
+    with_power,
+)
 from harness.conformance.registry import check
 from harness.conformance.spec import Tolerance
 
@@ -205,6 +217,11 @@ def under_admissions(bucket: Bucket, tolerance: Tolerance) -> Problem | None:
     )
 
 
+def _steady(buckets: list[Bucket]) -> list[Bucket]:
+    """The keys of the cases that send over time (a burst's keys are the burst checks')."""
+    return [bucket for bucket in buckets if bucket.case.behaviour != "burst"]
+
+
 @check(4, "over-admission", "Over-admission")
 def over_admission_finding(context: CheckContext) -> Finding:
     # Rotating keys are judged by vary-isolation.
@@ -212,7 +229,10 @@ def over_admission_finding(context: CheckContext) -> Finding:
     buckets, silent = decided(plain)
     found = (over_admissions(b, context.identification, context.tolerance) for b in buckets)
     problems = [problem for problem in found if problem is not None]
-    return key_finding(problems, len(buckets), "keys", silent)
+    power = Power.of(
+        rate_power(case, keys, context.tolerance) for case, keys in by_case(_steady(plain)).items()
+    )
+    return with_power(key_finding(problems, len(buckets), "keys", silent), power)
 
 
 @check(5, "under-admission", "Under-admission and recovery")
@@ -220,7 +240,11 @@ def under_admission_finding(context: CheckContext) -> Finding:
     buckets, silent = decided(context.buckets)
     found = (under_admissions(bucket, context.tolerance) for bucket in buckets)
     problems = [problem for problem in found if problem is not None]
-    return key_finding(problems, len(buckets), "keys", silent)
+    power = Power.of(
+        case_power(case, keys, [throttled(b) for b in keys], "was never throttled", REMEDY_RATE)
+        for case, keys in by_case(_steady(context.buckets)).items()
+    )
+    return with_power(key_finding(problems, len(buckets), "keys", silent), power)
 
 
 def _isolation_problem(bucket: Bucket, context: CheckContext) -> Problem | None:
@@ -246,11 +270,29 @@ def vary_isolation_finding(context: CheckContext) -> Finding:
     problems: list[Problem] = []
     judged = 0
     for bucket in buckets:
-        shared = keys_per_case[bucket.case.name] > 1 and bool(bucket.rate.vary_by)
-        if bucket.case.rotate == "none" and not shared:
+        if not _isolated(bucket, keys_per_case):
             continue
         judged += 1
         found = _isolation_problem(bucket, context)
         if found is not None:
             problems.append(found)
-    return key_finding(problems, judged, "keys", silent)
+    chosen = [b for b in _steady(context.buckets) if _isolated(b, keys_per_case)]
+    power = Power.of(
+        _isolation_power(case, keys, context.tolerance) for case, keys in by_case(chosen).items()
+    )
+    return with_power(key_finding(problems, judged, "keys", silent), power)
+
+
+def _isolated(bucket: Bucket, keys_per_case: dict[str, int]) -> bool:
+    """Whether vary-isolation judges the key: a rotating one, or one of several distinct keys."""
+    shared = keys_per_case[bucket.case.name] > 1 and bool(bucket.rate.vary_by)
+    return bucket.case.rotate != "none" or shared
+
+
+def _isolation_power(case: str, buckets: list[Bucket], tolerance: Tolerance) -> CasePower:
+    """A rotating key over one key's budget; distinct keys over one budget together."""
+    if buckets[0].case.rotate != "none":
+        return rate_power(case, buckets, tolerance)
+    together = shared_over_limit(buckets, tolerance, admitted_span_ns(buckets))
+    why = "never offered more than one key's limit in a window, all its keys together"
+    return case_power(case, buckets, [together] * len(buckets), why, REMEDY_RATE)

@@ -3,33 +3,50 @@
 A check that found nothing has only passed where a violation would have shown: a key that never
 offered more than its limit in a window cannot prove over-admission, whatever the target does.
 Each test here is a necessary condition for its check to fire, stated with the check's own
-inequalities (``intervals.py``) over every request the target decided (admitted or not): had the
-target been faulty, these requests could have proved it. Where a case meant to exercise a check
-has no key with power, the check is inconclusive and says why (what the key offered, how long
-its admitted answers took) and what to change.
+inequalities (``intervals.py``) over every request the target decided (admitted or not), each
+as wide as an admitted answer of its case takes (an admission that did not happen would have
+taken as long, and a proof must still place it inside one window): had the target been faulty,
+these requests could have proved it. Where a case meant to exercise a check has no key with
+power, the check is inconclusive and says why (what the keys offered, how long their admitted
+answers took) and what to change.
 
-Necessary, not sufficient: power is claimed only where the traffic was there, so a check is
-never reported as passing on a case that could not have failed it (the sound side).
+Necessary, not sufficient: power is claimed only where the traffic was there, so a check is never
+reported as passing on a case that could not have failed it (the sound side).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from harness.conformance.buckets import ADMITTED, OTHER, THROTTLED, Bucket
+from harness.conformance.findings import Finding, Outcome
 from harness.conformance.intervals import tight_windows
 from harness.conformance.spec import Tolerance
 
 __all__ = [
+    "REMEDY_RATE",
     "CasePower",
+    "Power",
+    "admitted_span_ns",
     "busiest_window",
+    "by_case",
     "case_power",
     "offered_over_limit",
+    "rate_power",
     "shared_over_limit",
+    "throttled",
+    "with_power",
 ]
+
+Ints = npt.NDArray[np.int64]
+REMEDY_RATE = (
+    "give the case an open behaviour (kind = 'open'), raise its 'over' or 'max_in_flight', or "
+    "run it longer; on a slow target, lengthen its window"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,85 +63,135 @@ class CasePower:
         return self.with_power > 0
 
 
-def _decided(bucket: Bucket) -> np.ndarray:
-    """The requests the target answered with a decision (not unanswered, not a 5xx)."""
-    return np.flatnonzero(bucket.code != OTHER)
+@dataclass(frozen=True, slots=True)
+class Power:
+    """Over the cases meant for a check: keys judged with power and without, and the cases where
+    no key had any (the check is then inconclusive, naming the first)."""
+
+    with_power: int
+    without_power: int
+    unpowered: tuple[CasePower, ...]
+
+    @classmethod
+    def of(cls, cases: Iterable[CasePower]) -> Power:
+        listed = list(cases)
+        return cls(
+            sum(case.with_power for case in listed),
+            sum(case.without_power for case in listed),
+            tuple(case for case in listed if not case.powered),
+        )
+
+    def reason(self) -> str:
+        """The first unpowered case's reason, and how many more there are."""
+        more = len(self.unpowered) - 1
+        return self.unpowered[0].reason + (f" ({more} more cases without power)" if more else "")
 
 
-def busiest_window(bucket: Bucket, tolerance: Tolerance) -> int:
+def with_power(finding: Finding, power: Power) -> Finding:
+    """A check's finding, held to its power: a failure stands (proved whatever the power); a
+    pass where a case meant for the check could not have failed it is inconclusive instead."""
+    if finding.outcome is Outcome.FAIL or not power.unpowered:
+        return replace(finding, power=power)
+    return Finding(Outcome.INCONCLUSIVE, power.reason(), power=power)
+
+
+def by_case(buckets: Iterable[Bucket]) -> dict[str, list[Bucket]]:
+    grouped: dict[str, list[Bucket]] = {}
+    for bucket in buckets:
+        grouped.setdefault(bucket.case.name, []).append(bucket)
+    return grouped
+
+
+def admitted_span_ns(buckets: Iterable[Bucket]) -> int:
+    """How long an admitted answer of these keys took (p90), send to receive."""
+    spans = [b.hi[b.code == ADMITTED] - b.lo[b.code == ADMITTED] for b in buckets]
+    joined = np.concatenate(spans) if spans else np.empty(0, dtype=np.int64)
+    return int(np.percentile(joined, 90)) if len(joined) else 0
+
+
+def _widened(bucket: Bucket, span_ns: int) -> tuple[Ints, Ints]:
+    """The decided requests' intervals, each at least ``span_ns`` wide."""
+    decided = np.flatnonzero(bucket.code != OTHER)
+    lo = bucket.lo[decided]
+    return lo, np.maximum(bucket.hi[decided], lo + span_ns)
+
+
+def _fits(lo: Ints, hi: Ints, size: int, bound: int) -> bool:
+    return size <= len(lo) and bool(len(tight_windows(lo, hi, size, bound)))
+
+
+def busiest_window(bucket: Bucket, tolerance: Tolerance, span_ns: int = 0) -> int:
     """The most requests of the key that surely lie within one window shorter than the
-    target's duration (each request's instant somewhere in its [lo, hi])."""
-    decided = _decided(bucket)
-    lo, hi = bucket.lo[decided], bucket.hi[decided]
+    target's duration (each request's instant somewhere in its widened interval)."""
+    lo, hi = _widened(bucket, span_ns)
     short = tolerance.short(bucket.rate.duration_ns)
     # A run of ``size`` fits when one of ``size + 1`` does: bisect the largest that fits.
     fits, fails = 0, len(lo) + 1
     while fails - fits > 1:
         size = (fits + fails) // 2
-        if len(tight_windows(lo, hi, size, short)):
-            fits = size
-        else:
-            fails = size
+        fits, fails = (size, fails) if _fits(lo, hi, size, short) else (fits, size)
     return fits
 
 
-def offered_over_limit(bucket: Bucket, tolerance: Tolerance) -> bool:
+def offered_over_limit(bucket: Bucket, tolerance: Tolerance, span_ns: int = 0) -> bool:
     """More than ``limit`` requests of this key surely within one window: a target admitting
     them all could be proved over its limit (over-admission, a rotated key's vary-isolation)."""
-    decided = _decided(bucket)
+    lo, hi = _widened(bucket, span_ns)
     rate = bucket.rate
-    runs = tight_windows(
-        bucket.lo[decided], bucket.hi[decided], rate.limit + 1, tolerance.short(rate.duration_ns)
-    )
-    return bool(len(runs))
+    return _fits(lo, hi, rate.limit + 1, tolerance.short(rate.duration_ns))
 
 
-def shared_over_limit(buckets: list[Bucket], tolerance: Tolerance) -> bool:
+def shared_over_limit(buckets: list[Bucket], tolerance: Tolerance, span_ns: int = 0) -> bool:
     """More than one key's ``limit`` requests of the case's keys together surely within one
     window: had the target counted them in one budget, some key would have been throttled with
     budget left (vary-isolation of distinct keys). Keys of several processes meet on the wall
-    clock, each interval widened by the worker's clock-offset error already (``buckets``) and by
-    the boundary slack for the frame's drift between the two clocks."""
+    clock (each worker's offset error is already in its intervals, ``buckets``), widened by the
+    boundary slack for the drift between the clocks."""
     if len(buckets) < 2:
         return False
     slack = tolerance.boundary_ns
-    lo = np.concatenate([b.lo[_decided(b)] + b.wall_of_zero_ns - slack for b in buckets])
-    hi = np.concatenate([b.hi[_decided(b)] + b.wall_of_zero_ns + slack for b in buckets])
+    pairs = [(_widened(bucket, span_ns), bucket.wall_of_zero_ns) for bucket in buckets]
+    lo = np.concatenate([low + zero - slack for (low, _), zero in pairs])
+    hi = np.concatenate([high + zero + slack for (_, high), zero in pairs])
     order = np.argsort(lo, kind="stable")
     rate = buckets[0].rate
-    runs = tight_windows(lo[order], hi[order], rate.limit + 1, tolerance.short(rate.duration_ns))
-    return bool(len(runs))
+    return _fits(lo[order], hi[order], rate.limit + 1, tolerance.short(rate.duration_ns))
 
 
 def admitted_latency_s(buckets: Iterable[Bucket]) -> float | None:
     """The median time an admitted answer took in these keys (for the reason's words)."""
     spans = [b.hi[b.code == ADMITTED] - b.lo[b.code == ADMITTED] for b in buckets]
-    joined = np.concatenate(spans) if spans else np.empty(0)
+    joined = np.concatenate(spans) if spans else np.empty(0, dtype=np.int64)
     return float(np.median(joined)) / 1e9 if len(joined) else None
 
 
 def case_power(
-    case: str,
-    buckets: list[Bucket],
-    has_power: list[bool],
-    tolerance: Tolerance,
-    remedy: str,
+    case: str, buckets: list[Bucket], has_power: list[bool], why: str, remedy: str
 ) -> CasePower:
-    """A case's power for one check from each key's; the reason names what the keys offered."""
-    with_power = sum(has_power)
-    if with_power or not buckets:
-        return CasePower(case, with_power, len(buckets) - with_power, "")
-    rate = buckets[0].rate
-    most = max(busiest_window(bucket, tolerance) for bucket in buckets)
+    """A case's power for one check from each key's; ``why`` says what the keys lacked."""
+    count = sum(has_power)
+    if count or not buckets:
+        return CasePower(case, count, len(buckets) - count, "")
     latency = admitted_latency_s(buckets)
-    took = f": admitted answers took p50 {latency:.3g} s" if latency is not None else ""
-    reason = (
-        f"case {case!r} never offered more than its limit ({rate.limit} per "
-        f"{rate.canonical_duration}) in a window, at most {most}{took}; {remedy}"
+    took = f" (admitted answers took p50 {latency:.3g} s)" if latency is not None else ""
+    return CasePower(case, 0, len(buckets), f"case {case!r} {why}{took}; {remedy}")
+
+
+def rate_power(case: str, buckets: list[Bucket], tolerance: Tolerance) -> CasePower:
+    """Over-admission's power in a case: some key offered more than its limit in a window."""
+    span = admitted_span_ns(buckets)
+    has = [offered_over_limit(bucket, tolerance, span) for bucket in buckets]
+    if any(has) or not buckets:
+        return case_power(case, buckets, has, "", "")
+    rate = buckets[0].rate
+    most = max(busiest_window(bucket, tolerance, span) for bucket in buckets)
+    why = (
+        f"never offered more than its limit ({rate.limit} per {rate.canonical_duration}) "
+        f"within one window, at most {most}"
     )
-    return CasePower(case, 0, len(buckets), reason)
+    return case_power(case, buckets, has, why, REMEDY_RATE)
 
 
 def throttled(bucket: Bucket) -> bool:
-    """The key met its limit: the answers that echo the configuration could be judged."""
+    """The key met its limit: what a throttle says could be judged."""
     return bool(np.any(bucket.code == THROTTLED))

@@ -32,6 +32,7 @@ from harness.conformance.findings import (
     Problem,
     failure,
 )
+from harness.conformance.power import CasePower, Power, with_power
 from harness.conformance.registry import check
 from harness.conformance.spec import Tolerance
 
@@ -236,6 +237,7 @@ def quota_finding(context: CheckContext) -> Finding:
     problems: list[Problem] = []
     judged = 0
     refusals = 0
+    powers: list[CasePower] = []
     for case in data.cases.values():
         if case.quota is None:
             continue
@@ -243,19 +245,32 @@ def quota_finding(context: CheckContext) -> Finding:
         if rows.empty:
             continue
         judged += 1
-        refusals += int((rows["outcome"] == "out_of_quota").sum())
+        refused = int((rows["outcome"] == "out_of_quota").sum())
+        refusals += refused
         problems += _case_problems(rows, case.quota, data.org_timezone, context.tolerance)
+        reached = refused > 0 or int((rows["outcome"] == "ok").sum()) > case.quota
+        powers.append(
+            CasePower(case.name, 1, 0, "")
+            if reached
+            else CasePower(case.name, 0, 1, f"case {case.name!r} never reached its quota")
+        )
     if problems:
         summary = "; ".join(f"case {p.evidence.case!r}: {p.text}" for p in problems)
         return failure(summary, (p.evidence for p in problems))
     if not judged:
         return Finding(Outcome.SKIPPED, "no case has a quota")
+    power = Power.of(powers)
     if not refusals:
         return Finding(
-            Outcome.INCONCLUSIVE, "the quota was never reached, so its refusal could not be judged"
+            Outcome.INCONCLUSIVE,
+            "the quota was never reached, so its refusal could not be judged",
+            power=power,
         )
-    return Finding(
-        Outcome.PASS,
-        f"{refusals} quota refusals: count, first refusal, limit, "
-        f"reset_at ({data.org_timezone.key}) and reset_in all as configured",
+    return with_power(
+        Finding(
+            Outcome.PASS,
+            f"{refusals} quota refusals: count, first refusal, limit, "
+            f"reset_at ({data.org_timezone.key}) and reset_in all as configured",
+        ),
+        power,
     )

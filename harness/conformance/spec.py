@@ -23,7 +23,7 @@ __all__ = ["CHECK_COLUMNS", "CaseSpec", "CheckInput", "RateSpec", "Tolerance", "
 # The record columns the checks read: loading only these keeps millions of records small.
 CHECK_COLUMNS = (
     "request_id", "process", "kind", "phase", "case", "key",
-    "send_wall_ns", "recv_wall_ns", "send_mono_ns", "recv_mono_ns",
+    "send_wall_ns", "recv_wall_ns", "send_mono_ns", "recv_mono_ns", "intended_send_mono_ns",
     "clock_offset_ns", "clock_offset_err_ns",
     "http_status", "outcome", "grpc_code", "domain", "body_valid", "body_error", "error_class",
     "m_duration", "m_limit", "m_throttle_message", "m_vary_by", "m_wait", "wait_ns",

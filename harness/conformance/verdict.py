@@ -29,6 +29,8 @@ class CheckResult(BaseModel):
 
     ``evidence``: the request ids the proofs cite (what the table, JUnit and the report show
     first); ``proofs``: each violation as data (``Evidence``), the first the one the summary names.
+    ``keys_with_power`` / ``keys_without_power``: of the keys of the cases meant for the check,
+    those whose traffic could have shown a violation, and the others (None: every run has it).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -39,6 +41,8 @@ class CheckResult(BaseModel):
     summary: str
     evidence: list[str]
     proofs: tuple[Evidence, ...] = ()
+    keys_with_power: int | None = None
+    keys_without_power: int | None = None
 
     @classmethod
     def of(cls, check_id: str, title: str, finding: Finding) -> CheckResult:
@@ -49,6 +53,8 @@ class CheckResult(BaseModel):
             summary=finding.summary,
             evidence=list(finding.evidence),
             proofs=finding.proofs,
+            keys_with_power=finding.power.with_power if finding.power else None,
+            keys_without_power=finding.power.without_power if finding.power else None,
         )
 
 
@@ -92,6 +98,9 @@ class Verdict(BaseModel):
     missing: list[str] = []
     damaged_parts: list[str] = []
     slots_not_run: list[str] = []
+    # Open-model schedules, per case: sends that left late (> 5 ms), arrivals dropped unsent.
+    late_sends: dict[str, int] = {}
+    dropped_sends: dict[str, int] = {}
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -129,13 +138,15 @@ class Verdict(BaseModel):
         return f"{sum(self.unanswered.values())} requests got no whole answer ({parts})"
 
 
-def status_of(failed: bool, unanswered: bool, incomplete: bool) -> Status:
-    """Missing records make any verdict inconclusive; then a failure; then missing answers."""
+def status_of(failed: bool, unanswered: bool, incomplete: bool, undecided: bool) -> Status:
+    """Missing records make any verdict inconclusive; then a failure; then missing answers or a
+    check that could not decide (its traffic could not have shown a violation): a pass only
+    where every check could have failed."""
     if incomplete:
         return Status.INCONCLUSIVE
     if failed:
         return Status.NOT_CONFORMANT
-    return Status.INCONCLUSIVE if unanswered else Status.CONFORMANT
+    return Status.INCONCLUSIVE if unanswered or undecided else Status.CONFORMANT
 
 
 def write_verdict(run_dir: Path, verdict: Verdict) -> Path:
@@ -159,6 +170,10 @@ def write_junit(run_dir: Path, verdict: Verdict) -> Path:
         case = ET.SubElement(
             suite, "testcase", classname="conformance", name=f"{check.id}: {check.title}"
         )
+        if check.keys_with_power is not None:
+            properties = ET.SubElement(case, "properties")
+            for name in ("keys_with_power", "keys_without_power"):
+                ET.SubElement(properties, "property", name=name, value=str(getattr(check, name)))
         if check.outcome is Outcome.FAIL:
             failure = ET.SubElement(case, "failure", message=check.summary)
             failure.text = "evidence: " + ", ".join(check.evidence)

@@ -18,6 +18,7 @@ from harness.conformance.intervals import (
     first_retry_throttled,
     moving_retry_instants,
 )
+from harness.conformance.power import Power, by_case, case_power, with_power
 from harness.conformance.registry import check
 from harness.conformance.spec import Tolerance
 
@@ -105,7 +106,20 @@ def wait_honesty_finding(context: CheckContext) -> Finding:
             f"{judged} throttled keys kept their promises, but no client retried right after "
             "a wait (add a polite case)",
         )
-    return Finding(
-        Outcome.PASS,
-        f"{judged} throttled keys, {retries} retries after the reported wait: every promise kept",
+    polite = [bucket for bucket in context.buckets if bucket.case.behaviour == "polite"]
+    power = Power.of(
+        case_power(case, keys, [b.retries > 0 for b in keys], RETRY_WHY, RETRY_REMEDY)
+        for case, keys in by_case(polite).items()
     )
+    return with_power(
+        Finding(
+            Outcome.PASS,
+            f"{judged} throttled keys, {retries} retries after the reported wait: every promise "
+            "kept",
+        ),
+        power,
+    )
+
+
+RETRY_WHY = "had no client retry after a reported wait"
+RETRY_REMEDY = "give the case more polite clients per key than its limit (users_per_key)"

@@ -110,18 +110,17 @@ class LeadSession(Session):
         ids = {case: access.chatbot_id for case, access in chatbots.items()}
         write_plan(Path(settings.run_dir), plan_of(settings, ids, bool(second_key), versions()))
         run = Run(settings, chatbots, recorder)
+        if settings.dry_run:  # the users never see the run: no load at all
+            log.info("aisk-harness: dry run: the set-up is done; tearing it down, no load")
+            gevent.spawn(self._stop_and_quit)
+            return
         self.announce(run)
         self.begin(run)
         log.info("aisk-harness: run %s, %d slots, records in %s",
                  settings.run_id, len(run.slots), settings.run_dir)  # fmt: skip
-        if settings.dry_run:
-            log.info("aisk-harness: dry run: the set-up is done; tearing it down, no load")
-            gevent.spawn(self._stop_and_quit)
-        else:
-            # Headless, nobody can start it again: quit once done. The web UI stays up.
-            options = self.environment.parsed_options
-            headless = bool(getattr(options, "headless", False))
-            gevent.spawn(self.stop_when_done, run, settings.autostop or headless)
+        # Headless, nobody can start it again: quit once done. The web UI stays up.
+        headless = bool(getattr(self.environment.parsed_options, "headless", False))
+        gevent.spawn(self.stop_when_done, run, settings.autostop or headless)
 
     def on_test_stop(self) -> None:
         self.finish()

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import gevent
 
-from harness.api.chatbot import Chatbot, ChatbotStatus
+from harness.api.chatbot import Chatbot
 from harness.api.client import AiskClient
 from harness.api.errors import AiskError, TransportError
+from harness.api.readiness import NotReadyError, wait_until_ready
 from harness.errors import TargetError
 from harness.load.chatbots import chatbot_for_case
 from harness.load.scenario import Scenario
@@ -29,9 +30,6 @@ __all__ = ["Provisioned", "delete_chatbots", "provision", "record_setup_probes"]
 
 log = logging.getLogger("aisk-harness")
 SETUP_TIMEOUT_S = 30.0
-READY_POLL_FIRST_S = 0.2
-READY_POLL_MOST_S = 2.0
-PROGRESS_EVERY_S = 5.0
 
 
 @dataclass
@@ -63,44 +61,19 @@ def provision(
             token = client.create_chatbot_token(chatbot.id)
             access[case.name] = ChatbotAccess(chatbot_id=chatbot.id, token=token)
             created[case.name] = chatbot
-        _wait_until_ready(client, created, ready_timeout_s, clock)
+        try:
+            wait_until_ready(
+                created, client.get_chatbot, ready_timeout_s,
+                sleep=gevent.sleep, clock=clock, say=_say_waiting,
+            )  # fmt: skip
+        except NotReadyError as exc:
+            raise TargetError(f"{exc} (--ready-timeout)") from None
     return access
 
 
-def _wait_until_ready(
-    client: AiskClient,
-    chatbots: dict[str, Chatbot],
-    timeout_s: float,
-    clock: Callable[[], float],
-) -> None:
-    """Poll every chatbot not yet READY (with backoff) until it is, FAILED ends the run, and so
-    does ``timeout_s``; a line every few seconds says what is still training."""
-    waiting = {name: bot for name, bot in chatbots.items() if bot.status != ChatbotStatus.READY}
-    started = clock()
-    pause = READY_POLL_FIRST_S
-    said = started
-    while waiting:
-        for name, chatbot in list(waiting.items()):
-            if chatbot.status == ChatbotStatus.FAILED:
-                raise TargetError(f"case {name!r}: chatbot {chatbot.id} is CHATBOT_STATUS_FAILED")
-            if chatbot.status == ChatbotStatus.READY:
-                del waiting[name]
-        if not waiting:
-            return
-        elapsed = clock() - started
-        if elapsed >= timeout_s:
-            names = ", ".join(f"{name} ({bot.id}: {bot.status})" for name, bot in waiting.items())
-            raise TargetError(
-                f"chatbots not READY after {timeout_s:g} s (--ready-timeout): {names}"
-            )
-        if clock() - said >= PROGRESS_EVERY_S:
-            said = clock()
-            log.info("aisk-harness: waiting for %d of %d chatbots to be READY (%.0f s)",
-                     len(waiting), len(chatbots), elapsed)  # fmt: skip
-        gevent.sleep(min(pause, max(timeout_s - elapsed, 0.0)))
-        pause = min(pause * 2, READY_POLL_MOST_S)
-        for name, chatbot in list(waiting.items()):
-            waiting[name] = client.get_chatbot(chatbot.id)
+def _say_waiting(waiting: int, of: int, elapsed_s: float) -> None:
+    log.info("aisk-harness: waiting for %d of %d chatbots to be READY (%.0f s)",
+             waiting, of, elapsed_s)  # fmt: skip
 
 
 def record_setup_probes(

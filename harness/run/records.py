@@ -77,6 +77,7 @@ from harness.api.answer import Answer, ErrorClass, Outcome
 from harness.run.clock import ClockOffset
 
 __all__ = [
+    "LATE_NS",
     "PROBE_PHASE_PREFIX",
     "RECORD_COLUMNS",
     "RECORD_SCHEMA",
@@ -93,6 +94,8 @@ __all__ = [
 
 # The phases of the set-up's access probes (chats too, but not the load's).
 PROBE_PHASE_PREFIX = "access:"
+# An open-model send is late when it left more than this after its intended instant.
+LATE_NS = 5_000_000
 
 
 class Origin(NamedTuple):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.run.records import Outcome, is_load_chat
+from harness.run.records import LATE_NS, Outcome, is_load_chat
 
-__all__ = ["OUTCOMES", "summarise"]
+__all__ = ["OUTCOMES", "late_sends", "summarise"]
 
 OUTCOMES = tuple(outcome.value for outcome in Outcome)
 
@@ -27,3 +27,14 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
     summary = counts.join(latency)
     summary.insert(0, "requests", counts.sum(axis=1))
     return summary.reset_index()
+
+
+def late_sends(records: pd.DataFrame) -> dict[str, int]:
+    """Per open-model case: the sends that left more than ``LATE_NS`` after their intended
+    instant (every sender of the key was busy, or the process fell behind its schedule)."""
+    if "intended_send_mono_ns" not in records:
+        return {}
+    scheduled = records[records["intended_send_mono_ns"].notna()]
+    late = scheduled["send_mono_ns"] - scheduled["intended_send_mono_ns"] > LATE_NS
+    counts = late.groupby(scheduled["case"].astype(str)).sum()
+    return {str(case): int(count) for case, count in counts.items()}

@@ -1,9 +1,11 @@
 """The harness proves itself: every seeded fault fails the check designed for it, and every
-correct limiter family passes every check, under 5-30 ms of simulated latency.
+correct limiter family passes every check (with power) and is identified, under 5-30 ms of
+simulated latency, and (``slow``) on a target whose admitted answers take as long as a language
+model's: 0.4-1.6 s after a decision delayed by up to 20 ms, and 2-6 s.
 
 Each case is a real run: ``aisk-harness run`` with the embedded emulator, Locust in a subprocess.
-The repetitions that hunt for false failures (``test_correct_families_never_fail_repeatedly``) are
-``slow``: ``make test-slow``.
+The slow variants and the repetitions that hunt for false failures are ``slow``:
+``make test-slow``.
 """
 
 from __future__ import annotations
@@ -23,14 +25,22 @@ from harness.emulator import FAULTS, Algorithm
 pytestmark = pytest.mark.locust
 
 QUICK = Path(__file__).with_name("quick.toml")
+SLOW = Path(__file__).with_name("slow.toml")
 RUN_TIMEOUT_S = 180
+# A language model's answer times, on top of the 5-30 ms every answer takes.
+SLOW_TARGETS = {
+    "llm": ("--model-latency", "400ms..1600ms", "--decision-delay", "0ms..20ms"),
+    "long-answers": ("--model-latency", "2s..6s"),
+}
 
 
-def verdict_of(tmp_path: Path, *options: str) -> tuple[int, dict[str, Any], str]:
+def verdict_of(
+    tmp_path: Path, *options: str, scenario: Path = QUICK
+) -> tuple[int, dict[str, Any], str]:
     run_dir = tmp_path / "run"
     env = clean_env()
     done = subprocess.run(
-        [sys.executable, "-m", "harness.cli.main", "run", "--scenario", str(QUICK),
+        [sys.executable, "-m", "harness.cli.main", "run", "--scenario", str(scenario),
          "--latency", "5ms..30ms", "--out", str(run_dir), "--no-report", *options],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
     )  # fmt: skip
@@ -77,3 +87,30 @@ def test_correct_families_never_fail_repeatedly(
     code, verdict, stdout = verdict_of(tmp_path, "--algorithm", algorithm.value)
     assert "fail" not in outcomes(verdict).values(), stdout[-3000:]
     assert code == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", sorted(SLOW_TARGETS))
+@pytest.mark.parametrize("algorithm", list(Algorithm))
+def test_a_correct_family_passes_on_a_slow_target(
+    algorithm: Algorithm, target: str, tmp_path: Path
+) -> None:
+    code, verdict, stdout = verdict_of(
+        tmp_path, "--algorithm", algorithm.value, *SLOW_TARGETS[target], scenario=SLOW
+    )
+    assert set(outcomes(verdict).values()) == {"pass"}, stdout[-3000:]
+    assert code == 0
+    assert verdict["algorithm"] == algorithm.value
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", sorted(SLOW_TARGETS))
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_fails_its_check_on_a_slow_target(
+    fault: str, target: str, tmp_path: Path
+) -> None:
+    code, verdict, stdout = verdict_of(
+        tmp_path, "--fault", fault, *SLOW_TARGETS[target], scenario=SLOW
+    )
+    assert outcomes(verdict)[FAULTS[fault].caught_by] == "fail", stdout[-3000:]
+    assert code == 1
