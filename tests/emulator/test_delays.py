@@ -26,7 +26,7 @@ from harness.emulator import (
     ManualClock,
     SystemClock,
 )
-from harness.emulator.service import Peer
+from harness.emulator.chat import Peer
 
 BodyFactory = Callable[..., dict[str, Any]]
 ChatbotFactory = Callable[..., tuple[str, str]]
