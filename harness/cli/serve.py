@@ -110,26 +110,30 @@ def _add_decision_options(group: ArgumentAdder, *, zone: bool) -> None:
     )
 
 
+# The three delays of an LLM-backed target, each a Go duration or a range (``parse_delay``).
+_DELAY_OPTIONS = (
+    (
+        "--latency",
+        "the time every chat answer takes after its decision, refusals included (uniform in the "
+        "range), e.g. '5ms..30ms'; an admitted answer spends it holding a model slot",
+    ),
+    (
+        "--model-latency",
+        "the language model's time, added to admitted chat answers only (after --latency, "
+        "holding the same slot), e.g. '800ms..3s'",
+    ),
+    (
+        "--decision-delay",
+        "time from a chat's arrival to the limiter's decision (before --latency), so the "
+        "decision falls strictly inside the request, e.g. '1ms..5ms'",
+    ),
+)
+
+
 def _add_time_options(group: ArgumentAdder) -> None:
     """When the emulator decides and answers: the delays of an LLM-backed target."""
-    group.add_argument(
-        "--latency",
-        metavar="LOW[..HIGH]",
-        help="the time every chat answer takes after its decision, refusals included (uniform "
-        "in the range), e.g. '5ms..30ms'; an admitted answer spends it holding a model slot",
-    )
-    group.add_argument(
-        "--model-latency",
-        metavar="LOW[..HIGH]",
-        help="the language model's time, added to admitted chat answers only (after "
-        "--latency, holding the same slot), e.g. '800ms..3s'",
-    )
-    group.add_argument(
-        "--decision-delay",
-        metavar="LOW[..HIGH]",
-        help="time from a chat's arrival to the limiter's decision (before --latency), so "
-        "the decision falls strictly inside the request, e.g. '1ms..5ms'",
-    )
+    for flag, text in _DELAY_OPTIONS:
+        group.add_argument(flag, metavar="LOW[..HIGH]", help=text)
     group.add_argument("--seed", type=int, help="seed of the simulated delays")
 
 
