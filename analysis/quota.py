@@ -6,7 +6,7 @@
 # %%
 from pathlib import Path
 
-from harness.report import charts, frames
+from harness.report import frames, limit_charts
 from harness.report.display import note, show, table
 from harness.run.plan import read_plan
 from harness.run.reader import read_records
@@ -27,4 +27,4 @@ else:
     note(f"Organisation time zone: **{plan.org_timezone}**.")
     resets = frames.quota_resets(chats, quotas)
     table(resets, float_format="{:.2f}")
-    show(charts.quota_figure(frames.quota_consumption(chats, quotas), resets), "quota")
+    show(limit_charts.quota_figure(frames.quota_consumption(chats, quotas), resets), "quota")

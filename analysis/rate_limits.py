@@ -11,7 +11,7 @@
 import json
 from pathlib import Path
 
-from harness.report import charts, frames
+from harness.report import frames, limit_charts
 from harness.report.display import note, show, slug, table
 from harness.run.plan import read_plan
 from harness.run.reader import read_records
@@ -50,7 +50,8 @@ for pick in keys.itertuples():
     who = label if pick.key else "the whole chatbot (no vary_by)"
     title = f"{pick.case}: {who}, limit {rate.limit} per {rate.duration_s:g} s"
     show(
-        charts.key_timeline_figure(requests, windows, rate, title, family), f"key-{slug(pick.case)}"
+        limit_charts.key_timeline_figure(requests, windows, rate, title, family),
+        f"key-{slug(pick.case)}",
     )
 
 # %% [markdown]
@@ -66,6 +67,6 @@ if waits.empty:
     note("No throttle was followed by an admission of the same key: no wait to compare.")
 else:
     shown = {case: rate.duration_s for case, rate in limits.items()}
-    show(charts.wait_figure(waits, dict(list(shown.items())[:MAX_KEYS])), "wait-vs-remaining")
+    show(limit_charts.wait_figure(waits, dict(list(shown.items())[:MAX_KEYS])), "wait-vs-remaining")
     early = waits.groupby("case")["early"].agg(throttles="size", admitted_earlier="sum")
     table(early.reset_index(), float_format="{:.0f}")

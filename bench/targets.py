@@ -24,7 +24,7 @@ from harness.emulator import (
     build_app,
     serve,
 )
-from harness.emulator.service import CITATIONS
+from harness.emulator.chat import CITATIONS
 
 BENCH_KEY = "bench-organisation-key"
 

@@ -47,6 +47,7 @@ from harness.api.chatbot import (
 )
 from harness.api.client import CHAT_PATH, CHATBOTS_PATH, AiskClient, AsyncAiskClient
 from harness.api.duration import DurationError, format_duration, format_seconds, parse_duration
+from harness.api.error_answers import error_from_response
 from harness.api.errors import (
     AiskError,
     ApiError,
@@ -59,7 +60,6 @@ from harness.api.errors import (
     TransportError,
     UnauthenticatedError,
     UnexpectedResponseError,
-    error_from_response,
 )
 from harness.api.status import (
     BAD_REQUEST_TYPE,

@@ -1,10 +1,10 @@
 """One HTTP answer of the API as the harness records it: outcome, Status fields, 429 metadata.
 
 The one classifier of an answer (pure; it runs on the load's hot path): the load's records, the
-set-up's probes and the client's errors (``errors.py`` takes ``outcome_of``) all read an answer
-through it. The body is parsed once; 429 metadata is kept both as the raw text and as parsed values
-(``metadata.py``), so the checks can judge the format (Go's canonical duration text) as well as the
-number.
+set-up's probes and the client's errors (``error_answers.py`` takes ``outcome_of``) all read an
+answer through it. The body is parsed once; 429 metadata is kept both as the raw text and as parsed
+values (``metadata_columns.py``), so the checks can judge the format (Go's canonical duration
+text) as well as the number.
 """
 
 from __future__ import annotations
@@ -18,13 +18,7 @@ from pydantic import ValidationError
 
 from harness.api.chat import ChatResponse
 from harness.api.chatbot import ChatbotBody, TokenBody, WireModel
-from harness.api.metadata import (
-    cached_duration,
-    read_duration,
-    read_instant,
-    read_int,
-    read_seconds,
-)
+from harness.api.metadata_columns import NO_METADATA, metadata_columns
 from harness.api.status import REASON_OUT_OF_QUOTA, REASON_THROTTLING, Status
 
 __all__ = [
@@ -86,20 +80,6 @@ class ErrorClass(StrEnum):
 # A body that was not read whole: its status stands, its contents are not judged.
 UNREAD_BODY = frozenset({ErrorClass.TRUNCATED, ErrorClass.TOO_LARGE})
 
-_KNOWN_KEYS = frozenset(
-    {
-        "duration",
-        "limit",
-        "throttle_message",
-        "vary_by",
-        "wait",
-        "wait_sec",
-        "reset_at",
-        "reset_in",
-        "reset_in_sec",
-    }
-)
-
 # The model a 2xx body of each endpoint must validate against; None: any JSON object.
 _SUCCESS_MODELS: dict[str, type[WireModel] | None] = {
     "chat": ChatResponse,
@@ -144,13 +124,10 @@ class Answer(NamedTuple):
     detail: str
 
 
-_NO_METADATA = (None,) * 17 + ("",)
-
-
 def transport_answer(error_class: ErrorClass, error_text: str) -> Answer:
     """The answer columns of a request that got no HTTP answer at all."""
     return Answer(0, Outcome.TRANSPORT_ERROR, None, None, None, None, False, error_text[:200],
-                  error_class, 0, *_NO_METADATA, "")  # fmt: skip
+                  error_class, 0, *NO_METADATA, "")  # fmt: skip
 
 
 def unread_answer(http_status: int, error_class: ErrorClass, error_text: str, size: int) -> Answer:
@@ -160,7 +137,7 @@ def unread_answer(http_status: int, error_class: ErrorClass, error_text: str, si
     judged, and a 429 without its reason counts as neither throttle nor quota refusal.
     """
     return Answer(http_status, outcome_of(http_status, None), None, None, None, None, False,
-                  error_text[:200], error_class, size, *_NO_METADATA, "")  # fmt: skip
+                  error_text[:200], error_class, size, *NO_METADATA, "")  # fmt: skip
 
 
 def outcome_of(http_status: int, reason: str | None) -> Outcome:
@@ -176,59 +153,13 @@ def outcome_of(http_status: int, reason: str | None) -> Outcome:
     return Outcome.CLIENT_ERROR
 
 
-def _instant(text: str | None) -> tuple[int | None, int | None]:
-    """(UTC epoch ns, the UTC offset written in the text, in seconds)."""
-    moment = read_instant(text)
-    if moment is None:
-        return None, None
-    offset = moment.utcoffset()
-    epoch_us = round(moment.timestamp() * 1_000_000)
-    return epoch_us * 1000, int(offset.total_seconds()) if offset is not None else None
-
-
-def _metadata_columns(raw: dict[str, Any]) -> tuple[tuple[object, ...], str]:
-    """The 18 metadata columns, and a complaint if some value was not a JSON string."""
-    text: dict[str, str | None] = {}
-    complaint = ""
-    for key, value in raw.items():
-        if isinstance(value, str):
-            text[key] = value
-        else:
-            text[key] = json.dumps(value)
-            complaint = complaint or f"metadata {key!r} is not a JSON string"
-    duration = text.get("duration")
-    reset_at_ns, reset_at_offset = _instant(text.get("reset_at"))
-    other = {key: value for key, value in text.items() if key not in _KNOWN_KEYS}
-    columns = (
-        duration,
-        cached_duration(duration) if duration is not None else None,
-        text.get("limit"),
-        read_int(text.get("limit")),
-        text.get("throttle_message"),
-        text.get("vary_by"),
-        text.get("wait"),
-        read_duration(text.get("wait")),
-        text.get("wait_sec"),
-        read_seconds(text.get("wait_sec")),
-        text.get("reset_at"),
-        reset_at_ns,
-        reset_at_offset,
-        text.get("reset_in"),
-        read_duration(text.get("reset_in")),
-        text.get("reset_in_sec"),
-        read_seconds(text.get("reset_in_sec")),
-        json.dumps(other, sort_keys=True) if other else "",
-    )
-    return columns, complaint
-
-
 def _error_answer(http_status: int, body: bytes) -> Answer:
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: nested too deep for json
         return Answer(http_status, outcome_of(http_status, None), None, None, None, None, False,
                       "body is empty" if not body else "body is not JSON", _body_class(body),
-                      len(body), *_NO_METADATA, "")  # fmt: skip
+                      len(body), *NO_METADATA, "")  # fmt: skip
     error = ""
     try:
         status = Status.model_validate(document)
@@ -242,10 +173,10 @@ def _error_answer(http_status: int, body: bytes) -> Answer:
     domain = raw_info.get("domain") if raw_info is not None else None
     metadata = raw_info.get("metadata") if raw_info is not None else None
     if isinstance(metadata, dict):
-        columns, complaint = _metadata_columns(metadata)
+        columns, complaint = metadata_columns(metadata)
         error = error or complaint
     else:
-        columns = _NO_METADATA
+        columns = NO_METADATA
     code = document.get("code") if isinstance(document, dict) else None
     message = document.get("message") if isinstance(document, dict) else None
     head = (
@@ -307,7 +238,7 @@ def _success_answer(kind: str, http_status: int, body: bytes) -> Answer:
         _body_class(body) if error in ("body is empty", "body is not JSON") else ErrorClass.NONE
     )
     return Answer(http_status, Outcome.OK, None, None, None, None, not error, error, unusable,
-                  len(body), *_NO_METADATA, detail)  # fmt: skip
+                  len(body), *NO_METADATA, detail)  # fmt: skip
 
 
 def _body_class(body: bytes) -> ErrorClass:

@@ -1,8 +1,8 @@
 """HTTP clients for the chatbot API: ``AiskClient`` (sync) and ``AsyncAiskClient``, over one core.
 
-The core is a ``_Call``: what to send (method, path, credential, JSON body, headers) and how to read
-a success. Both clients build the httpx request from it with ``_build_request`` and hand the answer
-to ``_read_answer``; they differ only in ``send`` versus ``await send``.
+Each method builds the ``Call`` of its API call (what to send, how to read a success); the core
+(``exchange.py``) builds the request and reads the answer, so the two clients differ only in
+``send`` versus ``await send``.
 
 Decisions where the seeds are silent:
 - The credential goes in ``authorization: Bearer <credential>`` (BlendVision's public swagger);
@@ -13,27 +13,27 @@ Decisions where the seeds are silent:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Final, Generic, Self, TypeVar
+from typing import Final, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
 
+from harness.api.bodies import BodyProblem, decode_body
 from harness.api.chat import ChatRequest, ChatResponse
 from harness.api.chatbot import Chatbot, ChatbotBody, TokenBody, WireModel
-from harness.api.errors import (
-    BodyProblem,
-    TransportError,
-    UnexpectedResponseError,
-    decode_body,
-    describe_problem,
-    error_from_response,
-    one_line,
+from harness.api.exchange import (
+    MAX_ANSWER_BYTES,
+    Call,
+    ClientBase,
+    as_secret,
+    build_request,
+    read_answer,
+    transport_error,
 )
-from harness.api.transport import Body, aread_bounded, read_bounded, transport_failure
+from harness.api.transport import aread_bounded, read_bounded
 
 __all__ = ["CHATBOTS_PATH", "CHAT_PATH", "AiskClient", "AsyncAiskClient"]
 
@@ -42,26 +42,6 @@ T = TypeVar("T")
 CHATBOTS_PATH: Final = "/bv/aisk/v1/chatbots"
 CHAT_PATH: Final = "/bv/aisk/v1/prompts:chat"
 DEFAULT_TIMEOUT_S: Final = 30.0
-# Management answers are a few KiB; a target sending more is misbehaving, and is not read further.
-MAX_ANSWER_BYTES: Final = 8 * 2**20
-
-
-@dataclass(frozen=True, slots=True)
-class _Call(Generic[T]):
-    """One API call: the request to send and the reader of its 2xx body (raises BodyProblem)."""
-
-    method: str
-    path: str
-    credential: SecretStr | None
-    read: Callable[[bytes], T]
-    body: dict[str, object] | None = None
-    headers: Mapping[str, str] | None = None
-
-
-def _as_secret(value: str | SecretStr | None) -> SecretStr | None:
-    if value is None or isinstance(value, SecretStr):
-        return value
-    return SecretStr(value)
 
 
 def _chatbot_path(chatbot_id: str, suffix: str = "") -> str:
@@ -92,107 +72,30 @@ def _read_chat(body: bytes) -> ChatResponse:
     return decode_body(body, ChatResponse)
 
 
-def _create_chatbot(api_key: SecretStr | None, chatbot: Chatbot) -> _Call[Chatbot]:
+def _create_chatbot(api_key: SecretStr | None, chatbot: Chatbot) -> Call[Chatbot]:
     body: dict[str, object] = {"chatbot": chatbot.to_wire()}
-    return _Call("POST", CHATBOTS_PATH, api_key, _read_chatbot, body)
+    return Call("POST", CHATBOTS_PATH, api_key, _read_chatbot, body)
 
 
-def _get_chatbot(api_key: SecretStr | None, chatbot_id: str) -> _Call[Chatbot]:
-    return _Call("GET", _chatbot_path(chatbot_id), api_key, _read_chatbot)
+def _get_chatbot(api_key: SecretStr | None, chatbot_id: str) -> Call[Chatbot]:
+    return Call("GET", _chatbot_path(chatbot_id), api_key, _read_chatbot)
 
 
-def _delete_chatbot(api_key: SecretStr | None, chatbot_id: str) -> _Call[None]:
-    return _Call("DELETE", _chatbot_path(chatbot_id), api_key, _read_empty)
+def _delete_chatbot(api_key: SecretStr | None, chatbot_id: str) -> Call[None]:
+    return Call("DELETE", _chatbot_path(chatbot_id), api_key, _read_empty)
 
 
-def _create_token(api_key: SecretStr | None, chatbot_id: str) -> _Call[SecretStr]:
-    return _Call("POST", _chatbot_path(chatbot_id, "/token"), api_key, _read_token, {})
+def _create_token(api_key: SecretStr | None, chatbot_id: str) -> Call[SecretStr]:
+    return Call("POST", _chatbot_path(chatbot_id, "/token"), api_key, _read_token, {})
 
 
 def _chat(
     token: str | SecretStr, request: ChatRequest, headers: Mapping[str, str] | None
-) -> _Call[ChatResponse]:
-    return _Call("POST", CHAT_PATH, _as_secret(token), _read_chat, request.to_wire(), headers)
+) -> Call[ChatResponse]:
+    return Call("POST", CHAT_PATH, as_secret(token), _read_chat, request.to_wire(), headers)
 
 
-def _build_request(http: httpx.Client | httpx.AsyncClient, call: _Call[Any]) -> httpx.Request:
-    headers = httpx.Headers(call.headers)
-    secret = call.credential.get_secret_value() if call.credential is not None else ""
-    if secret:
-        headers["authorization"] = f"Bearer {secret}"
-    return http.build_request(call.method, call.path, json=call.body, headers=headers)
-
-
-def _content(body: Body, call: _Call[Any], status: int) -> bytes:
-    """The whole answer, or an error when it was larger than ``MAX_ANSWER_BYTES``."""
-    if body.problem:
-        raise _too_large(call, status)
-    return body.data
-
-
-def _too_large(call: _Call[Any], status: int) -> UnexpectedResponseError:
-    problem = f"the answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB; reading stopped"
-    return UnexpectedResponseError(
-        f"HTTP {status} unexpected answer to {call.method} {call.path}: {problem}",
-        problem=problem,
-        http_status=status,
-    )
-
-
-def _read_answer(call: _Call[T], status: int, content: bytes, secrets: tuple[str, ...]) -> T:
-    if not 200 <= status <= 299:
-        raise error_from_response(status, content, redact=secrets)
-    try:
-        return call.read(content)
-    except BodyProblem as exc:
-        problem = describe_problem(exc, secrets)
-        raise UnexpectedResponseError(
-            f"HTTP {status} unexpected answer to {call.method} {call.path}: {problem}",
-            problem=problem,
-            http_status=status,
-        ) from None
-
-
-def _transport_error(
-    request: httpx.Request, exc: httpx.RequestError, secrets: tuple[str, ...]
-) -> TransportError:
-    failure = transport_failure(exc)
-    url = request.url
-    # netloc has no userinfo; the path is the raw (quoted) one, without any query.
-    where = f"{url.scheme}://{url.netloc.decode('ascii')}{url.raw_path.decode('ascii')}"
-    where = where.split("?", 1)[0]
-    detail = one_line(str(exc), secrets)
-    text = f"{request.method} {where}: {failure.label}" + (f" ({detail})" if detail else "")
-    return TransportError(
-        text,
-        method=request.method,
-        path=url.path,
-        kind=failure.label,
-        error_class=failure.error_class,
-    )
-
-
-class _ClientBase:
-    """What both clients hold: the base URL and the API key, kept out of ``repr``."""
-
-    def __init__(self, base_url: str, api_key: str | SecretStr | None) -> None:
-        self._base_url = base_url
-        self._api_key = _as_secret(api_key)
-
-    @property
-    def base_url(self) -> str:
-        return self._base_url
-
-    def __repr__(self) -> str:
-        key = "None" if self._api_key is None else repr(self._api_key)
-        return f"{type(self).__name__}(base_url={self._base_url!r}, api_key={key})"
-
-    def _secrets(self, call: _Call[Any]) -> tuple[str, ...]:
-        found = (call.credential, self._api_key)
-        return tuple(secret.get_secret_value() for secret in found if secret is not None)
-
-
-class AiskClient(_ClientBase):
+class AiskClient(ClientBase):
     """Synchronous client: one method per call; raises ``AiskError`` subclasses.
 
     ``api_key`` is the organisation API key used for the chatbot calls; ``chat`` takes the
@@ -217,8 +120,8 @@ class AiskClient(_ClientBase):
             transport=transport if transport is not None else httpx.HTTPTransport(retries=0),
         )
 
-    def _call(self, call: _Call[T]) -> T:
-        request, secrets = _build_request(self._http, call), self._secrets(call)
+    def _call(self, call: Call[T]) -> T:
+        request, secrets = build_request(self._http, call), self._secrets(call)
         try:
             response = self._http.send(request, stream=True)
             try:
@@ -226,9 +129,8 @@ class AiskClient(_ClientBase):
             finally:
                 response.close()
         except httpx.RequestError as exc:
-            raise _transport_error(request, exc, secrets) from exc
-        content = _content(body, call, response.status_code)
-        return _read_answer(call, response.status_code, content, secrets)
+            raise transport_error(request, exc, secrets) from exc
+        return read_answer(call, response.status_code, body, secrets)
 
     def create_chatbot(self, chatbot: Chatbot) -> Chatbot:
         """``POST /bv/aisk/v1/chatbots``: create a chatbot; the answer carries its id."""
@@ -271,7 +173,7 @@ class AiskClient(_ClientBase):
         self.close()
 
 
-class AsyncAiskClient(_ClientBase):
+class AsyncAiskClient(ClientBase):
     """Asynchronous twin of ``AiskClient``: same methods, same errors, awaited."""
 
     def __init__(
@@ -291,8 +193,8 @@ class AsyncAiskClient(_ClientBase):
             transport=transport if transport is not None else httpx.AsyncHTTPTransport(retries=0),
         )
 
-    async def _call(self, call: _Call[T]) -> T:
-        request, secrets = _build_request(self._http, call), self._secrets(call)
+    async def _call(self, call: Call[T]) -> T:
+        request, secrets = build_request(self._http, call), self._secrets(call)
         try:
             response = await self._http.send(request, stream=True)
             try:
@@ -300,9 +202,8 @@ class AsyncAiskClient(_ClientBase):
             finally:
                 await response.aclose()
         except httpx.RequestError as exc:
-            raise _transport_error(request, exc, secrets) from exc
-        content = _content(body, call, response.status_code)
-        return _read_answer(call, response.status_code, content, secrets)
+            raise transport_error(request, exc, secrets) from exc
+        return read_answer(call, response.status_code, body, secrets)
 
     async def create_chatbot(self, chatbot: Chatbot) -> Chatbot:
         return await self._call(_create_chatbot(self._api_key, chatbot))

@@ -149,6 +149,24 @@ def _leading_fraction(text: str) -> tuple[int, float, str]:
     return value, scale, text[index:]
 
 
+def _leading_unit(rest: str, text: str) -> tuple[int, str]:
+    """Go's "Consume unit." step: the characters up to the next [0-9.], as nanoseconds."""
+    end = 0
+    while end < len(rest) and not (rest[end] == "." or _is_digit(rest[end])):
+        end += 1
+    if end == 0:
+        raise DurationError(
+            f"missing unit in duration {text!r}: expected one of ns, us, ms, s, m, h"
+        )
+    unit_name, rest = rest[:end], rest[end:]
+    unit = _UNITS.get(unit_name)
+    if unit is None:
+        raise DurationError(
+            f"unknown unit {unit_name!r} in duration {text!r}: expected one of ns, us, ms, s, m, h"
+        )
+    return unit, rest
+
+
 def parse_duration(text: str) -> int:
     """Parse a duration exactly as Go's ``time.ParseDuration`` does; return nanoseconds."""
     invalid = DurationError(
@@ -181,20 +199,7 @@ def parse_duration(text: str) -> int:
             consumed_frac = before != len(rest)
         if not consumed_whole and not consumed_frac:
             raise invalid
-        end = 0
-        while end < len(rest) and not (rest[end] == "." or _is_digit(rest[end])):
-            end += 1
-        if end == 0:
-            raise DurationError(
-                f"missing unit in duration {text!r}: expected one of ns, us, ms, s, m, h"
-            )
-        unit_name, rest = rest[:end], rest[end:]
-        unit = _UNITS.get(unit_name)
-        if unit is None:
-            raise DurationError(
-                f"unknown unit {unit_name!r} in duration {text!r}: "
-                "expected one of ns, us, ms, s, m, h"
-            )
+        unit, rest = _leading_unit(rest, text)
         if whole > (1 << 63) // unit:
             raise invalid
         whole *= unit

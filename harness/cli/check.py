@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from harness.conformance import (
     CHECK_COLUMNS,
     Outcome,
@@ -27,6 +29,7 @@ from harness.run.completeness import completeness
 from harness.run.plan import read_plan
 from harness.run.reader import read_run_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
+from harness.run.summary import REFUSAL_COLUMNS, RefusedChats, refused_chats
 from harness.versions import harness_version
 
 MARKS = {
@@ -42,6 +45,14 @@ def _recording(run_dir: Path) -> Recording | None:
     return read_recording(run_dir) if (run_dir / RECORDING_FILE).exists() else None
 
 
+def _refused_chats(run_dir: Path, frame: pd.DataFrame) -> list[RefusedChats]:
+    """The load's chats refused with another 4xx, with their messages (which the checks do not
+    read, so they are read only when there are any)."""
+    if not (frame["outcome"] == "client_error").any():
+        return []
+    return refused_chats(read_run_records(run_dir, REFUSAL_COLUMNS).frame)
+
+
 def judge(run_dir: Path) -> Verdict:
     """Run every check on the run directory and write verdict.json and junit.xml there."""
     if not run_dir.is_dir():
@@ -53,12 +64,13 @@ def judge(run_dir: Path) -> Verdict:
     read_s = time.monotonic() - started
     for part in found.damaged:
         print(f"aisk-harness check: error: {part.describe()}", file=sys.stderr)
+    refused = _refused_chats(run_dir, found.frame)
     rows = found.frame["process"].astype(str).value_counts()
     whole = completeness({str(k): int(v) for k, v in rows.items()}, found.damaged, recording)
     verdict = evaluate(
         check_input(plan, found.frame), plan.target, completeness=whole, run_id=plan.run_id,
         harness_version=harness_version(),
-        dropped_sends=recording.dropped_sends if recording is not None else None,
+        dropped_sends=recording.dropped_sends if recording is not None else None, refused=refused,
     )  # fmt: skip
     judged_s = time.monotonic() - started - read_s
     print(f"judged {len(found.frame)} records: read in {read_s:.1f} s, checks in {judged_s:.1f} s")
@@ -94,6 +106,11 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         state += f"; {verdict.unanswered_summary}{judged}"
     for reason in verdict.incomplete:
         state += f"; {reason}"
+    if verdict.refused_chats:
+        refused = sum(group.count for group in verdict.refused_chats)
+        print(f"\nrefused chats (a 4xx, neither throttle nor quota): {refused}")
+        for group in verdict.refused_chats[:10]:
+            print(f"  {group.describe()}")
     undecided = [check.id for check in verdict.checks if check.outcome is Outcome.INCONCLUSIVE]
     if undecided and not verdict.failed:
         state += (
@@ -115,9 +132,10 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
         help="re-run the conformance checks on a saved run",
-        description="Judge a run's records: exit 0 conformant, 1 a check failed, 2 error (or a "
-        "damaged record file), 3 inconclusive (no check failed, but the target left requests "
-        "without a whole answer, or records of the run are missing).",
+        description="Judge a run's records: exit 0 conformant (every check passed with power), 1 a "
+        "check failed, 2 error (or a damaged record file), 3 inconclusive (a check whose traffic "
+        "could not have shown a violation, requests without a whole answer, or records of the "
+        "run are missing).",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (reports/runs/...)")
     parser.set_defaults(handler=_handle)

@@ -133,7 +133,9 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         print_target(host, api_key, emulator is not None)
         calibration = None
         if not args.no_calibrate:
-            calibration = calibrate(host, api_key, settings.run_id, settings.ready_timeout_s)
+            calibration = calibrate(
+                host, api_key, settings.run_id, settings.ready_timeout_s, run_dir
+            )
         print_estimate(settings, calibration)
         users = len(settings.slots)
         print(f"run {run_dir}: {len(settings.scenario.cases)} cases, {users} keys, target {host}")

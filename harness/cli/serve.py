@@ -26,7 +26,7 @@ from harness.emulator import (
     serve,
 )
 from harness.errors import ConfigError
-from harness.load.options import API_KEY_ENV, DEFAULT_ORG_TIMEZONE
+from harness.load.options import API_KEY_ENV, DEFAULT_ORG_TIMEZONE, ArgumentAdder
 
 # Each fault --fault offers names the check meant to catch it: a name no check is registered
 # under would make that fault's proof vacuous, so it stops the import, not a test run later.
@@ -77,6 +77,13 @@ def add_emulator_options(parser: argparse.ArgumentParser, *, zone: bool = True) 
     """The options that shape an emulator; ``run`` and ``capacity`` reuse them for their
     embedded one (``zone``: ``serve`` has its own --org-timezone; ``run`` takes the run's)."""
     group = parser.add_argument_group("emulator (only without --target)")
+    _add_decision_options(group, zone=zone)
+    _add_time_options(group)
+    _add_model_options(group)
+
+
+def _add_decision_options(group: ArgumentAdder, *, zone: bool) -> None:
+    """How the emulator decides: its limiter family, quota day, seeded bug and client address."""
     group.add_argument(
         "--algorithm",
         choices=[a.value for a in Algorithm],
@@ -90,23 +97,48 @@ def add_emulator_options(parser: argparse.ArgumentParser, *, zone: bool = True) 
             help="IANA zone of the organisations' quota day (default: %(default)s)",
         )
     group.add_argument(
+        "--fault",
+        choices=sorted(FAULTS),
+        metavar="NAME",
+        help="one seeded bug, so the checks can prove they catch it: " + ", ".join(sorted(FAULTS)),
+    )
+    group.add_argument(
+        "--trust-forwarded-for",
+        action="store_true",
+        default=None,
+        help="key vary-by-IP limits by X-Forwarded-For (as behind a trusted proxy)",
+    )
+
+
+# The three delays of an LLM-backed target, each a Go duration or a range (``parse_delay``).
+_DELAY_OPTIONS = (
+    (
         "--latency",
-        metavar="LOW[..HIGH]",
-        help="the time every chat answer takes after its decision, refusals included (uniform "
-        "in the range), e.g. '5ms..30ms'; an admitted answer spends it holding a model slot",
-    )
-    group.add_argument(
+        "the time every chat answer takes after its decision, refusals included (uniform in the "
+        "range), e.g. '5ms..30ms'; an admitted answer spends it holding a model slot",
+    ),
+    (
         "--model-latency",
-        metavar="LOW[..HIGH]",
-        help="the language model's time, added to admitted chat answers only (after "
-        "--latency, holding the same slot), e.g. '800ms..3s'",
-    )
-    group.add_argument(
+        "the language model's time, added to admitted chat answers only (after --latency, "
+        "holding the same slot), e.g. '800ms..3s'",
+    ),
+    (
         "--decision-delay",
-        metavar="LOW[..HIGH]",
-        help="time from a chat's arrival to the limiter's decision (before --latency), so "
-        "the decision falls strictly inside the request, e.g. '1ms..5ms'",
-    )
+        "time from a chat's arrival to the limiter's decision (before --latency), so the "
+        "decision falls strictly inside the request, e.g. '1ms..5ms'",
+    ),
+)
+
+
+def _add_time_options(group: ArgumentAdder) -> None:
+    """When the emulator decides and answers: the delays of an LLM-backed target."""
+    for flag, text in _DELAY_OPTIONS:
+        group.add_argument(flag, metavar="LOW[..HIGH]", help=text)
+    group.add_argument("--seed", type=int, help="seed of the simulated delays")
+
+
+def _add_model_options(group: ArgumentAdder) -> None:
+    """The model behind the chatbots: its training, and how many answers it makes at once."""
     group.add_argument(
         "--training",
         metavar="T",
@@ -119,19 +151,6 @@ def add_emulator_options(parser: argparse.ArgumentParser, *, zone: bool = True) 
         default=None,
         help="with --training: chatbots end CHATBOT_STATUS_FAILED after T and never chat",
     )
-    group.add_argument(
-        "--fault",
-        choices=sorted(FAULTS),
-        metavar="NAME",
-        help="one seeded bug, so the checks can prove they catch it: " + ", ".join(sorted(FAULTS)),
-    )
-    group.add_argument(
-        "--trust-forwarded-for",
-        action="store_true",
-        default=None,
-        help="key vary-by-IP limits by X-Forwarded-For (as behind a trusted proxy)",
-    )
-    group.add_argument("--seed", type=int, help="seed of the simulated delays")
     group.add_argument(
         "--max-concurrency",
         type=int,

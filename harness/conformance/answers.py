@@ -255,19 +255,6 @@ def _complaints(context: CheckContext, throttled: np.ndarray) -> list[tuple[str,
 def throttle_metadata_finding(context: CheckContext) -> Finding:
     """Judged column by column with row masks: no copy of millions of throttle rows."""
     chats = context.data.chats
-    throttled = np.asarray(chats["outcome"] == "throttled", dtype=bool)
-    if not throttled.any():
-        unanswered = int((chats["outcome"] == "transport_error").sum())
-        if unanswered:
-            return Finding(
-                Outcome.INCONCLUSIVE,
-                f"no throttle seen, and {unanswered} chat requests got no answer",
-            )
-        return Finding(Outcome.SKIPPED, "no throttle in this run")
-    complaints = _complaints(context, throttled)
-    if complaints:
-        summary = "; ".join(f"{text} ({count}x)" for text, count, _ in complaints)
-        return failure(summary, (proof for _, _, proof in complaints))
     # Each case's own configuration is echoed only in its own throttles (a minute's "1m0s").
     power = Power.of(
         case_power(
@@ -275,6 +262,18 @@ def throttle_metadata_finding(context: CheckContext) -> Finding:
         )
         for case, keys in by_case(context.buckets).items()
     )
+    throttled = np.asarray(chats["outcome"] == "throttled", dtype=bool)
+    if not throttled.any():
+        unanswered = int((chats["outcome"] == "transport_error").sum())
+        if unanswered:
+            why = f"no throttle seen, and {unanswered} chat requests got no answer"
+            return with_power(Finding(Outcome.INCONCLUSIVE, why), power)
+        # Skipped only without a rate-limited case; with one, it never reached its limit.
+        return with_power(Finding(Outcome.SKIPPED, "no throttle in this run"), power)
+    complaints = _complaints(context, throttled)
+    if complaints:
+        summary = "; ".join(f"{text} ({count}x)" for text, count, _ in complaints)
+        return failure(summary, (proof for _, _, proof in complaints))
     return with_power(
         Finding(
             Outcome.PASS,

@@ -6,7 +6,7 @@ complete, so what iterates it (``CHECKS``, ``CHECK_IDS``, the verdict) sees ever
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -18,7 +18,7 @@ from harness.conformance.registry import REGISTRY, Check
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult, Status, Verdict, status_of
 from harness.run.completeness import Completeness
-from harness.run.summary import late_sends
+from harness.run.summary import RefusedChats, late_sends
 
 __all__ = ["CHECKS", "CHECK_IDS", "evaluate", "require_checks", "unanswered"]
 
@@ -52,6 +52,7 @@ def evaluate(
     run_id: str = "",
     harness_version: str = "",
     dropped_sends: Mapping[str, int] | None = None,
+    refused: Sequence[RefusedChats] = (),
 ) -> Verdict:
     """Every check over the run; conformant when none fails, every request was answered and
     the records judged are the whole run (``completeness``, ``lost_processes``)."""
@@ -79,6 +80,7 @@ def evaluate(
         slots_not_run=list(whole.slots_not_run),
         late_sends=late_sends(data.chats),
         dropped_sends=dict(dropped_sends or {}),
+        refused_chats=list(refused),
         target=target,
         algorithm=identification.family.value,
         algorithm_reason=identification.reason,

@@ -89,8 +89,10 @@ class Power:
 
 def with_power(finding: Finding, power: Power) -> Finding:
     """A check's finding, held to its power: a failure stands (proved whatever the power); a
-    pass where a case meant for the check could not have failed it is inconclusive instead."""
-    if finding.outcome is Outcome.FAIL or not power.unpowered:
+    pass where a case meant for the check could not have failed it is inconclusive instead. An
+    inconclusive finding keeps its own reason (keys without an answer): the missing power
+    follows from it, and the counts of keys with power still say how much was judged."""
+    if finding.outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE) or not power.unpowered:
         return replace(finding, power=power)
     return Finding(Outcome.INCONCLUSIVE, power.reason(), power=power)
 

@@ -9,6 +9,7 @@ from xml.etree import ElementTree as ET
 from pydantic import BaseModel, ConfigDict
 
 from harness.conformance.findings import Evidence, Finding, Outcome
+from harness.run.summary import RefusedChats
 
 __all__ = [
     "EXIT_CODES",
@@ -101,6 +102,8 @@ class Verdict(BaseModel):
     # Open-model schedules, per case: sends that left late (> 5 ms), arrivals dropped unsent.
     late_sends: dict[str, int] = {}
     dropped_sends: dict[str, int] = {}
+    # Load chats refused with another 4xx (training, malformed), per case, status, code, message.
+    refused_chats: list[RefusedChats] = []
 
     @property
     def failed(self) -> list[CheckResult]:

@@ -8,7 +8,7 @@ used is remembered after each connect, so every record can say which IP it left 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 from geventhttpclient.client import HTTPClient, HTTPClientPool
 from geventhttpclient.url import URL
@@ -16,11 +16,34 @@ from geventhttpclient.url import URL
 __all__ = ["SourceBoundClientPool"]
 
 
-class SourceBoundClientPool(HTTPClientPool):
-    """One pool per simulated client; ``source_ip`` "" leaves the choice to the kernel."""
+class _Socket(Protocol):
+    """What the pool does with geventhttpclient's sockets (``gevent.socket.socket``, which gevent
+    ships untyped): bind one before it connects, read its local address after."""
 
-    def __init__(self, source_ip: str, **client_args: Any) -> None:
-        super().__init__(**client_args)
+    def bind(self, address: tuple[str, int], /) -> None: ...
+
+    def getsockname(self) -> tuple[str, int] | tuple[str, int, int, int]: ...
+
+
+class SourceBoundClientPool(HTTPClientPool):
+    """One pool per simulated client; ``source_ip`` "" leaves the choice to the kernel.
+
+    The keywords are geventhttpclient's ``HTTPClient`` options, handed to each client it makes.
+    """
+
+    def __init__(
+        self,
+        source_ip: str,
+        *,
+        concurrency: int,
+        connection_timeout: float,
+        network_timeout: float,
+    ) -> None:
+        super().__init__(
+            concurrency=concurrency,
+            connection_timeout=connection_timeout,
+            network_timeout=network_timeout,
+        )
         self.source_ip = source_ip
         self.local_ip = source_ip
 
@@ -37,13 +60,13 @@ class SourceBoundClientPool(HTTPClientPool):
         after_connect = pool.after_connect
         source_ip = self.source_ip
 
-        def create_bound_socket(family: int, socktype: int, protocol: int) -> Any:
-            sock = create_socket(family, socktype, protocol)
+        def create_bound_socket(family: int, socktype: int, protocol: int) -> _Socket:
+            sock: _Socket = create_socket(family, socktype, protocol)
             if source_ip:
                 sock.bind((source_ip, 0))
             return sock
 
-        def remember_local_address(sock: Any) -> None:
+        def remember_local_address(sock: _Socket) -> None:
             self.local_ip = sock.getsockname()[0]
             after_connect(sock)
 

@@ -1,8 +1,8 @@
 """The report of a run: notebooks executed headless, their figures, one self-contained HTML page.
 
 The notebooks (``analysis/*.py``, jupytext percent scripts) stay thin: they call the pure
-functions of ``frames`` (tables from records), ``charts`` and ``capacity`` (figures) and show the
-results with ``display``. Nothing here imports Locust.
+functions of ``frames`` (tables from records), ``charts``, ``limit_charts`` and ``capacity``
+(figures) and show the results with ``display``. Nothing here imports Locust.
 """
 
 from __future__ import annotations

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from harness.run.records import LATE_NS, Outcome, is_load_chat
 
-__all__ = ["OUTCOMES", "late_sends", "summarise"]
+__all__ = [
+    "OUTCOMES",
+    "REFUSAL_COLUMNS",
+    "RefusedChats",
+    "late_sends",
+    "refused_chats",
+    "summarise",
+]
+
+# What ``refused_chats`` reads: the checks do not need a message, so it is read only for them.
+REFUSAL_COLUMNS = ("kind", "phase", "case", "outcome", "http_status", "grpc_code", "message")
 
 OUTCOMES = tuple(outcome.value for outcome in Outcome)
 
@@ -38,3 +49,50 @@ def late_sends(records: pd.DataFrame) -> dict[str, int]:
     late = scheduled["send_mono_ns"] - scheduled["intended_send_mono_ns"] > LATE_NS
     counts = late.groupby(scheduled["case"].astype(str)).sum()
     return {str(case): int(count) for case, count in counts.items()}
+
+
+class RefusedChats(BaseModel):
+    """Load chats of one case the target refused alike with a 4xx that is neither a throttle
+    nor an out-of-quota answer: a chatbot still training (400, code 9), a body it found
+    malformed. Named in the summary and the verdict, so they never hide in ``client_error``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case: str
+    http_status: int
+    grpc_code: int | None
+    message: str
+    count: int
+
+    def describe(self) -> str:
+        """ "case 'burst': 12 × 400 code 9 ('chatbot is training')"."""
+        code = f" code {self.grpc_code}" if self.grpc_code is not None else ""
+        message = f" ({self.message!r})" if self.message else ""
+        return f"case {self.case!r}: {self.count} × {self.http_status}{code}{message}"
+
+
+def refused_chats(records: pd.DataFrame) -> list[RefusedChats]:
+    """The load's chats answered with a 4xx other than a throttle or an out-of-quota answer,
+    counted per case, status, code and message (``REFUSAL_COLUMNS``)."""
+    refused = records[is_load_chat(records) & (records["outcome"] == Outcome.CLIENT_ERROR.value)]
+    if refused.empty:
+        return []
+    groups = pd.DataFrame(
+        {
+            "case": refused["case"].astype(str),
+            "http_status": refused["http_status"].astype(int),
+            "grpc_code": refused["grpc_code"].fillna(-1).astype(int),
+            "message": refused["message"].astype(object).fillna("").astype(str),
+        }
+    ).value_counts(sort=False)
+    counted = groups.reset_index(name="refused").sort_values(["case", "http_status", "grpc_code"])
+    return [
+        RefusedChats(
+            case=str(case),
+            http_status=int(status),
+            grpc_code=None if int(code) < 0 else int(code),
+            message=str(message),
+            count=int(refused),
+        )
+        for case, status, code, message, refused in counted.itertuples(index=False, name=None)
+    ]

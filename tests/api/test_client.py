@@ -33,7 +33,7 @@ from harness.api import (
     UnauthenticatedError,
     UnexpectedResponseError,
 )
-from harness.api.client import MAX_ANSWER_BYTES
+from harness.api.exchange import MAX_ANSWER_BYTES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE_URL = "http://aisk.test"

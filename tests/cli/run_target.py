@@ -7,6 +7,7 @@ recorded with what the target decided, and see every secret it handed out.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 from testkit import clean_env, harness_command
 
+from harness.cli.calibrate import CALIBRATION_CHATS, CALIBRATION_FILE
 from harness.emulator import BackgroundEmulator
 
 __all__ = ["API_KEY", "RUN_TIMEOUT_S", "SMALL", "Target", "run", "run_command", "scenario_file"]
@@ -41,6 +43,14 @@ rate_limit = {{ limit = 4, duration = "1s", vary_by = "ip" }}
 name = "burst"
 behaviour = {{ kind = "burst", size = 12, repeat = 2, interval = "1s" }}
 rate_limit = {{ limit = 5, duration = "2s", vary_by = "device" }}
+
+# Clients that retry after the reported wait: without them wait-honesty could not fail, and
+# the verdict could not be a pass.
+[[cases]]
+name = "device-polite"
+behaviour = {{ kind = "polite" }}
+population = {{ keys = 1, users_per_key = 6 }}
+rate_limit = {{ limit = 4, duration = "1s", vary_by = "device" }}
 """
 
 
@@ -65,8 +75,20 @@ class Target:
         return self.emulator.base_url
 
     def decided(self) -> int:
+        """Every chat the target decided: the run's calibration chats (before the load) too."""
         stats = self.emulator.service.stats
         return stats.admitted + stats.throttled + stats.out_of_quota
+
+    def load_started(self) -> bool:
+        """Chats decided beyond the calibration's: the load has begun."""
+        return self.decided() > CALIBRATION_CHATS
+
+    def decided_by_load(self, run_dir: Path) -> int:
+        """The chats the target decided, less the calibration chats ``calibration.json`` holds
+        (none when the run skipped its calibration)."""
+        path = run_dir / CALIBRATION_FILE
+        calibration = json.loads(path.read_text()) if path.exists() else {"chats": []}
+        return self.decided() - len(calibration["chats"])
 
     def chatbot_exists(self, chatbot_id: str) -> bool:
         answer = httpx.get(

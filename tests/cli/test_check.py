@@ -11,6 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pydantic import SecretStr
 from run_target import API_KEY, RUN_TIMEOUT_S, Target, run, scenario_file
@@ -123,3 +125,31 @@ def test_a_run_without_recording_json_is_inconclusive(finished_run: Path, tmp_pa
     done = check(run_dir)
     assert done.returncode == 3
     assert "recording.json is missing" in done.stdout
+
+
+def test_chats_refused_with_another_4xx_are_named_in_the_verdict(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    # Three of the load's admitted chats turned into a training refusal (400, code 9).
+    run_dir = copy_of(finished_run, tmp_path)
+    for part in parts(run_dir):
+        table = pq.read_table(part)
+        frame = table.to_pandas()
+        rows = frame.index[(frame["outcome"] == "ok") & (frame["kind"] == "chat")
+                           & ~frame["phase"].astype(str).str.startswith("access:")][:3]  # fmt: skip
+        if len(rows):
+            break
+    case = str(frame.loc[rows[0], "case"])
+    rows = rows[frame.loc[rows, "case"] == case]
+    frame.loc[rows, ["outcome", "http_status", "grpc_code", "message"]] = [
+        "client_error", 400, 9, "chatbot is training",
+    ]  # fmt: skip
+    pq.write_table(pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False), part)
+    done = check(run_dir)
+    assert "Traceback" not in done.stderr
+    line = f"case {case!r}: {len(rows)} × 400 code 9 ('chatbot is training')"
+    assert line in done.stdout
+    assert verdict(run_dir)["refused_chats"] == [
+        {"case": case, "http_status": 400, "grpc_code": 9, "message": "chatbot is training",
+         "count": len(rows)},
+    ]  # fmt: skip

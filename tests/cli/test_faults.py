@@ -27,6 +27,7 @@ from testkit import clean_env
 
 from harness.api.answer import MAX_BODY_BYTES
 from harness.api.client import AiskClient
+from harness.cli.calibrate import CALIBRATION_FILE
 from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.load.chatbots import chatbot_for_case
 from harness.load.scenario import parse_scenario
@@ -101,10 +102,11 @@ def exists(emulator: BackgroundEmulator, chatbot_id: str) -> bool:
 
 def passed_through(target: FaultyTarget, run_dir: Path) -> int:
     """The load's chats the target answered faithfully: its first ``after`` chats, less the
-    set-up's access probes (chats too)."""
+    calibration's (``calibration.json``) and the set-up's access probes (chats too)."""
     records = read_records(run_dir)
     probes = records["phase"].astype(str).str.startswith("access:") & (records["kind"] == "chat")
-    return target.after - int(probes.sum())
+    calibration = json.loads((run_dir / CALIBRATION_FILE).read_text())["chats"]
+    return target.after - len(calibration) - int(probes.sum())
 
 
 def assert_clean(done: subprocess.CompletedProcess[str]) -> None:

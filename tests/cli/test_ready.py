@@ -49,7 +49,7 @@ def test_a_chatbot_that_fails_its_training_ends_the_run_naming_it(tmp_path: Path
         target = Target(emulator)
         done = run(
             ["--target", target.url, "--api-key", API_KEY, "--scenario",
-             str(scenario_file(tmp_path, "2s")), "--out", str(run_dir)],
+             str(scenario_file(tmp_path, "2s")), "--out", str(run_dir), "--no-calibrate"],
             tmp_path,
         )  # fmt: skip
         left = emulator.service.store.count(0)
@@ -59,3 +59,25 @@ def test_a_chatbot_that_fails_its_training_ends_the_run_naming_it(tmp_path: Path
     assert left == 0  # every chatbot made was deleted
     recording = json.loads((run_dir / "recording.json").read_text())
     assert recording["chatbots_not_deleted"] == []
+
+
+def test_a_calibration_chatbot_that_fails_its_training_ends_the_run_before_any_load(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run"
+    with training_target(fails=True) as emulator:
+        target = Target(emulator)
+        done = run(
+            ["--target", target.url, "--api-key", API_KEY, "--scenario",
+             str(scenario_file(tmp_path, "2s")), "--out", str(run_dir)],
+            tmp_path,
+        )  # fmt: skip
+        left = emulator.service.store.count(0)
+        decided = target.decided()
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]
+    assert "calibration:" in last, last
+    assert "CHATBOT_STATUS_FAILED" in last, last
+    assert "Traceback" not in done.stderr
+    assert (left, decided) == (0, 0)  # its chatbot deleted, and no chat sent at all
+    assert not (run_dir / "run.json").exists()  # no case chatbot was made

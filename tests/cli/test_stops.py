@@ -47,9 +47,9 @@ def stop_at(target: Target, tmp_path: Path, stop: signal.Signals, after_s: float
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while target.decided() == 0 and time.monotonic() < deadline:
+        while not target.load_started() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert target.decided() > 0, "the run never got going"
+        assert target.load_started(), "the run never got going"
         time.sleep(after_s)
         child.send_signal(stop)
         stdout, stderr = child.communicate(timeout=RUN_TIMEOUT_S)
@@ -62,7 +62,7 @@ def stop_at(target: Target, tmp_path: Path, stop: signal.Signals, after_s: float
     records = load_chats(read_records(run_dir))
     answered = records[records["error_class"] != "interrupted"]
     # Every request the target decided was recorded; the rest were cut in flight, and say so.
-    assert len(answered) <= target.decided() <= len(records)
+    assert len(answered) <= target.decided_by_load(run_dir) <= len(records)
     return run_dir
 
 
@@ -84,7 +84,7 @@ def test_a_distributed_run_that_ends_by_itself_writes_every_record(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert_every_record_written(run_dir, done.stdout + done.stderr)
-    assert len(load_chats(read_records(run_dir))) == target.decided()
+    assert len(load_chats(read_records(run_dir))) == target.decided_by_load(run_dir)
 
 
 def test_a_local_run_that_ends_by_itself_writes_every_record(

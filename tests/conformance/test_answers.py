@@ -204,11 +204,14 @@ def test_no_throttle_skips_and_a_throttle_without_a_limit_fails(
 ) -> None:
     records = [make_record(request_id="ok")]
     case = make_case("case", 5, MINUTE)
-    assert (
-        throttle_metadata_finding(CheckContext.of(make_input(records, [case]))).outcome
-        is Outcome.SKIPPED
-    )
+    # A rate-limited case never throttled could not have shown its metadata wrong: no pass.
+    never = throttle_metadata_finding(CheckContext.of(make_input(records, [case])))
+    assert never.outcome is Outcome.INCONCLUSIVE
+    assert "case 'case' was never throttled" in never.summary
+    # Without a rate-limited case there is nothing to judge.
     unlimited = CaseSpec("case", "bot-case", None, None, "hammer", False, "none", 1)
+    alone = throttle_metadata_finding(CheckContext.of(make_input(records, [unlimited])))
+    assert alone.outcome is Outcome.SKIPPED
     throttle = [make_record(request_id="t", answer=emulator_throttle())]
     finding = throttle_metadata_finding(CheckContext.of(make_input(throttle, [unlimited])))
     assert finding.outcome is Outcome.FAIL

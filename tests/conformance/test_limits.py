@@ -152,9 +152,11 @@ def test_over_admission_leaves_rotated_keys_to_vary_isolation(
 ) -> None:
     plain, rotated = make_case("c", 2, D), make_case("r", 2, D, rotate="ip")
     too_many = spaced(5, 0, 10)
+    # The plain key offers 3 within one window (limit 2): it has power, and was throttled.
+    offered = [*spaced(2, 0, 10), (20, 30, T)]
     finding = judged(
         over_admission_finding,
-        [make_bucket(plain, spaced(2, 0, 10)), make_bucket(rotated, too_many)],
+        [make_bucket(plain, offered), make_bucket(rotated, too_many)],
     )
     assert (finding.outcome, finding.summary) == (Outcome.PASS, "1 keys judged, none in violation")
     failed = judged(over_admission_finding, [make_bucket(plain, too_many)])
@@ -272,8 +274,12 @@ def test_a_burst_throttled_before_the_limit_fails(burst: CaseSpec) -> None:
     finding = judged(burst_finding, [short])
     assert finding.outcome is Outcome.FAIL
     assert "only 1 admitted before throttling" in finding.summary
+    # The unknown answer may have used the budget: no failure. With only two decided answers
+    # for a limit of 2 the burst could not have shown over-admission either: no pass.
     unknown = make_bucket(burst, [(0, 1, A), (1, 2, X), (2, 3, T)])
-    assert judged(burst_finding, [unknown]).outcome is Outcome.PASS
+    assert judged(burst_finding, [unknown]).outcome is Outcome.INCONCLUSIVE
+    decided = make_bucket(burst, [(0, 1, A), (1, 2, X), (2, 3, A), (3, 4, T)])
+    assert judged(burst_finding, [decided]).outcome is Outcome.PASS
 
 
 def test_a_burst_that_got_no_answer_is_inconclusive(burst: CaseSpec) -> None:

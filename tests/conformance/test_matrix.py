@@ -64,7 +64,7 @@ def test_a_correct_family_passes_every_check_and_is_identified(
     code, verdict, stdout = verdict_of(tmp_path, "--algorithm", algorithm.value)
     failed = {name: outcome for name, outcome in outcomes(verdict).items() if outcome == "fail"}
     assert failed == {}, stdout[-3000:]
-    assert code == 0
+    assert code == 0, stdout[-3000:]
     assert verdict["conformant"] is True
     assert verdict["algorithm"] == algorithm.value
 

@@ -6,6 +6,7 @@ Helpers are handed out as fixtures (not imported): without ``__init__.py`` files
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from harness.api.status import DOMAIN, REASON_THROTTLING, Status
 from harness.emulator import BackgroundEmulator, Clock, EmulatorConfig, ManualClock
 
 # Distinctive, so a leak into a message, a log line or stdout is easy to spot.
@@ -25,6 +27,7 @@ TAIPEI = ZoneInfo("Asia/Taipei")
 START = datetime(2026, 3, 1, 10, 0, 0, tzinfo=TAIPEI)
 START_NS = int(START.timestamp()) * 1_000_000_000
 BASE = "/bv/aisk/v1"
+CHAT = f"{BASE}/prompts:chat"
 
 StartEmulator = Callable[..., BackgroundEmulator]
 BodyFactory = Callable[..., dict[str, Any]]
@@ -115,6 +118,62 @@ def create_chatbot_and_token(
     return chatbot_id, token
 
 
+def bearer_header(credential: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {credential}"}
+
+
+def status_of_error(response: httpx.Response, http_status: int, code: int) -> Status:
+    """The response's google.rpc.Status, after checking its HTTP status, code and message."""
+    assert response.status_code == http_status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    status = Status.model_validate_json(response.content)
+    assert status.code == code
+    assert status.message
+    return status
+
+
+def fields_of_400(response: httpx.Response) -> set[str]:
+    """The fields a 400 names; at least one, each with a description."""
+    status = status_of_error(response, 400, 3)
+    bad_request = status.bad_request()
+    assert bad_request is not None
+    assert bad_request.field_violations
+    assert all(violation.description for violation in bad_request.field_violations)
+    return {violation.field for violation in bad_request.field_violations}
+
+
+def post_chats(
+    client: httpx.Client, token: str, body: dict[str, Any], count: int
+) -> list[httpx.Response]:
+    return [client.post(CHAT, json=body, headers=bearer_header(token)) for _ in range(count)]
+
+
+def metadata_of_throttle(response: httpx.Response) -> dict[str, str]:
+    """The ErrorInfo metadata of a 429 throttle, after checking its Status is the documented one."""
+    status = status_of_error(response, 429, 8)
+    assert status.message == "throttle"
+    assert len(status.details) == 1
+    info = status.error_info()
+    assert info is not None
+    assert info.reason == REASON_THROTTLING
+    assert info.domain == DOMAIN
+    return info.metadata
+
+
+def body_with(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of ``body`` with the dotted ``path`` set to ``value`` (``...`` deletes it)."""
+    copy: dict[str, Any] = json.loads(json.dumps(body))
+    *parents, last = path.split(".")
+    node = copy
+    for part in parents:
+        node = node[part]
+    if value is ...:
+        del node[last]
+    else:
+        node[last] = value
+    return copy
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     """The emulator's clock, at 2026-03-01T10:00:00+08:00 until a test moves it."""
@@ -188,3 +247,65 @@ def org_keys() -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def start_ns() -> int:
     return START_NS
+
+
+@pytest.fixture
+def key_a(org_keys: tuple[str, str]) -> str:
+    return org_keys[0]
+
+
+@pytest.fixture
+def key_b(org_keys: tuple[str, str]) -> str:
+    return org_keys[1]
+
+
+@pytest.fixture
+def bot(
+    client: httpx.Client, chatbot_body: BodyFactory, new_chatbot: ChatbotFactory
+) -> tuple[str, str]:
+    """A chatbot of organisation A without limits: ``(id, token)``."""
+    return new_chatbot(client, chatbot_body())
+
+
+@pytest.fixture
+def shared_bot(
+    shared_client: httpx.Client, chatbot_body: BodyFactory, new_chatbot: ChatbotFactory
+) -> tuple[str, str]:
+    """Like ``bot``, on the emulator shared by the tests whose clock does not move."""
+    return new_chatbot(shared_client, chatbot_body())
+
+
+@pytest.fixture(scope="session")
+def bearer() -> Callable[[str], dict[str, str]]:
+    """``bearer(credential)``: the authorization header that sends it."""
+    return bearer_header
+
+
+@pytest.fixture(scope="session")
+def error_of() -> Callable[[httpx.Response, int, int], Status]:
+    """``error_of(response, http_status, code)``: its Status, checked (``status_of_error``)."""
+    return status_of_error
+
+
+@pytest.fixture(scope="session")
+def violated_fields() -> Callable[[httpx.Response], set[str]]:
+    """``violated_fields(response)``: the fields a 400 names (``fields_of_400``)."""
+    return fields_of_400
+
+
+@pytest.fixture(scope="session")
+def chat_n() -> Callable[[httpx.Client, str, dict[str, Any], int], list[httpx.Response]]:
+    """``chat_n(client, token, body, count)``: that many chats, one after another."""
+    return post_chats
+
+
+@pytest.fixture(scope="session")
+def throttle_metadata() -> Callable[[httpx.Response], dict[str, str]]:
+    """``throttle_metadata(response)``: a throttle's metadata (``metadata_of_throttle``)."""
+    return metadata_of_throttle
+
+
+@pytest.fixture(scope="session")
+def with_value() -> Callable[[dict[str, Any], str, Any], dict[str, Any]]:
+    """``with_value(body, path, value)``: a copy with one dotted field set or deleted."""
+    return body_with

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 from harness.api.status import Status
 from harness.emulator import EmulatorConfig, EmulatorService, ManualClock
 from harness.emulator.answers import EMULATOR_DOMAIN, REASON_EMULATOR_CAPACITY, Answer
+from harness.emulator.chat import Peer
 from harness.emulator.limiter import Algorithm, LimiterTable, Rule
-from harness.emulator.service import Peer
 
 S = 1_000_000_000
 BodyFactory = Callable[..., dict[str, Any]]

@@ -26,7 +26,7 @@ from harness.emulator import (
     ManualClock,
     SystemClock,
 )
-from harness.emulator.service import Peer
+from harness.emulator.chat import Peer
 
 BodyFactory = Callable[..., dict[str, Any]]
 ChatbotFactory = Callable[..., tuple[str, str]]
@@ -239,7 +239,7 @@ def test_with_delays_simultaneous_requests_still_admit_exactly_the_limit(
     chat_body: BodyFactory,
     new_chatbot: ChatbotFactory,
 ) -> None:
-    """Check and record stay atomic whatever the delays around them (test_app has none)."""
+    """Check and record stay atomic whatever the delays around them (test_chat_timing has none)."""
     emulator = start_emulator(
         clock_=SystemClock(),
         decision_delay=LatencyRange(0, 20 * MS),

@@ -31,7 +31,7 @@ from harness.api.status import GRPC_TO_HTTP, REASON_OUT_OF_QUOTA, REASON_THROTTL
 from harness.api.views import QuotaInfo, ThrottleInfo
 from harness.emulator import BackgroundEmulator, EmulatorConfig, EmulatorService, ManualClock
 from harness.emulator.answers import EMULATOR_DOMAIN, REASON_EMULATOR_CAPACITY, Answer
-from harness.emulator.service import Peer
+from harness.emulator.chat import Peer
 
 BodyFactory = Callable[..., dict[str, Any]]
 

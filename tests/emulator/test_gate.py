@@ -14,9 +14,9 @@ import pytest
 from pydantic import SecretStr
 
 from harness.emulator import EmulatorConfig, EmulatorService, LatencyRange, ManualClock
+from harness.emulator.chat import Peer
 from harness.emulator.delays import Sleep
 from harness.emulator.gate import ConcurrencyGate
-from harness.emulator.service import Peer
 
 KEY = "org-key-gate-61c2"
 

@@ -25,7 +25,7 @@ from harness.emulator import (
     Policy,
     policy_for,
 )
-from harness.emulator.service import Peer
+from harness.emulator.chat import Peer
 
 S = 1_000_000_000
 KEY = "org-key-7f3a"

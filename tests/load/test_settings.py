@@ -88,7 +88,7 @@ def test_a_label_is_one_stripped_line(tmp_path: Path) -> None:
 def test_the_keys_are_planned_from_the_run_id(tmp_path: Path) -> None:
     first, again = settings(tmp_path), settings(tmp_path)
     assert first.keys == again.keys
-    ip_case = first.keys["ip-hammer"]
+    ip_case = first.keys["ip-open"]
     assert len({key.key for key in ip_case}) == len(ip_case)
 
 

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from testkit import clean_env, harness_command, load_chats
 
 from harness.emulator import BackgroundEmulator, EmulatorConfig
+from harness.load.options import RUN_OPTIONS
 from harness.run.reader import read_records
 
 pytestmark = pytest.mark.locust
@@ -155,3 +156,17 @@ def test_the_web_ui_binds_loopback_shows_no_secret_and_honours_the_forms_duratio
     assert recording(run_dir)["slots_not_run"] == []
     assert emulator.service.store.count(0) == 0  # every chatbot was deleted
     assert "Traceback" not in log.read_text()
+
+
+def test_the_locustfile_lists_its_own_options_which_locust_help_cannot() -> None:
+    # Locust prints --help before it loads a locustfile; the locustfile run as a script lists
+    # every run option as Locust takes it, and no secret's value.
+    listed = subprocess.run(
+        [sys.executable, str(LOCUSTFILE), "--help"], env=clean_env() | {"AISK_API_KEY": API_KEY},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    for option in RUN_OPTIONS:
+        assert f"--aisk-{option.name}" in listed.stdout  # harness.locust imports gevent's patch
+    assert "--aisk-settings" in listed.stdout
+    assert API_KEY not in listed.stdout + listed.stderr

@@ -89,7 +89,7 @@ def test_the_report_holds_the_verdict_table_and_every_figure_inline(made_run: An
     names = {path.name for path in pngs}
     assert {
         "overview-checks.png", "overview-outcomes-by-case.png",
-        "overview-latency-throughput.png", "rate_limits-key-device-hammer.png",
+        "overview-latency-throughput.png", "rate_limits-key-device-open.png",
         "rate_limits-wait-vs-remaining.png", "quota-quota.png",
     } <= names  # fmt: skip
     # One picture per rate-limited case that was throttled, never one per key.

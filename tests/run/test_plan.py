@@ -48,8 +48,8 @@ def test_write_then_read_gives_the_same_plan(tmp_path: Path) -> None:
 def test_the_plan_finds_a_case_by_name(tmp_path: Path) -> None:
     write_plan(tmp_path, run_plan())
     plan = read_plan(tmp_path)
-    assert plan.case("ip-hammer").chatbot_id == "bot-1"
-    assert plan.case("ip-hammer").keys[0].source_ips == ("127.10.0.1",)
+    assert plan.case("ip-open").chatbot_id == "bot-1"
+    assert plan.case("ip-open").keys[0].source_ips == ("127.10.0.1",)
     with pytest.raises(KeyError):
         plan.case("absent")
 

@@ -11,7 +11,7 @@ import pandas as pd
 from harness.run.reader import read_records
 from harness.run.records import RECORD_COLUMNS, Record, records_to_table
 from harness.run.sink import RecordSink
-from harness.run.summary import OUTCOMES, summarise
+from harness.run.summary import OUTCOMES, RefusedChats, refused_chats, summarise
 
 RecordFactory = Callable[..., Record]
 SUMMARY_COLUMNS = ["case", "requests", *OUTCOMES, "p50_ms", "p95_ms", "p99_ms"]
@@ -92,3 +92,31 @@ def test_summarise_of_no_chat_requests_is_empty(tmp_path: Path) -> None:
     summary = summarise(read_records(tmp_path))
     assert summary.empty
     assert list(summary.columns) == SUMMARY_COLUMNS
+
+
+def test_refused_chats_are_named_per_case_status_code_and_message(
+    make_record: RecordFactory,
+) -> None:
+    training = {"http_status": 400, "grpc_code": 9, "message": "chatbot is training"}
+    rows = [
+        make_record(case="a", outcome="client_error", **training),
+        make_record(case="a", outcome="client_error", **training),
+        make_record(case="a", outcome="client_error", http_status=404, grpc_code=5, message="x"),
+        make_record(
+            case="b", outcome="client_error", http_status=413, grpc_code=None, message=None
+        ),
+        make_record(case="b", outcome="throttled", http_status=429),
+        make_record(case="b", outcome="ok", http_status=200),
+        # A probe's refusal is the probe's business (the access check), not the load's.
+        make_record(case="b", phase="access:no-key", outcome="client_error", http_status=401),
+    ]
+    assert refused_chats(frame_of(rows)) == [
+        RefusedChats(
+            case="a", http_status=400, grpc_code=9, message="chatbot is training", count=2
+        ),
+        RefusedChats(case="a", http_status=404, grpc_code=5, message="x", count=1),
+        RefusedChats(case="b", http_status=413, grpc_code=None, message="", count=1),
+    ]
+    assert refused_chats(frame_of(rows[4:6])) == []
+    first = refused_chats(frame_of(rows))[0]
+    assert first.describe() == "case 'a': 2 × 400 code 9 ('chatbot is training')"

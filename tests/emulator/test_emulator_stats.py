@@ -11,7 +11,7 @@ import httpx
 from pydantic import SecretStr
 
 from harness.emulator import EmulatorConfig, EmulatorService, ManualClock
-from harness.emulator.service import Peer
+from harness.emulator.chat import Peer
 from harness.emulator.stats import MAX_ASKED_REMEMBERED, Remembered
 
 BodyFactory = Callable[..., dict[str, Any]]

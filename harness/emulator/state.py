@@ -1,0 +1,59 @@
+"""What the emulator's management calls and its chat path share, built once per emulator.
+
+Both read and write one store of chatbots and tokens, one limiter table, one quota book and one
+set of counters: deleting a chatbot forgets its rate keys and quota book, a chat counts against
+the chatbot that management created. ``Management`` and ``ChatPath`` are the two halves of the
+service over this state; ``EmulatorService`` is both.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from harness.api.status import GrpcCode
+from harness.emulator import answers
+from harness.emulator.answers import Answer, Violation
+from harness.emulator.clock import Clock
+from harness.emulator.config import EmulatorConfig
+from harness.emulator.delays import Delays, Sleep
+from harness.emulator.gate import ConcurrencyGate
+from harness.emulator.limiter import LimiterTable
+from harness.emulator.quota import QuotaBook
+from harness.emulator.stats import Stats
+from harness.emulator.store import Store
+
+__all__ = ["EmulatorState"]
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+class EmulatorState:
+    """The API's state on ``clock``; ``sleep`` serves the delays (a test may move the clock)."""
+
+    def __init__(self, config: EmulatorConfig, clock: Clock, sleep: Sleep | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.policy = config.policy
+        self.store = Store(config.api_keys, config.max_tokens_per_chatbot)
+        self.limiter = LimiterTable(config.algorithm, config.max_rate_keys)
+        self.quota = QuotaBook()
+        self.stats = Stats()
+        self.delays = Delays(config, sleep)
+        self._quota_zone = UTC_ZONE if self.policy.quota_day_in_utc else config.org_timezone
+        self.gate = (
+            ConcurrencyGate(config.max_concurrency, config.max_queue)
+            if config.max_concurrency is not None
+            else None
+        )
+
+    def unauthenticated(self) -> Answer:
+        """The 401 of a credential that is missing or unknown, for either half."""
+        self.stats.rejected += 1
+        return answers.error_answer(
+            GrpcCode.UNAUTHENTICATED, "the authorization header is missing or not recognised"
+        )
+
+    def _rejected(self, violations: list[Violation]) -> Answer:
+        """The 400 of a body that failed validation, counted as rejected."""
+        self.stats.rejected += 1
+        return answers.invalid_argument(violations)
