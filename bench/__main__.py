@@ -14,6 +14,7 @@ from bench import (
     emulator_throughput,
     locust_overhead,
     open_sender,
+    run_overhead,
     soak,
 )
 
@@ -24,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "soak": soak.run,
     "compare_false_alarm": compare_false_alarm.run,
     "open_sender": open_sender.run,
+    "run_overhead": run_overhead.run,
 }
 
 

@@ -7,6 +7,7 @@ from locust.env import Environment
 from locust.event import Events
 from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
+import gc
 import logging
 
 from harness.errors import HarnessError
@@ -46,6 +47,11 @@ def attach(events: Events) -> None:
             logging.getLogger("aisk-harness").error("aisk-harness: %s", exc)
             raise SystemExit(2) from None
         register_session(environment, session)
+        # Everything made so far (Locust, pandas, pyarrow, the settings) lives as long as the
+        # process: out of the collector's sight, a full collection no longer walks it, and an
+        # open-model schedule is not held up by one.
+        gc.collect()
+        gc.freeze()
         on_event(events.test_start, lambda **_: session.on_test_start())
         on_event(events.test_stop, lambda **_: session.on_test_stop())
         on_event(events.quitting, lambda **_: session.on_quitting())

@@ -179,7 +179,9 @@ def _verdict_table(verdict: Mapping[str, Any] | None, capacity_run: bool) -> str
         )
     checks: Sequence[Mapping[str, Any]] = verdict.get("checks", [])
     failed = [c for c in checks if c.get("outcome") == "fail"]
-    state, css = ("CONFORMANT", "ok") if verdict.get("conformant") else ("NOT CONFORMANT", "bad")
+    # verdict.json's status; runs from before it had one read by ``conformant`` alone.
+    status = str(verdict.get("status") or ("conformant" if verdict.get("conformant") else ""))
+    state, css = _BANNERS.get(status, ("NOT CONFORMANT", "bad"))
     rows = []
     for check in checks:
         outcome = escape(str(check.get("outcome", "")))
@@ -188,6 +190,7 @@ def _verdict_table(verdict: Mapping[str, Any] | None, capacity_run: bool) -> str
             f'<tr class="{outcome}"><td><code>{escape(str(check.get("id", "")))}</code></td>'
             f"<td>{escape(str(check.get('title', '')))}</td>"
             f'<td class="outcome"><span class="badge {outcome}">{outcome}</span></td>'
+            f"<td>{_power(check)}</td>"
             f"<td>{escape(str(check.get('summary', '')))}{proof}</td></tr>"
         )
     limiter = (
@@ -197,8 +200,25 @@ def _verdict_table(verdict: Mapping[str, Any] | None, capacity_run: bool) -> str
     return (
         f'<div class="banner {css}">{state}: {len(failed)} of {len(checks)} checks failed</div>'
         f"{limiter}<table><thead><tr><th>check</th><th>title</th><th>outcome</th>"
-        f"<th>summary</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<th>keys with power</th><th>summary</th></tr></thead><tbody>{''.join(rows)}</tbody>"
+        "</table>"
     )
+
+
+_BANNERS = {
+    "conformant": ("CONFORMANT", "ok"),
+    "not-conformant": ("NOT CONFORMANT", "bad"),
+    "inconclusive": ("INCONCLUSIVE", "none"),
+}
+
+
+def _power(check: Mapping[str, Any]) -> str:
+    """ "7 of 9": the keys whose traffic could have shown a violation, of those judged ("" for
+    a check without a per-key notion of power, or a verdict from before it was counted)."""
+    with_power, without = check.get("keys_with_power"), check.get("keys_without_power")
+    if with_power is None:
+        return ""
+    return f"{int(with_power)} of {int(with_power) + int(without or 0)}"
 
 
 def render_report(

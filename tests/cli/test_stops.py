@@ -36,8 +36,15 @@ def assert_every_record_written(run_dir: Path, output: str) -> None:
     assert "was lost" not in output  # the warning users must heed, only when it is true
 
 
-def stop_at(target: Target, tmp_path: Path, stop: signal.Signals, after_s: float) -> Path:
-    """A two-worker run of a minute, sent ``stop`` ``after_s`` after its load began."""
+def stop_at(
+    target: Target, tmp_path: Path, stop: signal.Signals, after_s: float, *, must_pass: bool
+) -> Path:
+    """A two-worker run of a minute, sent ``stop`` ``after_s`` after its load began.
+
+    ``must_pass``: the stop came late enough for every check to have had traffic that could fail
+    it (the 3 s the small scenario passes in), so the verdict must be conformant. Earlier, a
+    check may have had none (exit 3, said so); never a failure, never a missing record.
+    """
     run_dir = tmp_path / "run"
     child = subprocess.Popen(
         run_command("--target", target.url, "--api-key", API_KEY, "--scenario",
@@ -56,9 +63,15 @@ def stop_at(target: Target, tmp_path: Path, stop: signal.Signals, after_s: float
     finally:
         if child.poll() is None:
             child.kill()
-    assert child.returncode == 0, stderr[-3000:]
     assert "Traceback" not in stderr
     assert_every_record_written(run_dir, stdout + stderr)
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    assert [check["id"] for check in verdict["checks"] if check["outcome"] == "fail"] == []
+    whole = (verdict["missing"], verdict["lost_processes"], verdict["slots_not_run"])
+    assert (whole, verdict["unanswered"]) == (([], [], []), {})
+    if must_pass:
+        assert verdict["status"] == "conformant", stdout[-3000:]
+    assert child.returncode == (0 if verdict["status"] == "conformant" else 3), stderr[-3000:]
     records = load_chats(read_records(run_dir))
     answered = records[records["error_class"] != "interrupted"]
     # Every request the target decided was recorded; the rest were cut in flight, and say so.
@@ -70,7 +83,7 @@ def stop_at(target: Target, tmp_path: Path, stop: signal.Signals, after_s: float
 def test_a_distributed_run_stopped_by_a_signal_writes_every_record(
     target: Target, tmp_path: Path, stop: signal.Signals
 ) -> None:
-    stop_at(target, tmp_path, stop, after_s=2.0)
+    stop_at(target, tmp_path, stop, after_s=3.5, must_pass=True)
 
 
 def test_a_distributed_run_that_ends_by_itself_writes_every_record(
@@ -106,4 +119,4 @@ def test_distributed_runs_stopped_by_sigint_at_random_instants_lose_nothing(
     target: Target, tmp_path: Path, repetition: int
 ) -> None:
     after_s = random.Random(repetition).uniform(0.0, 6.0)
-    stop_at(target, tmp_path, signal.SIGINT, after_s)
+    stop_at(target, tmp_path, signal.SIGINT, after_s, must_pass=after_s >= 3.5)

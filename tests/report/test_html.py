@@ -107,3 +107,20 @@ def test_a_run_without_verdict_says_so_and_a_failed_notebook_is_shown() -> None:
     assert "this notebook failed: code cell 2: KeyError: &#x27;x&#x27;" in html
     assert html.index('id="verdict"') < html.index('id="quota"')
     assert '<a href="#quota">Rate limits</a>' in html
+
+
+def test_an_inconclusive_verdict_says_so_and_each_check_shows_its_keys_with_power() -> None:
+    document = verdict("inconclusive")
+    document["status"] = "inconclusive"
+    checks = document["checks"]
+    assert isinstance(checks, list)
+    checks[0] |= {"keys_with_power": 3, "keys_without_power": 2}
+    html = render_report("t", {"run": "r1"}, document, [])
+    assert '<div class="banner none">INCONCLUSIVE: 0 of 2 checks failed</div>' in html
+    assert "NOT CONFORMANT" not in html
+    assert "<th>keys with power</th>" in html
+    assert "<td>3 of 5</td>" in html
+    document["status"] = "conformant"
+    assert '<div class="banner ok">CONFORMANT: 0 of 2 checks failed</div>' in render_report(
+        "t", {"run": "r1"}, document, []
+    )
