@@ -131,6 +131,7 @@ def _part(first_key: int, keys: int, per_key: int) -> pa.Table:
         columns[name] = pa.nulls(n, pa.string())
     for name in ("reset_at_ns", "reset_in_ns"):
         columns[name] = pa.nulls(n, pa.int64())
+    columns["intended_send_mono_ns"] = pa.nulls(n, pa.int64())  # closed loops: no schedule
     columns["reset_at_offset_s"] = pa.nulls(n, pa.int32())
     columns["reset_in_sec"] = pa.nulls(n, pa.float64())
     columns["m_other"] = per_row(np.ones(n, bool), "")
@@ -167,7 +168,8 @@ def run(records: int = 10_000_000, keys: int = 2_000) -> dict[str, Any]:
     return {
         "records": records, "keys": keys, "write_s": round(written, 1),
         "check_s": round(elapsed, 1), "read_s": child["read_s"], "evaluate_s": child["evaluate_s"],
-        "peak_rss_gib": child["peak_rss_gib"], "conformant": child["conformant"],
+        "peak_rss_gib": child["peak_rss_gib"], "status": child["status"],
+        "failed": child["failed"], "inconclusive": child["inconclusive"],
     }  # fmt: skip
 
 
@@ -185,8 +187,10 @@ verdict = evaluate(data, "synthetic")
 t2 = time.perf_counter()
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 print(json.dumps({"read_s": round(t1 - t0, 1), "evaluate_s": round(t2 - t1, 1),
-                  "peak_rss_gib": round(rss, 2), "conformant": verdict.conformant,
-                  "failed": [c.id for c in verdict.failed]}))
+                  "peak_rss_gib": round(rss, 2), "status": verdict.status.value,
+                  "failed": [c.id for c in verdict.failed],
+                  "inconclusive": [c.id for c in verdict.checks
+                                   if c.outcome.value == "inconclusive"]}))
 """
 
 __all__ = ["run"]
