@@ -29,6 +29,7 @@ from harness.run.completeness import completeness
 from harness.run.plan import read_plan
 from harness.run.reader import read_run_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
+from harness.run.records import is_load_chat
 from harness.run.summary import REFUSAL_COLUMNS, RefusedChats, refused_chats
 from harness.versions import harness_version
 
@@ -47,8 +48,8 @@ def _recording(run_dir: Path) -> Recording | None:
 
 def _refused_chats(run_dir: Path, frame: pd.DataFrame) -> list[RefusedChats]:
     """The load's chats refused with another 4xx, with their messages (which the checks do not
-    read, so they are read only when there are any)."""
-    if not (frame["outcome"] == "client_error").any():
+    read, so they are read only when there are any: the access probes' 401s are not)."""
+    if not (is_load_chat(frame) & (frame["outcome"] == "client_error")).any():
         return []
     return refused_chats(read_run_records(run_dir, REFUSAL_COLUMNS).frame)
 
@@ -99,6 +100,11 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
             print(f"  {'':<12} {'':<{width}}  evidence: {', '.join(check.evidence[:5])}")
         if check.proofs:
             print(f"  {'':<12} {'':<{width}}  {check.proofs[0].contrast()}")
+    if verdict.refused_chats:
+        refused = sum(group.count for group in verdict.refused_chats)
+        print(f"\nrefused chats (a 4xx, neither throttle nor quota): {refused}")
+        for group in verdict.refused_chats[:10]:
+            print(f"  {group.describe()}")
     state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
     if verdict.unanswered:
         # A failure stands whatever is missing; without one, missing answers leave it open.
@@ -106,11 +112,6 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         state += f"; {verdict.unanswered_summary}{judged}"
     for reason in verdict.incomplete:
         state += f"; {reason}"
-    if verdict.refused_chats:
-        refused = sum(group.count for group in verdict.refused_chats)
-        print(f"\nrefused chats (a 4xx, neither throttle nor quota): {refused}")
-        for group in verdict.refused_chats[:10]:
-            print(f"  {group.describe()}")
     undecided = [check.id for check in verdict.checks if check.outcome is Outcome.INCONCLUSIVE]
     if undecided and not verdict.failed:
         state += (

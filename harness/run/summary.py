@@ -92,7 +92,7 @@ def refused_chats(records: pd.DataFrame) -> list[RefusedChats]:
             http_status=int(status),
             grpc_code=None if int(code) < 0 else int(code),
             message=str(message),
-            count=int(refused),
+            count=int(count),
         )
-        for case, status, code, message, refused in counted.itertuples(index=False, name=None)
+        for case, status, code, message, count in counted.itertuples(index=False, name=None)
     ]
