@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = (
     "harness.cli.check",
     "harness.cli.report",
     "harness.cli.serve",
+    "harness.cli.worker",
     "harness.cli.capacity",
     "harness.cli.compare",
     "harness.cli.history",

@@ -17,6 +17,7 @@ from typing import Any
 
 from harness.cli.calibrate import calibrate
 from harness.cli.check import judge, print_verdict
+from harness.cli.distributed import MasterPlan, add_master_options, master_plan, users_for_workers
 from harness.cli.load_job import (
     cli_spell,
     locust_command,
@@ -37,7 +38,7 @@ from harness.cli.serve import (
 from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV, add_run_options, option_values
-from harness.load.settings import RunSettings, run_settings
+from harness.load.settings import SETTINGS_FILE, RunSettings, read_settings, run_settings
 from harness.run.plan import PLAN_FILE, read_plan
 from harness.run.reader import read_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
@@ -79,10 +80,13 @@ def _print_recording(run_dir: Path) -> Recording | None:
     recording = read_recording(run_dir)
     lost = f", {recording.records_lost} LOST" if recording.records_lost else ""
     print(f"records: {recording.records_written} written in {run_dir / 'records'}{lost}")
+    senders = read_settings(run_dir / SETTINGS_FILE).senders or {}
     for process in recording.lost_workers:
         received = recording.processes[process].received if process in recording.processes else 0
-        print(f"warning: worker {process} was lost mid-run; its {received} records shipped "
-              "before that are kept, its last requests are not recorded")  # fmt: skip
+        where = f" ({', '.join(senders[process])})" if senders.get(process) else ""
+        print(f"warning: worker {process}{where} was lost mid-run; its {received} records "
+              "shipped before that are kept, its last requests are not recorded, and the keys "
+              "it sent are not judged whole: the verdict cannot be CONFORMANT")  # fmt: skip
     if recording.slots_not_run:
         print(f"warning: {len(recording.slots_not_run)} slots of the scenario never ran: "
               f"{', '.join(recording.slots_not_run[:10])}")  # fmt: skip
@@ -93,11 +97,14 @@ def _print_recording(run_dir: Path) -> Recording | None:
     return recording
 
 
-def _settings(args: argparse.Namespace, run_dir: Path, host: str) -> RunSettings:
+def _settings(
+    args: argparse.Namespace, run_dir: Path, host: str, master: MasterPlan | None
+) -> RunSettings:
     return run_settings(
         option_values(args), spell=cli_spell, run_id=run_id_now(), run_dir=run_dir, target=host,
         emulator=emulator_description(args) if args.target is None else None,
         autostop=True, dry_run=args.dry_run,
+        expect_workers=master.expect_workers if master is not None else None,
     )  # fmt: skip
 
 
@@ -119,12 +126,14 @@ def _keys(args: argparse.Namespace) -> tuple[str, str, EmulatorConfig | None]:
 def _load(args: argparse.Namespace, run_dir: Path) -> int:
     """The target, the plan and its cost, then Locust to its end: Locust's exit code."""
     api_key, second_key, config = _keys(args)
+    master = master_plan(args)
     with ExitStack() as stack:
         emulator = BackgroundEmulator(config) if config is not None else None
         if emulator is not None:
             stack.callback(emulator.stop)
         host = emulator.base_url if emulator is not None else args.target.rstrip("/")
-        settings = _settings(args, run_dir, host)  # every option checked before anything is made
+        # every option checked before anything is made
+        settings = _settings(args, run_dir, host, master)
         make_run_dir(run_dir)
         if emulator is not None:
             emulator.start()
@@ -140,8 +149,22 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         users = len(settings.slots)
         print(f"run {run_dir}: {len(settings.scenario.cases)} cases, {users} keys, target {host}")
         env = {**os.environ, API_KEY_ENV: api_key, SECOND_API_KEY_ENV: second_key}
-        command = locust_command("aisk.py", settings, users=users, processes=args.processes)
-        return run_locust(command, env)
+        if master is None:
+            command = locust_command("aisk.py", settings, users=users, processes=args.processes)
+            return run_locust(command, env)
+        print(f"waiting up to {args.worker_timeout} for {master.expect_workers} workers at "
+              f"{master.bind_host}:{master.port}: on each host, `aisk-harness worker --master "
+              f"<this host>:{master.port}`")  # fmt: skip
+        users = users_for_workers(users, master.expect_workers)
+        command = locust_command("aisk.py", settings, users=users, extra=master.locust_args())
+        code = run_locust(command, env)
+        if code == 1 and not (run_dir / PLAN_FILE).exists():
+            raise HarnessError(
+                f"--expect-workers {master.expect_workers}: the workers did not all join within "
+                f"{args.worker_timeout} (Locust's last 'Waiting for workers' line above says how "
+                f"many did); nothing was set up on the target"
+            )
+        return code
 
 
 def _dry_run_done(run_dir: Path, recording: Recording | None) -> int:
@@ -198,6 +221,7 @@ def add_parser(subparsers: Any) -> None:
         "--no-calibrate", action="store_true",
         help="skip the four calibration chats before the load (the plan then shows no rates)",
     )  # fmt: skip
+    add_master_options(parser)
     add_allow_remote_option(parser)
     add_emulator_options(parser, zone=False)
     parser.set_defaults(handler=_handle)

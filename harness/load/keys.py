@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -20,10 +21,13 @@ from harness.load.scenario import Burst, Case, Scenario
 
 __all__ = [
     "DEVICE_PROFILES",
+    "THIS_HOST",
     "KeyPlan",
     "is_loopback_host",
     "local_source_addresses",
+    "needs_host_addresses",
     "plan_keys",
+    "slot_sender",
 ]
 
 _NAMESPACE = uuid.UUID("5b0f3f8e-7c1a-4f1e-9d0b-5a6a1c2b3d4e")
@@ -113,27 +117,120 @@ def key_count(case: Case) -> int:
     return case.population.keys * repeat
 
 
+THIS_HOST = "this host"
+
+
 class _IpPool:
-    def __init__(self, loopback: bool, forwarded_for: bool, addresses: list[str]) -> None:
-        self._loopback = loopback
-        self._forwarded_for = forwarded_for
-        self._addresses = addresses
+    """Source addresses for IP keys. ``begin_slot(need)`` before a slot's keys: the slot's
+    addresses come from one sender (all traffic of a slot is one Locust user's)."""
+
+    def begin_case(self) -> None:
+        return
+
+    def begin_slot(self, need: int, purpose: str) -> None:
+        return
+
+    def take(self, purpose: str) -> str:
+        raise NotImplementedError
+
+
+class _CountingPool(_IpPool):
+    """Addresses without end: loopback ones (a loopback target) or X-Forwarded-For values."""
+
+    def __init__(self, address: Callable[[int], str]) -> None:
+        self._address = address
         self._next = 0
 
     def take(self, purpose: str) -> str:
-        index = self._next
         self._next += 1
-        if self._forwarded_for:
-            return _forwarded_ip(index)
-        if self._loopback:
-            return _loopback_ip(index)
-        if index >= len(self._addresses):
-            raise ConfigError(
-                f"{purpose} needs {index + 1} distinct source IPs but this host has "
-                f"{len(self._addresses)} non-loopback IPv4 addresses; lower population.keys, or "
-                "use --forwarded-for if the target trusts X-Forwarded-For"
+        return self._address(self._next - 1)
+
+
+class _PendingPool(_IpPool):
+    """The workers' addresses are not known yet (a master before its workers join): ""."""
+
+    def take(self, purpose: str) -> str:
+        return ""
+
+
+class _HostsPool(_IpPool):
+    """The real addresses of the hosts that send: this host's, or each worker's.
+
+    Addresses are scarce, so each case starts again from the first (every case has its own
+    chatbot, and a chatbot's limits are its own); within a case every address is used once.
+    Slots go round the senders, so that the IP keys are spread evenly over them.
+    """
+
+    def __init__(self, senders: Mapping[str, Sequence[str]]) -> None:
+        self._senders = {name: tuple(addresses) for name, addresses in sorted(senders.items())}
+        self._names = list(self._senders)
+        self._cursor = 0
+        self._used: set[str] = set()
+        self._current: list[str] = []
+
+    def begin_case(self) -> None:
+        self._used = set()
+
+    def _free(self, name: str) -> list[str]:
+        return [address for address in self._senders[name] if address not in self._used]
+
+    def begin_slot(self, need: int, purpose: str) -> None:
+        names = self._names[self._cursor :] + self._names[: self._cursor]
+        for name in names:
+            free = self._free(name)
+            if len(free) >= need:
+                self._cursor = (self._names.index(name) + 1) % len(self._names)
+                self._current = free[:need]
+                return
+        raise ConfigError(self._short(need, purpose))
+
+    def _short(self, need: int, purpose: str) -> str:
+        used = len(self._used)
+        if self._names == [THIS_HOST]:
+            return (
+                f"{purpose} needs {used + need} distinct source IPs but this host has "
+                f"{len(self._senders[THIS_HOST])} non-loopback IPv4 addresses; lower "
+                "population.keys, run workers on more hosts (run --master), or use "
+                "--forwarded-for if the target trusts X-Forwarded-For"
             )
-        return self._addresses[index]
+        have = ", ".join(f"{name} {len(addresses)}" for name, addresses in self._senders.items())
+        if need > 1:
+            return (
+                f"{purpose} needs {need} source IPs on one worker (a key's rotated addresses, or "
+                f"a burst's fresh keys, are sent by one process) beyond the {used} it already "
+                f"uses; the workers have: {have}; give a worker more (worker --source-ip)"
+            )
+        return (
+            f"{purpose} needs {used + need} distinct source IPs but the workers have "
+            f"{sum(len(a) for a in self._senders.values())} ({have}); lower population.keys, "
+            "add workers, or give them more (worker --source-ip)"
+        )
+
+    def take(self, purpose: str) -> str:
+        address = self._current.pop(0)
+        self._used.add(address)
+        return address
+
+
+def _pool(
+    target_host: str, forwarded_for: bool, senders: Mapping[str, Sequence[str]] | None
+) -> _IpPool:
+    if forwarded_for:
+        return _CountingPool(_forwarded_ip)
+    try:
+        loopback = is_loopback_host(target_host)
+    except (OSError, UnicodeError):
+        loopback = False  # the run's own check names the problem; here: the host's addresses
+    if loopback:
+        return _CountingPool(_loopback_ip)
+    if senders is None:
+        return _HostsPool({THIS_HOST: local_source_addresses()})
+    return _HostsPool(senders) if senders else _PendingPool()
+
+
+def needs_host_addresses(target_host: str, forwarded_for: bool) -> bool:
+    """Whether IP keys are real addresses of the sending hosts (not loopback, not a header)."""
+    return isinstance(_pool(target_host, forwarded_for, {}), _PendingPool)
 
 
 def plan_keys(
@@ -142,19 +239,39 @@ def plan_keys(
     *,
     target_host: str,
     forwarded_for: bool = False,
+    senders: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[KeyPlan]]:
-    """Every key of every case, deterministically from the run id."""
-    try:
-        loopback = is_loopback_host(target_host)
-    except (OSError, UnicodeError):
-        loopback = False  # the run's own check names the problem; here: the host's addresses
-    pool = _IpPool(loopback, forwarded_for, [] if loopback else local_source_addresses())
+    """Every key of every case, deterministically from the run id.
+
+    ``senders``: the source addresses of each worker of a distributed run ({}: not known yet,
+    IP keys get no address); None: this host's own.
+    """
+    pool = _pool(target_host, forwarded_for, senders)
     plans: dict[str, list[KeyPlan]] = {}
     for case in scenario.cases:
-        plans[case.name] = [
-            _plan_key(case, index, run_id, pool, forwarded_for) for index in range(key_count(case))
-        ]
+        pool.begin_case()
+        per_slot = case.behaviour.repeat if isinstance(case.behaviour, Burst) else 1
+        needs_ip = case.vary_mode == "ip" or case.population.rotate == "ip"
+        per_key = case.population.rotate_values if case.population.rotate == "ip" else 1
+        keys = []
+        for index in range(key_count(case)):
+            if needs_ip and index % per_slot == 0:
+                pool.begin_slot(per_key * per_slot, f"case {case.name!r}")
+            keys.append(_plan_key(case, index, run_id, pool, forwarded_for))
+        plans[case.name] = keys
     return plans
+
+
+def slot_sender(keys: Sequence[KeyPlan], senders: Mapping[str, Sequence[str]] | None) -> str | None:
+    """The worker that must send a slot's keys (it owns their source addresses); None: any."""
+    if not senders:
+        return None
+    owners = {address: name for name, addresses in senders.items() for address in addresses}
+    for key in keys:
+        for address in key.source_ips:
+            if address in owners:
+                return owners[address]
+    return None
 
 
 def _plan_key(case: Case, index: int, run_id: str, pool: _IpPool, forwarded_for: bool) -> KeyPlan:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from harness.load.keys import KeyPlan
 from harness.load.scenario import Burst, Case, Open, Scenario
 
-__all__ = ["Slot", "build_slots", "slot_connections", "slot_count"]
+__all__ = ["Slot", "build_slots", "next_slot", "slot_connections", "slot_count"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +59,13 @@ def slot_connections(slot: Slot) -> int:
     if isinstance(behaviour, Open):
         return behaviour.max_in_flight
     return slot.clients
+
+
+def next_slot(senders: list[str | None], taken: set[int], sender: str | None) -> int:
+    """The first slot not in ``taken`` that ``sender`` may send, its own slots first (a slot
+    whose source addresses are one worker's can only be sent by that worker; ``senders[i]`` is
+    slot i's, None for any); -1 when none is left for it."""
+    free = [index for index in range(len(senders)) if index not in taken]
+    own = [index for index in free if senders[index] is not None and senders[index] == sender]
+    anyone = [index for index in free if senders[index] is None]
+    return (own or anyone or [-1])[0]

@@ -21,7 +21,7 @@ from harness.api.duration import DurationError, format_duration, parse_duration
 from harness.api.timestamps import TimestampError, load_zone
 from harness.errors import ConfigError
 from harness.load.budget import RunBudget, SlotShare, split_budget
-from harness.load.keys import KeyPlan, plan_keys, url_host
+from harness.load.keys import KeyPlan, needs_host_addresses, plan_keys, slot_sender, url_host
 from harness.load.options import (
     DEFAULT_ORG_TIMEZONE,
     DEFAULT_READY_TIMEOUT,
@@ -34,6 +34,7 @@ from harness.model_files import read_model, write_model
 __all__ = [
     "SETTINGS_FILE",
     "RunSettings",
+    "planned_over_senders",
     "read_settings",
     "run_settings",
     "scenario_of",
@@ -64,11 +65,26 @@ class RunSettings(BaseModel):
     emulator: dict[str, Any] | None = None  # what the embedded emulator was started with
     autostop: bool = False  # quit once every slot has run (aisk-harness run)
     dry_run: bool = False  # set up, judge the set-up, tear down: no load
+    # A distributed run of workers on other hosts: how many the master waits for, and once they
+    # have joined, each one's source addresses, which the IP keys were planned over ({}: not
+    # yet; None: IP keys need no worker's address, or there are no workers).
+    expect_workers: int | None = Field(default=None, ge=1)
+    senders: dict[str, list[str]] | None = None
 
     @cached_property
     def slots(self) -> list[Slot]:
         """Every slot of the run, the same on every process."""
         return build_slots(self.scenario, self.keys)
+
+    @cached_property
+    def slot_senders(self) -> list[str | None]:
+        """The worker that must send each slot (it owns the slot's addresses); None: any."""
+        return [slot_sender(slot.keys, self.senders) for slot in self.slots]
+
+    @property
+    def awaits_senders(self) -> bool:
+        """The IP keys wait for the workers' addresses (planned once they have joined)."""
+        return self.senders == {}
 
     @cached_property
     def shares(self) -> list[SlotShare]:
@@ -144,6 +160,20 @@ def scenario_of(values: Mapping[str, Any], spell: Callable[[str], str]) -> Scena
     return scenario
 
 
+def _planned_keys(
+    scenario: Scenario, run_id: str, target: str, forwarded_for: bool, expect_workers: int | None
+) -> tuple[dict[str, list[KeyPlan]], dict[str, list[str]] | None]:
+    """Every case's keys, and the workers' addresses they wait for ({}) in a distributed run."""
+    host = url_host(target)
+    senders: dict[str, list[str]] | None = None
+    if expect_workers is not None and needs_host_addresses(host, forwarded_for):
+        senders = {}  # the master plans the IP keys once its workers say what they have
+    keys = plan_keys(
+        scenario, run_id, target_host=host, forwarded_for=forwarded_for, senders=senders
+    )
+    return keys, senders
+
+
 def run_settings(
     values: Mapping[str, Any],
     *,
@@ -155,6 +185,7 @@ def run_settings(
     autostop: bool = False,
     dry_run: bool = False,
     scenario: Scenario | None = None,
+    expect_workers: int | None = None,
 ) -> RunSettings:
     """The settings of a run from its option values (``options.option_values``), validated;
     ``spell`` names an option as the user spelled it (``--max-rps``, ``--aisk-max-rps``).
@@ -178,7 +209,7 @@ def run_settings(
         raise ConfigError(f"{spell('org-timezone')}: {exc}") from None
     forwarded_for = bool(values.get("forwarded-for"))
     label = _label(values.get("label"), spell)
-    keys = plan_keys(scenario, run_id, target_host=url_host(target), forwarded_for=forwarded_for)
+    keys, senders = _planned_keys(scenario, run_id, target, forwarded_for, expect_workers)
     return RunSettings(
         run_id=run_id,
         run_dir=str(run_dir),
@@ -198,7 +229,23 @@ def run_settings(
         emulator=emulator,
         autostop=autostop,
         dry_run=dry_run,
+        expect_workers=expect_workers,
+        senders=senders,
     )
+
+
+def planned_over_senders(settings: RunSettings, senders: dict[str, list[str]]) -> RunSettings:
+    """The settings with the IP keys planned over the workers' addresses (a ``ConfigError``
+    names the case they are too few for)."""
+    keys = plan_keys(
+        settings.scenario,
+        settings.run_id,
+        target_host=url_host(settings.target),
+        forwarded_for=settings.forwarded_for,
+        senders=senders,
+    )
+    fields = {**settings.model_dump(mode="json"), "keys": keys, "senders": senders}
+    return RunSettings.model_validate(fields)
 
 
 def write_settings(run_dir: Path, settings: RunSettings) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, LocalRunner, MasterRunner
 
-import itertools
 import logging
 import os
 from abc import abstractmethod
@@ -27,7 +26,7 @@ import gevent
 from harness.api.errors import AiskError
 from harness.errors import HarnessError
 from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV
-from harness.load.schedule import slot_count
+from harness.load.schedule import next_slot, slot_count
 from harness.load.settings import RunSettings, read_settings, run_settings, scenario_of
 from harness.locust.options import locust_option_values, settings_file, spell
 from harness.locust.recorder import Recorder
@@ -54,8 +53,15 @@ class _Lead:
     writer: Writer
     recorder: Recorder
     provisioned: Provisioned = field(default_factory=Provisioned)
-    dispensed: itertools.count[int] = field(default_factory=itertools.count)
+    taken: set[int] = field(default_factory=set)  # the slots users have claimed
     finished: bool = False
+
+    def next_slot(self, sender: str | None) -> int:
+        """A slot for a user of ``sender``, marked taken; -1 when none is left for it."""
+        chosen = next_slot(self.settings.slot_senders, self.taken, sender)
+        if chosen >= 0:
+            self.taken.add(chosen)
+        return chosen
 
 
 class LeadSession(Session):
@@ -87,7 +93,7 @@ class LeadSession(Session):
 
     def on_test_start(self) -> None:
         try:
-            settings = self._settings()
+            settings = self.place(self._settings())
             self._warn_if_too_few_users(len(settings.slots))
             sink = RecordSink(Path(settings.run_dir), self.process, on_failure=self._disk_failed)
         except HarnessError as exc:
@@ -140,12 +146,14 @@ class LeadSession(Session):
         self.finish()
 
     def claim_index(self) -> int:
+        return self.claim_for(None)
+
+    def claim_for(self, sender: str | None) -> int:
+        """The next slot for a user of ``sender`` (a worker's name; None: this process)."""
         lead = self._lead
-        run = self.run
-        if lead is None or run is None:
+        if lead is None or self.run is None:
             return -1
-        index = next(lead.dispensed)
-        return index if index < len(run.slots) else -1
+        return lead.next_slot(sender)
 
     def finish(self) -> None:
         """Collect, write and account for every record; delete the chatbots. Once per run."""
@@ -169,6 +177,11 @@ class LeadSession(Session):
         self.end()
 
     # -- what the master does more ---------------------------------------------------------------
+
+    def place(self, settings: RunSettings) -> RunSettings:
+        """The settings with every key placed on a process that can send it (the master plans
+        the IP keys over its workers' addresses)."""
+        return settings
 
     @abstractmethod
     def announce(self, run: Run) -> None:
@@ -238,8 +251,8 @@ class LeadSession(Session):
         slots = lead.settings.slots
         if self.run is None or lead.settings.dry_run:
             return []
-        taken = next(lead.dispensed)
-        return [f"{slot.case.name}/{slot.keys[0].index}" for slot in slots[taken:]]
+        return [f"{slot.case.name}/{slot.keys[0].index}" for slot in slots
+                if slot.index not in lead.taken]  # fmt: skip
 
     def _say(self, recording: Recording) -> None:
         """Every record accounted for, or the run exits 3 and says what is missing."""

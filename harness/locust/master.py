@@ -15,9 +15,12 @@ from locust.runners import STATE_MISSING, MasterRunner
 
 import logging
 import time
+from pathlib import Path
 
 import gevent
 
+from harness.load.keys import needs_host_addresses, url_host
+from harness.load.settings import RunSettings, planned_over_senders, write_settings
 from harness.locust.lead import LeadSession
 from harness.locust.protocol import (
     Claim,
@@ -29,6 +32,7 @@ from harness.locust.protocol import (
     Records,
     SetUp,
     SlotGrant,
+    Sources,
     listen,
     send,
 )
@@ -41,6 +45,7 @@ log = logging.getLogger("aisk-harness")
 # A worker's last batch follows its users' stop at once; this bounds the wait for a dead one
 # (Locust marks it missing after three lost heartbeats, about 3 s).
 FLUSH_WAIT_S = 15.0
+SOURCES_WAIT_S = 10.0  # a worker says its addresses as it connects: this bounds a silent one
 
 
 class MasterSession(LeadSession):
@@ -51,15 +56,51 @@ class MasterSession(LeadSession):
         self.master = runner
         self._set_up: set[str] = set()  # workers sent this run's set-up
         self._flushed: set[str] = set()  # workers that reported their total
+        self._sources: dict[str, list[str]] = {}  # each worker's source addresses, by client id
         listen(runner, Hello, self._hello)
         listen(runner, Claim, self._claim)
         listen(runner, Records, self._records)
         listen(runner, Flushed, self._flushed_worker)
         listen(runner, Ping, self._ping)
+        listen(runner, Sources, self._worker_sources)
 
     def process_of(self, client_id: str) -> str:
         index = self.master.get_worker_index(client_id)  # type: ignore[no-untyped-call]
         return f"w{index}"
+
+    def place(self, settings: RunSettings) -> RunSettings:
+        """IP keys against a remote target are the workers' own addresses: planned over them
+        once every connected worker has said what it has, each key on the worker that owns it."""
+        if not needs_host_addresses(url_host(settings.target), settings.forwarded_for):
+            return settings
+        clients = [client.id for client in self.master.clients.all]
+        deadline = time.monotonic() + SOURCES_WAIT_S
+        while any(c not in self._sources for c in clients) and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        senders: dict[str, list[str]] = {}
+        claimed: set[str] = set()  # workers on one host offer the same addresses: first wins
+        for client in sorted(clients, key=self.master.get_worker_index):
+            offered = self._sources.get(client)
+            if offered is None:
+                log.warning("aisk-harness: worker %s never said its source addresses; it gets "
+                            "no IP key", self.process_of(client))  # fmt: skip
+            senders[self.process_of(client)] = [a for a in offered or [] if a not in claimed]
+            claimed.update(offered or [])
+        placed = planned_over_senders(settings, senders)
+        write_settings(Path(placed.run_dir), placed)
+        self._say_placement(placed)
+        return placed
+
+    def _say_placement(self, settings: RunSettings) -> None:
+        """The plan's last part, printed before the load: which worker sends which IP keys."""
+        by_sender: dict[str, list[str]] = {name: [] for name in settings.senders or {}}
+        for slot, sender in zip(settings.slots, settings.slot_senders, strict=True):
+            if sender is not None:
+                by_sender[sender] += [f"{slot.case.name}/{key.index}" for key in slot.keys]
+        for sender, keys in by_sender.items():
+            addresses = ", ".join((settings.senders or {}).get(sender, [])) or "no address"
+            log.info("aisk-harness: worker %s (%s) sends the IP keys %s; any worker the rest",
+                     sender, addresses, ", ".join(keys) or "none")  # fmt: skip
 
     def announce(self, run: Run) -> None:
         self._set_up, self._flushed = set(), set()
@@ -85,12 +126,14 @@ class MasterSession(LeadSession):
 
     def lost_workers(self) -> list[str]:
         lost = sorted(self.process_of(client) for client in self._set_up - self._flushed)
+        senders = (self.run.settings.senders if self.run is not None else None) or {}
         for process in lost:
+            addresses = ", ".join(senders.get(process, [])) or "no IP key"
             log.warning(
-                "aisk-harness: worker %s was lost before it reported its last batch; the records "
-                "it shipped are kept, requests it sent after its last batch are not recorded",
-                process,
-            )
+                "aisk-harness: worker %s (%s) was lost before it reported its last batch; the "
+                "records it shipped are kept, requests it sent after its last batch are not "
+                "recorded", process, addresses,
+            )  # fmt: skip
         return lost
 
     # -- messages ------------------------------------------------------------------------------
@@ -100,8 +143,12 @@ class MasterSession(LeadSession):
         if run is not None and client_id not in self._set_up:
             self._send_set_up(run, client_id)
 
+    def _worker_sources(self, sources: Sources, client_id: str) -> None:
+        self._sources[client_id] = list(sources.addresses)
+
     def _claim(self, claim: Claim, client_id: str) -> None:
-        send(self.master, SlotGrant(nonce=claim.nonce, index=self.claim_index()), client_id)
+        index = self.claim_for(self.process_of(client_id))
+        send(self.master, SlotGrant(nonce=claim.nonce, index=index), client_id)
 
     def _records(self, records: Records, client_id: str) -> None:
         process = self.process_of(client_id)

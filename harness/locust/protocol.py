@@ -7,7 +7,8 @@ connection (``msg.node_id``), never from what the message says.
 
 master → workers: ``SetUp`` (the settings and every case's chatbot and token), ``SlotGrant``
 (the answer to a claim), ``Pong``, ``FlushNow`` (the master is stopping: stop and report).
-worker → master: ``Hello`` (a worker that started without a set-up), ``Claim``, ``Records`` (a
+worker → master: ``Sources`` (at its start: the source addresses it can send from), ``Hello`` (a
+worker that started without a set-up), ``Claim``, ``Records`` (a
 batch as Arrow IPC), ``Flushed`` (its last batch has gone: its total), ``Ping``.
 """
 
@@ -37,6 +38,7 @@ __all__ = [
     "Records",
     "SetUp",
     "SlotGrant",
+    "Sources",
     "listen",
     "send",
 ]
@@ -78,6 +80,11 @@ class SetUp(Message):
                 for case, access in self.chatbots.items()
             },
         }
+
+
+class Sources(Message):
+    kind = "aisk_sources"
+    addresses: list[str]  # the IPv4 addresses this worker may bind (its IP keys' sources)
 
 
 class Hello(Message):

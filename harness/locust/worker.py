@@ -20,6 +20,7 @@ import gevent
 import pyarrow as pa
 from gevent.event import AsyncResult
 
+from harness.load.sources import worker_sources
 from harness.locust.protocol import (
     Claim,
     Flushed,
@@ -30,6 +31,7 @@ from harness.locust.protocol import (
     Records,
     SetUp,
     SlotGrant,
+    Sources,
     listen,
     send,
 )
@@ -57,6 +59,9 @@ class WorkerSession(Session):
         listen(runner, SlotGrant, self._granted)
         listen(runner, Pong, self._pong)
         listen(runner, FlushNow, self._flush_now)
+        options = environment.parsed_options
+        sources = worker_sources(getattr(options, "aisk_source_ip", ""), "--aisk-source-ip")
+        send(runner, Sources(addresses=sources))  # before any run: the master plans with them
 
     @property
     def process(self) -> str:

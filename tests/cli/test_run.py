@@ -245,6 +245,11 @@ def test_the_main_job_runs_against_the_embedded_emulator(tmp_path: Path) -> None
         (["--target", "http://127.0.0.1:9", "--api-key", "k", "--latency", "5ms"], "--latency"),
         (["--model-latency", "1s..1ms"], "--model-latency"),
         (["--training=-5s"], "--training"),
+        (["--expect-workers", "2"], "--expect-workers needs --master"),
+        (["--master", "--processes", "2"], "--processes"),
+        (["--master", "--expect-workers", "0"], "--expect-workers"),
+        (["--master", "--master-bind", "10.0.0.1:99999"], "--master-bind"),
+        (["--master", "--worker-timeout", "soon"], "--worker-timeout"),
     ],
 )
 def test_bad_arguments_end_with_one_line_and_exit_code_2(

@@ -231,3 +231,55 @@ def test_local_source_addresses_are_sorted_non_loopback_ipv4() -> None:
         address = ipaddress.ip_address(text)
         assert address.version == 4
         assert not address.is_loopback
+
+
+# -- the keys of a distributed run: planned over the workers' addresses ---------------------------
+
+WORKERS = {"w0": ["10.0.1.1"], "w1": ["10.0.2.1"], "w2": ["10.0.3.1", "10.0.3.2", "10.0.3.3"]}
+
+
+def over_workers(scenario: Scenario, senders: dict[str, list[str]]) -> dict[str, list[KeyPlan]]:
+    return plan_keys(scenario, "r", target_host="203.0.113.9", senders=senders)
+
+
+def test_ip_keys_go_round_the_workers_and_restart_with_every_case() -> None:
+    scenario = scenario_of(case("a", "ip", keys=3), case("b", "ip", keys=2))
+    plans = over_workers(scenario, WORKERS)
+    assert [p.source_ips for p in plans["a"]] == [("10.0.1.1",), ("10.0.2.1",), ("10.0.3.1",)]
+    # A case of its own (its own chatbot) may use an address again; the round goes on.
+    assert [p.source_ips for p in plans["b"]] == [("10.0.1.1",), ("10.0.2.1",)]
+    owners = [keys_module.slot_sender([p], WORKERS) for p in plans["a"]]
+    assert owners == ["w0", "w1", "w2"]
+
+
+def test_a_rotation_takes_all_its_addresses_from_one_worker() -> None:
+    rotating = case("rot", "device", keys=1, rotate="ip", rotate_values=3)
+    plans = over_workers(scenario_of(rotating), WORKERS)
+    assert plans["rot"][0].source_ips == ("10.0.3.1", "10.0.3.2", "10.0.3.3")
+    assert keys_module.slot_sender(plans["rot"], WORKERS) == "w2"
+
+
+def test_a_rotation_no_worker_can_send_alone_is_a_config_error_naming_the_workers() -> None:
+    rotating = case("rot", "device", keys=1, rotate="ip", rotate_values=4)
+    with pytest.raises(ConfigError) as caught:
+        over_workers(scenario_of(rotating), WORKERS)
+    message = str(caught.value)
+    assert "case 'rot' needs 4 source IPs on one worker" in message
+    assert "w0 1, w1 1, w2 3" in message
+    assert "--source-ip" in message
+
+
+def test_more_ip_keys_than_worker_addresses_is_a_config_error_with_the_count() -> None:
+    with pytest.raises(ConfigError, match=r"case 'a' needs 6 distinct source IPs but the workers "
+                       r"have 5 \(w0 1, w1 1, w2 3\)"):  # fmt: skip
+        over_workers(scenario_of(case("a", "ip", keys=6)), WORKERS)
+
+
+def test_before_the_workers_join_ip_keys_have_no_address_and_device_keys_any_worker() -> None:
+    scenario = scenario_of(case("a", "ip", keys=2), case("d", "device", keys=2))
+    plans = over_workers(scenario, {})
+    assert [p.source_ips for p in plans["a"]] == [("",), ("",)]
+    assert [keys_module.slot_sender([p], WORKERS) for p in plans["d"]] == [None, None]
+    assert keys_module.needs_host_addresses("203.0.113.9", forwarded_for=False)
+    assert not keys_module.needs_host_addresses("127.0.0.1", forwarded_for=False)
+    assert not keys_module.needs_host_addresses("203.0.113.9", forwarded_for=True)

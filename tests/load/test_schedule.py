@@ -6,7 +6,7 @@ from typing import Any
 
 from harness.load.keys import plan_keys
 from harness.load.scenario import Scenario, parse_scenario
-from harness.load.schedule import Slot, build_slots
+from harness.load.schedule import Slot, build_slots, next_slot
 
 
 def scenario() -> Scenario:
@@ -77,3 +77,20 @@ def test_each_slot_carries_its_case_duration() -> None:
         "burst": 7 * 10**9,
         "paced": 20 * 10**9,
     }
+
+
+def test_a_worker_takes_its_own_slots_first_then_anyones_never_anothers() -> None:
+    senders: list[str | None] = ["w0", None, "w1", "w0", None]
+    taken: set[int] = set()
+
+    def claim(sender: str | None) -> int:
+        index = next_slot(senders, taken, sender)
+        if index >= 0:
+            taken.add(index)
+        return index
+
+    assert [claim("w0"), claim("w0"), claim("w0")] == [0, 3, 1]
+    assert claim("w2") == 4  # no slot of its own: the next any-worker slot
+    assert claim("w2") == -1  # w1's slot is w1's alone
+    assert claim("w1") == 2
+    assert claim(None) == -1
