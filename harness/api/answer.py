@@ -122,12 +122,14 @@ class Answer(NamedTuple):
     reset_in_sec: float | None
     m_other: str
     detail: str
+    answer_chars: Int32 | None  # an admitted chat's answer: its length in characters
+    citations: Int32 | None  # and how many citations it gave
 
 
 def transport_answer(error_class: ErrorClass, error_text: str) -> Answer:
     """The answer columns of a request that got no HTTP answer at all."""
     return Answer(0, Outcome.TRANSPORT_ERROR, None, None, None, None, False, error_text[:200],
-                  error_class, 0, *NO_METADATA, "")  # fmt: skip
+                  error_class, 0, *NO_METADATA, "", None, None)  # fmt: skip
 
 
 def unread_answer(http_status: int, error_class: ErrorClass, error_text: str, size: int) -> Answer:
@@ -137,7 +139,7 @@ def unread_answer(http_status: int, error_class: ErrorClass, error_text: str, si
     judged, and a 429 without its reason counts as neither throttle nor quota refusal.
     """
     return Answer(http_status, outcome_of(http_status, None), None, None, None, None, False,
-                  error_text[:200], error_class, size, *NO_METADATA, "")  # fmt: skip
+                  error_text[:200], error_class, size, *NO_METADATA, "", None, None)  # fmt: skip
 
 
 def outcome_of(http_status: int, reason: str | None) -> Outcome:
@@ -159,7 +161,7 @@ def _error_answer(http_status: int, body: bytes) -> Answer:
     except (ValueError, RecursionError):  # RecursionError: nested too deep for json
         return Answer(http_status, outcome_of(http_status, None), None, None, None, None, False,
                       "body is empty" if not body else "body is not JSON", _body_class(body),
-                      len(body), *NO_METADATA, "")  # fmt: skip
+                      len(body), *NO_METADATA, "", None, None)  # fmt: skip
     error = ""
     try:
         status = Status.model_validate(document)
@@ -191,7 +193,7 @@ def _error_answer(http_status: int, body: bytes) -> Answer:
         ErrorClass.NONE,
         len(body),
     )
-    return Answer._make((*head, *columns, ""))
+    return Answer._make((*head, *columns, "", None, None))
 
 
 def _raw_error_info(document: Any) -> dict[str, Any] | None:
@@ -219,6 +221,8 @@ def _success_answer(kind: str, http_status: int, body: bytes) -> Answer:
     model = _SUCCESS_MODELS.get(kind)
     error = ""
     detail = ""
+    answer_chars: int | None = None
+    citations: int | None = None
     try:
         if model is None:
             if not isinstance(json.loads(body), dict):
@@ -227,6 +231,8 @@ def _success_answer(kind: str, http_status: int, body: bytes) -> Answer:
             parsed = model.model_validate_json(body)
             if isinstance(parsed, ChatbotBody):
                 detail = _settings_detail(parsed)
+            elif isinstance(parsed, ChatResponse):
+                answer_chars, citations = len(parsed.answer), len(parsed.citations)
     except ValidationError as exc:
         if exc.errors()[0]["type"] == "json_invalid":
             error = "body is empty" if not body else "body is not JSON"
@@ -238,7 +244,7 @@ def _success_answer(kind: str, http_status: int, body: bytes) -> Answer:
         _body_class(body) if error in ("body is empty", "body is not JSON") else ErrorClass.NONE
     )
     return Answer(http_status, Outcome.OK, None, None, None, None, not error, error, unusable,
-                  len(body), *NO_METADATA, detail)  # fmt: skip
+                  len(body), *NO_METADATA, detail, answer_chars, citations)  # fmt: skip
 
 
 def _body_class(body: bytes) -> ErrorClass:

@@ -49,7 +49,7 @@ __all__ = ["add_parser"]
 
 
 SUMMARY_COLUMNS = ["request_id", "kind", "phase", "case", "outcome", "latency_ms", "send_mono_ns",
-                   "intended_send_mono_ns"]  # fmt: skip
+                   "intended_send_mono_ns", "answer_chars"]  # fmt: skip
 
 
 def _print_summary(run_dir: Path, recording: Recording | None) -> None:

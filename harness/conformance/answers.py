@@ -36,7 +36,7 @@ SECONDS_TEXT = r"^\d+\.\d{6}$"
 UNSPECIFIED_VARY = {"", "RATE_LIMIT_VARY_BY_UNSPECIFIED"}
 _ANSWER_COLUMNS = [
     "request_id", "outcome", "http_status", "grpc_code", "domain", "body_valid", "body_error",
-    "error_class",
+    "error_class", "kind", "case", "answer_chars",
 ]  # fmt: skip
 
 
@@ -45,6 +45,7 @@ class AnswerProblem(StrEnum):
     INVALID_BODY = "invalid-body"
     LIMIT_STATUS = "limit-status"  # a throttle or quota refusal without code 8 or the domain
     UNDOCUMENTED_REASON = "undocumented-reason"
+    EMPTY_ANSWER = "empty-answer"  # an admitted chat whose answer is empty
 
 
 class MetadataProblem(StrEnum):
@@ -88,9 +89,33 @@ def rows_evidence(
     return Evidence(kind, str(where["case"]), key, cite(cited["request_id"]), expected, observed)
 
 
-def _answer_problems(records: pd.DataFrame, answered: pd.DataFrame) -> list[tuple[str, Evidence]]:
-    """``answered``: the judged columns of the records that got an answer."""
-    problems: list[tuple[str, Evidence]] = []
+def _empty_answers(
+    records: pd.DataFrame, answered: pd.DataFrame, allowed: set[str]
+) -> list[tuple[str, Evidence]]:
+    """Admitted chats that answered nothing, in cases whose chat does not allow it."""
+    chars = answered["answer_chars"]
+    empty = answered[
+        (answered["kind"] == "chat") & (answered["outcome"] == "ok") & chars.notna()
+        & (chars == 0) & ~answered["case"].isin(allowed)
+    ]  # fmt: skip
+    if empty.empty:
+        return []
+    expected = "an admitted chat answers something (or the scenario's chat allows empty answers)"
+    proofs = [
+        rows_evidence(AnswerProblem.EMPTY_ANSWER, rows, expected, 'answer ""', source=records)
+        for _, rows in empty.groupby("case", observed=True, sort=True)
+    ]
+    cases = ", ".join(proof.case for proof in proofs)
+    return [(f"{len(empty)} admitted chats answered nothing (an empty answer; {cases})", proof)
+            for proof in proofs]  # fmt: skip
+
+
+def _answer_problems(
+    records: pd.DataFrame, answered: pd.DataFrame, allowed: set[str]
+) -> list[tuple[str, Evidence]]:
+    """``answered``: the judged columns of the records that got an answer; ``allowed``: the
+    cases whose empty answers are answers."""
+    problems: list[tuple[str, Evidence]] = _empty_answers(records, answered, allowed)
     server = answered[answered["outcome"] == "server_error"]
     if len(server):
         status = shown(server["http_status"].iloc[0])
@@ -131,13 +156,14 @@ def well_formed_finding(context: CheckContext) -> Finding:
     answered = records.loc[records["outcome"] != "transport_error", _ANSWER_COLUMNS]
     if answered.empty:
         return Finding(Outcome.INCONCLUSIVE, "no request got an answer")
-    problems = _answer_problems(records, answered)
+    allowed = {name for name, case in context.data.cases.items() if case.allow_empty_answers}
+    problems = _answer_problems(records, answered, allowed)
     unread = int(answered["error_class"].isin(UNREAD_BODY).sum())
     transport = int((records["outcome"] == "transport_error").sum())
     note = f"; {transport} requests got no answer" if transport else ""
     note += f"; {unread} bodies not read whole (truncated or too large)" if unread else ""
     if problems:
-        summary = "; ".join(text for text, _ in problems) + note
+        summary = "; ".join(dict.fromkeys(text for text, _ in problems)) + note
         return failure(summary, (proof for _, proof in problems))
     return Finding(Outcome.PASS, f"{len(answered) - unread} answers match the contract{note}")
 

@@ -28,7 +28,7 @@ CHECK_COLUMNS = (
     "http_status", "outcome", "grpc_code", "domain", "body_valid", "body_error", "error_class",
     "m_duration", "m_limit", "m_throttle_message", "m_vary_by", "m_wait", "wait_ns",
     "m_wait_sec", "wait_sec", "m_reset_at", "reset_at_ns", "reset_at_offset_s",
-    "m_reset_in", "reset_in_ns", "m_reset_in_sec", "reset_in_sec", "detail",
+    "m_reset_in", "reset_in_ns", "m_reset_in_sec", "reset_in_sec", "detail", "answer_chars",
 )  # fmt: skip
 
 
@@ -81,6 +81,7 @@ class CaseSpec:
     concurrent_burst: bool
     rotate: str  # none | device | ip | forwarded_for
     keys: int
+    allow_empty_answers: bool = False  # the scenario's chat says an empty answer is an answer
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ def _case_spec(plan: RunPlan, name: str) -> CaseSpec:
         concurrent_burst=case.concurrent_burst,
         rotate=case.population.rotate,
         keys=case.population.keys,
+        allow_empty_answers=plan.scenario.chat_of(case).allow_empty_answers,
     )
 
 

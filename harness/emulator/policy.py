@@ -41,8 +41,7 @@ class Policy:
     quota_day_in_utc: bool = False  # the quota day is the UTC day, not the organisation's
     reset_at_in_utc: bool = False  # reset_at written in UTC ("Z") instead of the org offset
     quota_counts_throttled: bool = False  # throttled requests consume quota
-    # An admitted chat answers {"answer": "", "citations": []} (a model that said nothing). Not a
-    # fault yet: no check catches it, so it stays out of FAULTS until one does.
+    # An admitted chat answers {"answer": "", "citations": []} (a model that said nothing).
     empty_answer: bool = False
 
 
@@ -135,6 +134,12 @@ FAULTS: dict[str, Fault] = {
             "ignores the configured throttle_message",
             "throttle-metadata",
             throttle_message_default=True,
+        ),
+        _fault(
+            "empty-answer",
+            "admitted chats answer an empty answer",
+            "well-formed",
+            empty_answer=True,
         ),
         _fault("quota-one-extra", "admits quota+1 per day", "quota", quota_offset=1),
         _fault("quota-day-utc", "counts the quota day in UTC", "quota", quota_day_in_utc=True),

@@ -24,6 +24,7 @@ from pydantic import (
 from harness.api.chatbot import RateLimitVaryBy
 from harness.api.duration import DurationError, parse_duration
 from harness.errors import ConfigError
+from harness.load.chat_spec import ChatSpec, resolve_questions_file
 from harness.model_files import format_validation_error
 
 __all__ = [
@@ -188,6 +189,7 @@ class Case(_Strict):
     quota: QuotaSpec | None = None
     duration: GoDuration | None = None
     max_requests_per_key: int = Field(default=1_000_000, ge=1)
+    chat: ChatSpec | None = None  # what its chats ask (default: the scenario's [chat])
 
     @field_validator("name")
     @classmethod
@@ -236,6 +238,7 @@ class Scenario(_Strict):
     name: str = "scenario"
     duration: GoDuration = "60s"
     cases: list[Case] = Field(min_length=1)
+    chat: ChatSpec = Field(default_factory=ChatSpec)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:
@@ -245,6 +248,9 @@ class Scenario(_Strict):
                 raise ValueError(f"case name {case.name!r} is used twice; names must be unique")
             seen.add(case.name)
         return self
+
+    def chat_of(self, case: Case) -> ChatSpec:
+        return case.chat or self.chat
 
     def case_duration_ns(self, case: Case) -> int:
         return _ns(case.duration or self.duration)
@@ -271,6 +277,13 @@ def load_scenario(path: Path) -> Scenario:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    tables = [("chat", document.get("chat"))]
+    cases = document.get("cases")
+    for index, case in enumerate(cases if isinstance(cases, list) else []):
+        tables.append((f"cases[{index}].chat", case.get("chat") if isinstance(case, dict) else 0))
+    for where, table in tables:
+        if isinstance(table, dict):
+            resolve_questions_file(table, path.parent, f"{path}: {where}.questions_file")
     return parse_scenario(document, str(path))
 
 

@@ -29,7 +29,7 @@ from harness.api.answer import (
 )
 from harness.api.client import CHAT_PATH
 from harness.api.transport import TransportFailure, read_bounded, transport_failure
-from harness.load.chat_body import chat_bodies
+from harness.load.chat_body import ChatBodies
 from harness.load.keys import KeyPlan
 from harness.load.schedule import Slot, slot_connections
 from harness.locust.pool import SourceBoundClientPool
@@ -115,7 +115,8 @@ class KeySender:
         self.name = f"chat {slot.case.name}"
         self._timeout_s = run.settings.request_timeout_s
         self._host = run.settings.target
-        self._bodies = chat_bodies(key, f"{run.settings.run_id}-{slot.index}")
+        chat = run.settings.scenario.chat_of(slot.case)
+        self._bodies = ChatBodies(key, f"{run.settings.run_id}-{slot.index}", chat)
         concurrency = slot_connections(slot)
         self._pools = [
             SourceBoundClientPool(
@@ -163,7 +164,7 @@ class KeySender:
         turn = self.sent
         self.sent = turn + 1
         session, pool = self._routes[turn % len(self._routes)]
-        device_index = turn % len(self._bodies)
+        device_index = self._bodies.device(turn)
         forwarded_for, headers = self._headers[turn % len(self._headers)]
         # The whole exchange has one deadline: a socket timeout alone would let an answer
         # trickling in byte by byte hold a client for ever. A new one each time: reusing one
@@ -176,7 +177,7 @@ class KeySender:
                 "POST",
                 CHAT_PATH,
                 name=self.name,
-                data=self._bodies[device_index],  # type: ignore[arg-type]
+                data=self._bodies.body(turn),  # type: ignore[arg-type]
                 headers=headers,
                 stream=True,
             )

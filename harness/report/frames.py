@@ -41,7 +41,7 @@ __all__ = [
 REPORT_COLUMNS = (
     "request_id", "kind", "phase", "case", "key", "send_wall_ns", "recv_wall_ns",
     "send_mono_ns", "recv_mono_ns", "clock_offset_ns", "latency_ms", "outcome", "wait_ns",
-    "reset_at_ns", "m_reset_at",
+    "reset_at_ns", "m_reset_at", "answer_chars",
 )  # fmt: skip
 
 _TOLERANCE = Tolerance()

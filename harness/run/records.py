@@ -60,6 +60,9 @@ answer
 
 management answers
 - ``detail``        for create/get: the returned rate_limit and quota_limit as JSON; never a token.
+- ``answer_chars``  an admitted chat: the length of its ``answer`` in characters (0: it said
+                    nothing); null for any other record.
+- ``citations``     an admitted chat: how many citations it gave; null otherwise.
 """
 
 from __future__ import annotations

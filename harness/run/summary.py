@@ -37,6 +37,13 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
     )
     summary = counts.join(latency)
     summary.insert(0, "requests", counts.sum(axis=1))
+    if "answer_chars" in chats:
+        # Admitted, but the model said nothing: counted in "ok" (the limiter admitted it) and
+        # shown on its own, since it is no answer (``well-formed`` fails it unless allowed).
+        empty = (chats["outcome"] == Outcome.OK.value) & (chats["answer_chars"] == 0)
+        per_case = empty.groupby(chats["case"]).sum().reindex(summary.index, fill_value=0)
+        after_ok = list(summary.columns).index("ok") + 1
+        summary.insert(after_ok, "empty_answer", per_case.astype(int))
     return summary.reset_index()
 
 

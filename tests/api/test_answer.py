@@ -14,7 +14,9 @@ from harness.api.status import ERROR_INFO_TYPE, REASON_OUT_OF_QUOTA, REASON_THRO
 from harness.run.records import RECORD_COLUMNS
 
 Fixture = Callable[[str], bytes]
-METADATA_COLUMNS = Answer._fields[Answer._fields.index("m_duration") : -1]
+METADATA_COLUMNS = Answer._fields[
+    Answer._fields.index("m_duration") : Answer._fields.index("detail")
+]
 
 
 def status_body(code: int, message: str, reason: str, metadata: dict[str, Any]) -> bytes:
@@ -42,6 +44,15 @@ def test_a_documented_chat_response_is_ok_and_valid(api_fixture: Fixture) -> Non
     assert answer.grpc_code is None
     assert all(getattr(answer, column) is None for column in METADATA_COLUMNS[:-1])
     assert answer.m_other == ""
+    assert (answer.answer_chars, answer.citations) == (len("A cat plays the piano."), 5)
+
+
+def test_an_empty_chat_answer_is_counted_as_empty_and_not_an_error_of_shape() -> None:
+    answer = classify_answer("chat", 200, b'{"answer":"","citations":[]}')
+    assert (answer.outcome, answer.body_valid) == ("ok", True)
+    assert (answer.answer_chars, answer.citations) == (0, 0)
+    refused = classify_answer("chat", 429, b'{"code":8,"message":"x","details":[]}')
+    assert (refused.answer_chars, refused.citations) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -101,6 +112,8 @@ def test_the_documented_throttle_429(api_fixture: Fixture) -> None:
         "reset_in_sec": None,
         "m_other": "",
         "detail": "",
+        "answer_chars": None,
+        "citations": None,
     }
 
 

@@ -1,6 +1,7 @@
 """``run --master`` and ``worker``: their options, checked before anything is made, one line each.
 
-The distributed run itself, over hosts with addresses of their own, is tests/hosts/test_distributed_run.
+The distributed run itself, over hosts with addresses of their own:
+tests/hosts/test_distributed_run.py.
 """
 
 from __future__ import annotations
