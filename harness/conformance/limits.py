@@ -8,6 +8,7 @@ Throttles never count: a target that counts them is the fault.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from enum import StrEnum
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy.typing as npt
 from harness.api.duration import format_duration
 from harness.conformance.buckets import ADMITTED, THROTTLED, Bucket
 from harness.conformance.context import CheckContext
+from harness.conformance.egress import egress_note
 from harness.conformance.findings import Finding, Problem
 from harness.conformance.identify import Family, Identification
 from harness.conformance.intervals import (
@@ -267,20 +269,16 @@ def vary_isolation_finding(context: CheckContext) -> Finding:
     for bucket in context.buckets:
         keys_per_case[bucket.case.name] = keys_per_case.get(bucket.case.name, 0) + 1
     buckets, silent = decided(context.buckets)
-    problems: list[Problem] = []
-    judged = 0
-    for bucket in buckets:
-        if not _isolated(bucket, keys_per_case):
-            continue
-        judged += 1
-        found = _isolation_problem(bucket, context)
-        if found is not None:
-            problems.append(found)
+    judged = [bucket for bucket in buckets if _isolated(bucket, keys_per_case)]
+    found = [(bucket, _isolation_problem(bucket, context)) for bucket in judged]
+    problems = [problem for _, problem in found if problem is not None]
     chosen = [b for b in _steady(context.buckets) if _isolated(b, keys_per_case)]
     power = Power.of(
         _isolation_power(case, keys, context.tolerance) for case, keys in by_case(chosen).items()
     )
-    return with_power(key_finding(problems, judged, "keys", silent), power)
+    finding = with_power(key_finding(problems, len(judged), "keys", silent), power)
+    note = egress_note([b for b, p in found if p is not None], judged, keys_per_case)
+    return replace(finding, summary=f"{finding.summary}; {note}") if note else finding
 
 
 def _isolated(bucket: Bucket, keys_per_case: dict[str, int]) -> bool:
