@@ -18,6 +18,7 @@ from typing import Any
 from harness.cli.calibrate import calibrate
 from harness.cli.check import judge, print_verdict
 from harness.cli.distributed import MasterPlan, add_master_options, master_plan, users_for_workers
+from harness.cli.existing import add_existing_options, existing_scenario
 from harness.cli.load_job import (
     cli_spell,
     locust_command,
@@ -98,12 +99,15 @@ def _print_recording(run_dir: Path) -> Recording | None:
 
 
 def _settings(
-    args: argparse.Namespace, run_dir: Path, host: str, master: MasterPlan | None
+    args: argparse.Namespace, run_dir: Path, host: str, master: MasterPlan | None, api_key: str
 ) -> RunSettings:
+    if args.chatbot and args.target is None:
+        raise ConfigError("--chatbot needs --target (the embedded emulator starts empty)")
+    scenario = existing_scenario(args, host, api_key) if args.target is not None else None
     return run_settings(
         option_values(args), spell=cli_spell, run_id=run_id_now(), run_dir=run_dir, target=host,
         emulator=emulator_description(args) if args.target is None else None,
-        autostop=True, dry_run=args.dry_run,
+        autostop=True, dry_run=args.dry_run, scenario=scenario,
         expect_workers=master.expect_workers if master is not None else None,
     )  # fmt: skip
 
@@ -133,7 +137,7 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
             stack.callback(emulator.stop)
         host = emulator.base_url if emulator is not None else args.target.rstrip("/")
         # every option checked before anything is made
-        settings = _settings(args, run_dir, host, master)
+        settings = _settings(args, run_dir, host, master, api_key)
         make_run_dir(run_dir)
         if emulator is not None:
             emulator.start()
@@ -222,6 +226,7 @@ def add_parser(subparsers: Any) -> None:
         help="skip the four calibration chats before the load (the plan then shows no rates)",
     )  # fmt: skip
     add_master_options(parser)
+    add_existing_options(parser)
     add_allow_remote_option(parser)
     add_emulator_options(parser, zone=False)
     parser.set_defaults(handler=_handle)

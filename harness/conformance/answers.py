@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +13,8 @@ from harness.api.answer import UNREAD_BODY
 from harness.api.duration import CANONICAL_DURATION
 from harness.api.status import DOMAIN, GrpcCode
 from harness.conformance.context import CheckContext
-from harness.conformance.findings import MAX_EVIDENCE, Evidence, Finding, Outcome, cite, failure
+from harness.conformance.evidence_rows import rows_evidence, shown
+from harness.conformance.findings import MAX_EVIDENCE, Evidence, Finding, Outcome, failure
 from harness.conformance.power import REMEDY_RATE, Power, by_case, case_power, with_power
 from harness.conformance.power import throttled as power_throttled
 from harness.conformance.registry import check
@@ -25,9 +25,7 @@ __all__ = [
     "MetadataProblem",
     "RowRule",
     "duration_text_ok",
-    "rows_evidence",
     "seconds_text_ok",
-    "shown",
     "throttle_metadata_finding",
     "well_formed_finding",
 ]
@@ -57,36 +55,6 @@ class MetadataProblem(StrEnum):
     WAIT_TEXT = "wait-text"
     WAIT_RANGE = "wait-range"
     WAIT_SEC = "wait-sec"
-
-
-def shown(value: Any) -> str:
-    """A recorded value as evidence shows it: 'absent' for a null, whole numbers without '.0'."""
-    if value is None or pd.isna(value):
-        return "absent"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def rows_evidence(
-    kind: str,
-    rows: pd.DataFrame,
-    expected: str,
-    observed: str,
-    *,
-    keyed: bool = True,
-    source: pd.DataFrame | None = None,
-) -> Evidence:
-    """The evidence of a violation the rows show: where the first one is, and who they are.
-
-    ``keyed``: whether the rule is kept per rate-limit key (a quota is kept per chatbot);
-    ``source``: the frame that holds the rows' case and key, when ``rows`` has only the columns
-    a check judged (copying more of millions of rows would cost more than the check).
-    """
-    cited = rows.head(MAX_EVIDENCE)
-    where = (cited if source is None else source.loc[cited.index]).iloc[0]
-    key = str(where["key"]) if keyed else ""
-    return Evidence(kind, str(where["case"]), key, cite(cited["request_id"]), expected, observed)
 
 
 def _empty_answers(

@@ -18,14 +18,9 @@ import numpy as np
 import pandas as pd
 
 from harness.api.timestamps import format_rfc3339, next_reset_candidates
-from harness.conformance.answers import (
-    RowRule,
-    duration_text_ok,
-    rows_evidence,
-    seconds_text_ok,
-    shown,
-)
+from harness.conformance.answers import RowRule, duration_text_ok, seconds_text_ok
 from harness.conformance.context import CheckContext
+from harness.conformance.evidence_rows import rows_evidence, shown
 from harness.conformance.findings import (
     Finding,
     Outcome,
@@ -238,9 +233,10 @@ def quota_finding(context: CheckContext) -> Finding:
     judged = 0
     refusals = 0
     powers: list[CasePower] = []
+    existing = [c.name for c in data.cases.values() if c.quota is not None and c.existing]
     for case in data.cases.values():
-        if case.quota is None:
-            continue
+        if case.quota is None or case.existing:
+            continue  # an existing chatbot's quota: what it admitted earlier today is unknown
         rows = chats[chats["case"] == case.name]
         if rows.empty:
             continue
@@ -257,6 +253,9 @@ def quota_finding(context: CheckContext) -> Finding:
     if problems:
         summary = "; ".join(f"case {p.evidence.case!r}: {p.text}" for p in problems)
         return failure(summary, (p.evidence for p in problems))
+    if not judged and existing:
+        return Finding(Outcome.SKIPPED, "the quotas of existing chatbots are not judged (what "
+                       "they admitted earlier today is unknown)")  # fmt: skip
     if not judged:
         return Finding(Outcome.SKIPPED, "no case has a quota")
     power = Power.of(powers)

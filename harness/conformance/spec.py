@@ -82,6 +82,7 @@ class CaseSpec:
     rotate: str  # none | device | ip | forwarded_for
     keys: int
     allow_empty_answers: bool = False  # the scenario's chat says an empty answer is an answer
+    existing: bool = False  # an existing chatbot (run --chatbot): its use earlier today unknown
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ def _case_spec(plan: RunPlan, name: str) -> CaseSpec:
         rotate=case.population.rotate,
         keys=case.population.keys,
         allow_empty_answers=plan.scenario.chat_of(case).allow_empty_answers,
+        existing=case.chatbot_id is not None,
     )
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from harness.errors import ConfigError
 
-__all__ = ["DEFAULT_QUESTION", "ChatSpec", "resolve_questions_file"]
+__all__ = ["DEFAULT_QUESTION", "ChatSpec", "resolve_questions_files"]
 
 DEFAULT_QUESTION = "How many messages may I send per minute?"
 MAX_QUESTION_CHARS = 16_384  # the emulator's bound, and a generous one for a real question
@@ -72,7 +72,18 @@ def _read_questions(path: Path, where: str) -> list[str]:
     return questions
 
 
-def resolve_questions_file(document: dict[str, Any], base: Path, where: str) -> None:
+def resolve_questions_files(document: dict[str, Any], scenario: Path) -> None:
+    """Every ``chat`` table of a raw scenario document (``[chat]``, each case's) resolved."""
+    tables = [("chat", document.get("chat"))]
+    cases = document.get("cases")
+    for index, case in enumerate(cases if isinstance(cases, list) else []):
+        tables.append((f"cases[{index}].chat", case.get("chat") if isinstance(case, dict) else 0))
+    for where, table in tables:
+        if isinstance(table, dict):
+            _resolve(table, scenario.parent, f"{scenario}: {where}.questions_file")
+
+
+def _resolve(document: dict[str, Any], base: Path, where: str) -> None:
     """Replace ``questions_file`` in a raw ``chat`` table by the file's questions (in place)."""
     name = document.get("questions_file")
     if not name:

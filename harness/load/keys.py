@@ -27,7 +27,6 @@ __all__ = [
     "local_source_addresses",
     "needs_host_addresses",
     "plan_keys",
-    "slot_sender",
 ]
 
 _NAMESPACE = uuid.UUID("5b0f3f8e-7c1a-4f1e-9d0b-5a6a1c2b3d4e")
@@ -124,7 +123,7 @@ class _IpPool:
     """Source addresses for IP keys. ``begin_slot(need)`` before a slot's keys: the slot's
     addresses come from one sender (all traffic of a slot is one Locust user's)."""
 
-    def begin_case(self) -> None:
+    def begin_case(self, chatbot: str) -> None:
         return
 
     def begin_slot(self, need: int, purpose: str) -> None:
@@ -156,8 +155,9 @@ class _PendingPool(_IpPool):
 class _HostsPool(_IpPool):
     """The real addresses of the hosts that send: this host's, or each worker's.
 
-    Addresses are scarce, so each case starts again from the first (every case has its own
-    chatbot, and a chatbot's limits are its own); within a case every address is used once.
+    Addresses are scarce, so each chatbot starts again from the first (a chatbot's limits are its
+    own, and every case has its own chatbot unless it runs on an existing one); within a chatbot
+    every address is used once.
     Slots go round the senders, so that the IP keys are spread evenly over them.
     """
 
@@ -166,10 +166,11 @@ class _HostsPool(_IpPool):
         self._names = list(self._senders)
         self._cursor = 0
         self._used: set[str] = set()
+        self._used_by: dict[str, set[str]] = {}
         self._current: list[str] = []
 
-    def begin_case(self) -> None:
-        self._used = set()
+    def begin_case(self, chatbot: str) -> None:
+        self._used = self._used_by.setdefault(chatbot, set())
 
     def _free(self, name: str) -> list[str]:
         return [address for address in self._senders[name] if address not in self._used]
@@ -249,7 +250,7 @@ def plan_keys(
     pool = _pool(target_host, forwarded_for, senders)
     plans: dict[str, list[KeyPlan]] = {}
     for case in scenario.cases:
-        pool.begin_case()
+        pool.begin_case(case.chatbot_id or f"case:{case.name}")
         per_slot = case.behaviour.repeat if isinstance(case.behaviour, Burst) else 1
         needs_ip = case.vary_mode == "ip" or case.population.rotate == "ip"
         per_key = case.population.rotate_values if case.population.rotate == "ip" else 1
@@ -260,18 +261,6 @@ def plan_keys(
             keys.append(_plan_key(case, index, run_id, pool, forwarded_for))
         plans[case.name] = keys
     return plans
-
-
-def slot_sender(keys: Sequence[KeyPlan], senders: Mapping[str, Sequence[str]] | None) -> str | None:
-    """The worker that must send a slot's keys (it owns their source addresses); None: any."""
-    if not senders:
-        return None
-    owners = {address: name for name, addresses in senders.items() for address in addresses}
-    for key in keys:
-        for address in key.source_ips:
-            if address in owners:
-                return owners[address]
-    return None
 
 
 def _plan_key(case: Case, index: int, run_id: str, pool: _IpPool, forwarded_for: bool) -> KeyPlan:

@@ -24,7 +24,7 @@ from pydantic import (
 from harness.api.chatbot import RateLimitVaryBy
 from harness.api.duration import DurationError, parse_duration
 from harness.errors import ConfigError
-from harness.load.chat_spec import ChatSpec, resolve_questions_file
+from harness.load.chat_spec import ChatSpec, resolve_questions_files
 from harness.model_files import format_validation_error
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "default_scenario_path",
     "load_scenario",
     "parse_scenario",
-    "with_overrides",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -190,6 +189,8 @@ class Case(_Strict):
     duration: GoDuration | None = None
     max_requests_per_key: int = Field(default=1_000_000, ge=1)
     chat: ChatSpec | None = None  # what its chats ask (default: the scenario's [chat])
+    # An existing chatbot (run --chatbot): judged as it is, never made, changed or deleted.
+    chatbot_id: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("name")
     @classmethod
@@ -277,31 +278,10 @@ def load_scenario(path: Path) -> Scenario:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    tables = [("chat", document.get("chat"))]
-    cases = document.get("cases")
-    for index, case in enumerate(cases if isinstance(cases, list) else []):
-        tables.append((f"cases[{index}].chat", case.get("chat") if isinstance(case, dict) else 0))
-    for where, table in tables:
-        if isinstance(table, dict):
-            resolve_questions_file(table, path.parent, f"{path}: {where}.questions_file")
+    resolve_questions_files(document, path)
     return parse_scenario(document, str(path))
 
 
 def default_scenario_path() -> Path:
     """The built-in scenario shipped with the package."""
     return Path(__file__).with_name("scenarios") / "default.toml"
-
-
-def with_overrides(
-    scenario: Scenario, duration: str | None = None, clients_per_key: int | None = None
-) -> Scenario:
-    """The scenario with every case's duration and/or clients per key replaced, re-validated."""
-    document = scenario.model_dump(mode="json", exclude_none=True)
-    if duration:
-        document["duration"] = duration
-        for case in document["cases"]:
-            case.pop("duration", None)
-    if clients_per_key is not None:
-        for case in document["cases"]:
-            case.setdefault("population", {})["users_per_key"] = clients_per_key
-    return parse_scenario(document, "command line (--duration/--users)")

@@ -7,12 +7,13 @@ workers, all traffic of a key shares one process and one monotonic clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.load.keys import KeyPlan
 from harness.load.scenario import Burst, Case, Open, Scenario
 
-__all__ = ["Slot", "build_slots", "next_slot", "slot_connections", "slot_count"]
+__all__ = ["Slot", "build_slots", "next_slot", "slot_connections", "slot_count", "slot_sender"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +70,15 @@ def next_slot(senders: list[str | None], taken: set[int], sender: str | None) ->
     own = [index for index in free if senders[index] is not None and senders[index] == sender]
     anyone = [index for index in free if senders[index] is None]
     return (own or anyone or [-1])[0]
+
+
+def slot_sender(keys: Sequence[KeyPlan], senders: Mapping[str, Sequence[str]] | None) -> str | None:
+    """The worker that must send a slot's keys (it owns their source addresses); None: any."""
+    if not senders:
+        return None
+    owners = {address: name for name, addresses in senders.items() for address in addresses}
+    for key in keys:
+        for address in key.source_ips:
+            if address in owners:
+                return owners[address]
+    return None

@@ -21,14 +21,14 @@ from harness.api.duration import DurationError, format_duration, parse_duration
 from harness.api.timestamps import TimestampError, load_zone
 from harness.errors import ConfigError
 from harness.load.budget import RunBudget, SlotShare, split_budget
-from harness.load.keys import KeyPlan, needs_host_addresses, plan_keys, slot_sender, url_host
+from harness.load.keys import KeyPlan, needs_host_addresses, plan_keys, url_host
 from harness.load.options import (
     DEFAULT_ORG_TIMEZONE,
     DEFAULT_READY_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT_S,
 )
-from harness.load.scenario import Scenario, default_scenario_path, load_scenario, with_overrides
-from harness.load.schedule import Slot, build_slots
+from harness.load.scenario import Scenario, default_scenario_path, load_scenario, parse_scenario
+from harness.load.schedule import Slot, build_slots, slot_sender
 from harness.model_files import read_model, write_model
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "read_settings",
     "run_settings",
     "scenario_of",
+    "with_overrides",
     "write_settings",
 ]
 
@@ -144,6 +145,21 @@ def _label(value: object, spell: Callable[[str], str]) -> str | None:
             "on one line"
         )
     return text
+
+
+def with_overrides(
+    scenario: Scenario, duration: str | None = None, clients_per_key: int | None = None
+) -> Scenario:
+    """The scenario with every case's duration and/or clients per key replaced, re-validated."""
+    document = scenario.model_dump(mode="json", exclude_none=True)
+    if duration:
+        document["duration"] = duration
+        for case in document["cases"]:
+            case.pop("duration", None)
+    if clients_per_key is not None:
+        for case in document["cases"]:
+            case.setdefault("population", {})["users_per_key"] = clients_per_key
+    return parse_scenario(document, "command line (--duration/--users)")
 
 
 def scenario_of(values: Mapping[str, Any], spell: Callable[[str], str]) -> Scenario:

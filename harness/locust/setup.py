@@ -1,5 +1,8 @@
 """A run's fixtures on the target: one chatbot and token per case, READY, probed; deleted after.
 
+A case on an existing chatbot (``run --chatbot``) reads it instead, and takes its token from
+``AISK_CHATBOT_TOKEN`` (one existing chatbot) or mints one; it is never registered for deletion.
+
 Runs on the recording process (local, or the master) when the test starts, and once more at
 the end for the teardown. Every chatbot created is registered in ``Provisioned`` the moment the
 target answers, so a stop in the middle of the set-up still deletes it.
@@ -8,11 +11,13 @@ target answers, so a stop in the middle of the set-up still deletes it.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import gevent
+from pydantic import SecretStr
 
 from harness.api.chatbot import Chatbot
 from harness.api.client import AiskClient
@@ -20,6 +25,7 @@ from harness.api.errors import AiskError, TransportError
 from harness.api.readiness import NotReadyError, wait_until_ready
 from harness.errors import TargetError
 from harness.load.chatbots import chatbot_for_case
+from harness.load.options import CHATBOT_TOKEN_ENV
 from harness.load.scenario import Scenario
 from harness.locust.probes import run_setup_probes
 from harness.locust.protocol import ChatbotAccess
@@ -54,11 +60,23 @@ def provision(
         raise TargetError("no API key: set AISK_API_KEY (or pass --aisk-api-key)")
     created: dict[str, Chatbot] = {}
     access: dict[str, ChatbotAccess] = {}
+    tokens: dict[str, SecretStr] = {}  # an existing chatbot's, shared by its cases
+    existing = {case.chatbot_id for case in scenario.cases if case.chatbot_id is not None}
+    given = os.environ.get(CHATBOT_TOKEN_ENV, "")
     with AiskClient(host, api_key, timeout=SETUP_TIMEOUT_S) as client:
         for case in scenario.cases:
-            chatbot = client.create_chatbot(chatbot_for_case(case, run_id))
-            made.chatbot_ids[case.name] = chatbot.id
-            token = client.create_chatbot_token(chatbot.id)
+            if case.chatbot_id is not None:  # judged as it is: read, never created or deleted
+                chatbot = client.get_chatbot(case.chatbot_id)
+                if case.chatbot_id not in tokens:
+                    tokens[case.chatbot_id] = (
+                        SecretStr(given) if given and len(existing) == 1
+                        else client.create_chatbot_token(case.chatbot_id)
+                    )  # fmt: skip
+                token = tokens[case.chatbot_id]
+            else:
+                chatbot = client.create_chatbot(chatbot_for_case(case, run_id))
+                made.chatbot_ids[case.name] = chatbot.id
+                token = client.create_chatbot_token(chatbot.id)
             access[case.name] = ChatbotAccess(chatbot_id=chatbot.id, token=token)
             created[case.name] = chatbot
         try:

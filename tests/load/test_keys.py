@@ -12,6 +12,7 @@ from harness.errors import ConfigError
 from harness.load import keys as keys_module
 from harness.load.keys import DEVICE_PROFILES, KeyPlan, is_loopback_host, plan_keys
 from harness.load.scenario import Scenario, default_scenario_path, load_scenario, parse_scenario
+from harness.load.schedule import slot_sender
 
 
 def scenario_of(*cases: dict[str, Any]) -> Scenario:
@@ -248,7 +249,7 @@ def test_ip_keys_go_round_the_workers_and_restart_with_every_case() -> None:
     assert [p.source_ips for p in plans["a"]] == [("10.0.1.1",), ("10.0.2.1",), ("10.0.3.1",)]
     # A case of its own (its own chatbot) may use an address again; the round goes on.
     assert [p.source_ips for p in plans["b"]] == [("10.0.1.1",), ("10.0.2.1",)]
-    owners = [keys_module.slot_sender([p], WORKERS) for p in plans["a"]]
+    owners = [slot_sender([p], WORKERS) for p in plans["a"]]
     assert owners == ["w0", "w1", "w2"]
 
 
@@ -256,7 +257,7 @@ def test_a_rotation_takes_all_its_addresses_from_one_worker() -> None:
     rotating = case("rot", "device", keys=1, rotate="ip", rotate_values=3)
     plans = over_workers(scenario_of(rotating), WORKERS)
     assert plans["rot"][0].source_ips == ("10.0.3.1", "10.0.3.2", "10.0.3.3")
-    assert keys_module.slot_sender(plans["rot"], WORKERS) == "w2"
+    assert slot_sender(plans["rot"], WORKERS) == "w2"
 
 
 def test_a_rotation_no_worker_can_send_alone_is_a_config_error_naming_the_workers() -> None:
@@ -279,7 +280,7 @@ def test_before_the_workers_join_ip_keys_have_no_address_and_device_keys_any_wor
     scenario = scenario_of(case("a", "ip", keys=2), case("d", "device", keys=2))
     plans = over_workers(scenario, {})
     assert [p.source_ips for p in plans["a"]] == [("",), ("",)]
-    assert [keys_module.slot_sender([p], WORKERS) for p in plans["d"]] == [None, None]
+    assert [slot_sender([p], WORKERS) for p in plans["d"]] == [None, None]
     assert keys_module.needs_host_addresses("203.0.113.9", forwarded_for=False)
     assert not keys_module.needs_host_addresses("127.0.0.1", forwarded_for=False)
     assert not keys_module.needs_host_addresses("203.0.113.9", forwarded_for=True)

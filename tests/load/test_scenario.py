@@ -16,8 +16,8 @@ from harness.load.scenario import (
     default_scenario_path,
     load_scenario,
     parse_scenario,
-    with_overrides,
 )
+from harness.load.settings import with_overrides
 
 
 def case(name: str = "c", **fields: Any) -> dict[str, Any]:

@@ -1,0 +1,41 @@
+"""Evidence from rows of records: where the first violation is, and how a value is shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from harness.conformance.findings import MAX_EVIDENCE, Evidence, cite
+
+__all__ = ["rows_evidence", "shown"]
+
+
+def shown(value: Any) -> str:
+    """A recorded value as evidence shows it: 'absent' for a null, whole numbers without '.0'."""
+    if value is None or pd.isna(value):
+        return "absent"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def rows_evidence(
+    kind: str,
+    rows: pd.DataFrame,
+    expected: str,
+    observed: str,
+    *,
+    keyed: bool = True,
+    source: pd.DataFrame | None = None,
+) -> Evidence:
+    """The evidence of a violation the rows show: where the first one is, and who they are.
+
+    ``keyed``: whether the rule is kept per rate-limit key (a quota is kept per chatbot);
+    ``source``: the frame that holds the rows' case and key, when ``rows`` has only the columns
+    a check judged (copying more of millions of rows would cost more than the check).
+    """
+    cited = rows.head(MAX_EVIDENCE)
+    where = (cited if source is None else source.loc[cited.index]).iloc[0]
+    key = str(where["key"]) if keyed else ""
+    return Evidence(kind, str(where["case"]), key, cite(cited["request_id"]), expected, observed)
