@@ -45,7 +45,7 @@ def chat_record(index: int, case: str, sent_ns: int, latency_ms: float, outcome:
     received = sent_ns + round(latency_ms * 1e6)
     status = {"ok": 200, "throttled": 429, "out_of_quota": 429, "server_error": 500}.get(outcome, 0)
     answer = Answer._make([status, outcome, None, None, None, None, True, "", "", 10,
-                           *(None,) * 17, "", ""])  # fmt: skip
+                           *(None,) * 17, "", "", None, None])  # fmt: skip
     request = {
         "request_id": f"local-{index}", "process": "local", "kind": "chat", "phase": phase,
         "case": case, "chatbot_id": "bot", "key_mode": "device", "key": "d",

@@ -21,6 +21,7 @@ import gevent
 
 from harness.load.keys import needs_host_addresses, url_host
 from harness.load.settings import RunSettings, planned_over_senders, write_settings
+from harness.locust.events import on_event
 from harness.locust.lead import LeadSession
 from harness.locust.protocol import (
     Claim,
@@ -36,6 +37,7 @@ from harness.locust.protocol import (
     listen,
     send,
 )
+from harness.locust.quirks import keep_users_where_they_are
 from harness.locust.session import Run
 from harness.run.batches import table_from_bytes
 
@@ -57,12 +59,15 @@ class MasterSession(LeadSession):
         self._set_up: set[str] = set()  # workers sent this run's set-up
         self._flushed: set[str] = set()  # workers that reported their total
         self._sources: dict[str, list[str]] = {}  # each worker's source addresses, by client id
+        self._known: set[str] = set()  # every worker that ever joined
         listen(runner, Hello, self._hello)
         listen(runner, Claim, self._claim)
         listen(runner, Records, self._records)
         listen(runner, Flushed, self._flushed_worker)
         listen(runner, Ping, self._ping)
         listen(runner, Sources, self._worker_sources)
+        keep_users_where_they_are(runner, lambda: self.run is not None)
+        on_event(environment.events.worker_connect, self._joined)
 
     def process_of(self, client_id: str) -> str:
         index = self.master.get_worker_index(client_id)  # type: ignore[no-untyped-call]
@@ -141,7 +146,24 @@ class MasterSession(LeadSession):
     def _hello(self, _: Hello, client_id: str) -> None:
         run = self.run
         if run is not None and client_id not in self._set_up:
+            if (
+                run.settings.senders is not None
+                and self.process_of(client_id) not in run.settings.senders
+            ):
+                addresses = ", ".join(self._sources.get(client_id, [])) or "no address"
+                log.warning("aisk-harness: worker %s (%s) joined after the keys were planned: "
+                            "it sends no IP key, only slots no one has taken",
+                            self.process_of(client_id), addresses)  # fmt: skip
             self._send_set_up(run, client_id)
+
+    def _joined(self, client_id: str, **_: object) -> None:
+        # A worker says it is ready again after every stop: only a first join is news.
+        first = client_id not in self._known
+        self._known.add(client_id)
+        if first and self.run is not None:
+            log.warning("aisk-harness: worker %s joined after the load began: it gets no keys "
+                        "and sends nothing (the running users stay where they are)",
+                        self.process_of(client_id))  # fmt: skip
 
     def _worker_sources(self, sources: Sources, client_id: str) -> None:
         self._sources[client_id] = list(sources.addresses)

@@ -5,13 +5,22 @@
   for its workers (a gevent sleep in an ``atexit`` hook), so the writer wakes and writes into
   closed files: a traceback at the end of a clean run. The writer is made to end quietly when it
   finds its files closed; any other error still surfaces.
+- Its master redistributes the users whenever a worker joins mid-run (``--enable-rebalancing``
+  or not): the users already running are stopped on the other workers and started again on the
+  new one. A user of the harness runs one slot to its end, so a stopped one cuts its key's
+  traffic short and the run no longer ends. During a harness run the master keeps its users
+  where they are; the late worker is named and sends nothing.
 """
 
 from __future__ import annotations
 
+from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 from locust.stats import StatsCSVFileWriter
 
-__all__ = ["quiet_csv_writer_at_shutdown"]
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["keep_users_where_they_are", "quiet_csv_writer_at_shutdown"]
 
 
 def quiet_csv_writer_at_shutdown() -> None:
@@ -28,3 +37,16 @@ def quiet_csv_writer_at_shutdown() -> None:
 
     stats_writer.aisk_quiet = True  # type: ignore[attr-defined]
     StatsCSVFileWriter.stats_writer = stats_writer  # type: ignore[method-assign]
+
+
+def keep_users_where_they_are(runner: MasterRunner, in_run: Callable[[], bool]) -> None:
+    """While ``in_run()``, a start that only redistributes the same users is not carried out."""
+    original = runner.start
+
+    def start(user_count: int, spawn_rate: float, *args: Any, **kwargs: Any) -> None:
+        running = runner.state in (STATE_RUNNING, STATE_SPAWNING)
+        if in_run() and running and user_count == runner.target_user_count:
+            return
+        original(user_count, spawn_rate, *args, **kwargs)
+
+    runner.start = start  # type: ignore[method-assign]

@@ -39,28 +39,40 @@ def _harness(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness.cli.main", *args]
 
 
+def _start_worker(worker: Host, master: Host, env: dict[str, str]) -> None:
+    # A worker gets no secret: no API key in its environment, nothing on its command line.
+    worker_env = {name: value for name, value in env.items() if name != "AISK_API_KEY"}
+    worker.popen(
+        _harness("worker", "--master", f"{master.address}:{MASTER_PORT}"),
+        cwd=REPO,
+        env=worker_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def _start_run(
-    network: PrivateNetwork, serve_on: ServeOn, env: dict[str, str], out: Path
+    network: PrivateNetwork,
+    serve_on: ServeOn,
+    env: dict[str, str],
+    out: Path,
+    extra_addresses: tuple[int, ...] = (0, 0, 0),
 ) -> tuple[Host, list[Host], subprocess.Popen[str], Path]:
-    """The emulator, a master waiting for three workers, and the three workers."""
+    """The emulator, a master waiting for its workers, and the workers (one per entry of
+    ``extra_addresses``: how many addresses it has beside its main one)."""
     target = network.add_host("target")
     master = network.add_host("master")
-    workers = [network.add_host(f"worker{number}") for number in range(3)]
+    workers = [
+        network.add_host(f"worker{number}", extra_addresses=extra)
+        for number, extra in enumerate(extra_addresses)
+    ]
     url = serve_on(target)
     log = out.parent / "master.out"
     with log.open("w") as master_out:
-        master_run = _popen_master(master, url, env, out, master_out)
-    # A worker gets no secret: no API key in its environment, nothing on its command line.
-    worker_env = {name: value for name, value in env.items() if name != "AISK_API_KEY"}
+        master_run = _popen_master(master, url, env, out, master_out, len(workers))
     for worker in workers:
-        worker.popen(
-            _harness("worker", "--master", f"{master.address}:{MASTER_PORT}"),
-            cwd=REPO,
-            env=worker_env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        _start_worker(worker, master, env)
     return target, workers, master_run, log
 
 
@@ -73,10 +85,10 @@ def _master_run(master: Host, url: str, out: Path, *, workers: int, timeout: str
 
 
 def _popen_master(
-    master: Host, url: str, env: dict[str, str], out: Path, output: IO[str]
+    master: Host, url: str, env: dict[str, str], out: Path, output: IO[str], workers: int
 ) -> subprocess.Popen[str]:
     return master.popen(
-        _master_run(master, url, out, workers=3, timeout="60s"),
+        _master_run(master, url, out, workers=workers, timeout="60s"),
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -99,7 +111,7 @@ def _wait_for(log: Path, pattern: str, process: subprocess.Popen[str]) -> str:
 
 
 def _load_chats(out: Path) -> list[dict[str, object]]:
-    records = read_records(out, ["case", "phase", "kind", "source_ip"])
+    records = read_records(out, ["case", "phase", "kind", "source_ip", "process"])
     chats = records[is_load_chat(records)]
     return list(chats.to_dict("records"))
 
@@ -161,7 +173,10 @@ def test_a_worker_host_killed_mid_run_is_named_and_the_run_exits_3(
     assert code == 3, text[-3000:]
     assert re.search(rf"worker {victim_name} \({re.escape(victim.address)}\) was lost", text)
     assert f"worker {victim_name} ({victim.address}) was lost mid-run" in text
-    assert "CONFORMANT" not in text.replace("INCONCLUSIVE", "")
+    verdict_lines = [
+        line for line in text.splitlines() if line.startswith(("CONFORMANT", "INCONCLUSIVE"))
+    ]
+    assert [line.split(":")[0] for line in verdict_lines] == ["INCONCLUSIVE"]
     # What the other workers sent is judged all the same.
     sources = {row["source_ip"] for row in _load_chats(out) if row["case"] == "ip-open"}
     assert {w.address for w in workers if w is not victim} <= sources  # type: ignore[operator]
@@ -182,3 +197,27 @@ def test_the_master_gives_up_on_workers_that_never_join_with_one_line(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--expect-workers 2: the workers did not all join within 2s" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_worker_that_joins_late_is_named_and_the_planned_workers_send_every_ip_key(
+    network: PrivateNetwork, serve_on: ServeOn, harness_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    # Two workers, three addresses between them: worker0 has two.
+    _, workers, master_run, log = _start_run(
+        network, serve_on, harness_env, out, extra_addresses=(1, 0)
+    )
+    _wait_for(log, r"slots, records in", master_run)
+    late = network.add_host("late")
+    _start_worker(late, network.hosts["master"], harness_env)
+    _wait_for(log, r"joined after the load began", master_run)
+    code = master_run.wait(timeout=RUN_TIMEOUT_S)
+    text = log.read_text()
+    assert code == 0, text[-3000:]
+    assert "worker w2 joined after the load began: it gets no keys and sends nothing" in text
+    assert text.count("joined after the load began") == 1  # a stopped worker's "ready" is not
+    chats = _load_chats(out)
+    sources = {row["source_ip"] for row in chats if row["case"] == "ip-open"}
+    assert sources == {address for worker in workers for address in worker.addresses}
+    assert "w2" not in {row["process"] for row in chats}
+    assert "Sending spawn jobs of" not in text.split("joined after the load began")[1]
