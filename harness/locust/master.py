@@ -133,11 +133,11 @@ class MasterSession(LeadSession):
         lost = sorted(self.process_of(client) for client in self._set_up - self._flushed)
         senders = (self.run.settings.senders if self.run is not None else None) or {}
         for process in lost:
-            addresses = ", ".join(senders.get(process, [])) or "no IP key"
+            addresses = ", ".join(senders.get(process, []))
             log.warning(
-                "aisk-harness: worker %s (%s) was lost before it reported its last batch; the "
+                "aisk-harness: worker %s%s was lost before it reported its last batch; the "
                 "records it shipped are kept, requests it sent after its last batch are not "
-                "recorded", process, addresses,
+                "recorded", process, f" ({addresses})" if addresses else "",
             )  # fmt: skip
         return lost
 

@@ -14,11 +14,11 @@
 
 from __future__ import annotations
 
+from locust import User
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 from locust.stats import StatsCSVFileWriter
 
 from collections.abc import Callable
-from typing import Any
 
 __all__ = ["keep_users_where_they_are", "quiet_csv_writer_at_shutdown"]
 
@@ -43,10 +43,15 @@ def keep_users_where_they_are(runner: MasterRunner, in_run: Callable[[], bool]) 
     """While ``in_run()``, a start that only redistributes the same users is not carried out."""
     original = runner.start
 
-    def start(user_count: int, spawn_rate: float, *args: Any, **kwargs: Any) -> None:
+    def start(
+        user_count: int,
+        spawn_rate: float,
+        wait: bool = False,
+        user_classes: list[type[User]] | None = None,
+    ) -> None:
         running = runner.state in (STATE_RUNNING, STATE_SPAWNING)
         if in_run() and running and user_count == runner.target_user_count:
             return
-        original(user_count, spawn_rate, *args, **kwargs)
+        original(user_count, spawn_rate, wait, user_classes)
 
     runner.start = start  # type: ignore[method-assign]

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from harness.run.records import LATE_NS, Outcome, is_load_chat
 
 __all__ = [
+    "COUNT_COLUMNS",
     "OUTCOMES",
     "REFUSAL_COLUMNS",
     "RefusedChats",
@@ -20,13 +21,16 @@ __all__ = [
 REFUSAL_COLUMNS = ("kind", "phase", "case", "outcome", "http_status", "grpc_code", "message")
 
 OUTCOMES = tuple(outcome.value for outcome in Outcome)
+# The summary's count columns: every outcome, and the admitted chats that answered nothing.
+COUNT_COLUMNS = (OUTCOMES[0], "empty_answer", *OUTCOMES[1:])
 
 
 def summarise(records: pd.DataFrame) -> pd.DataFrame:
     """Per case: requests, each outcome, and latency percentiles (ms) from every request."""
     chats = records[is_load_chat(records)]
     if chats.empty:
-        return pd.DataFrame(columns=["case", "requests", *OUTCOMES, "p50_ms", "p95_ms", "p99_ms"])
+        return pd.DataFrame(columns=["case", "requests", *COUNT_COLUMNS, "p50_ms", "p95_ms",
+                                     "p99_ms"])  # fmt: skip
     counts = chats.pivot_table(
         index="case", columns="outcome", values="request_id", aggfunc="count"
     )
@@ -37,13 +41,12 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
     )
     summary = counts.join(latency)
     summary.insert(0, "requests", counts.sum(axis=1))
-    if "answer_chars" in chats:
-        # Admitted, but the model said nothing: counted in "ok" (the limiter admitted it) and
-        # shown on its own, since it is no answer (``well-formed`` fails it unless allowed).
-        empty = (chats["outcome"] == Outcome.OK.value) & (chats["answer_chars"] == 0)
-        per_case = empty.groupby(chats["case"]).sum().reindex(summary.index, fill_value=0)
-        after_ok = list(summary.columns).index("ok") + 1
-        summary.insert(after_ok, "empty_answer", per_case.astype(int))
+    # Admitted, but the model said nothing: counted in "ok" (the limiter admitted it) and shown
+    # on its own, since it is no answer (``well-formed`` fails it unless the case allows it).
+    chars = chats["answer_chars"] if "answer_chars" in chats else pd.Series(pd.NA, chats.index)
+    empty = (chats["outcome"] == Outcome.OK.value) & (chars == 0).fillna(False).astype(bool)
+    per_case = empty.groupby(chats["case"]).sum().reindex(summary.index, fill_value=0)
+    summary.insert(list(summary.columns).index("ok") + 1, "empty_answer", per_case.astype(int))
     return summary.reset_index()
 
 

@@ -304,6 +304,10 @@ def _probe_race(h: Harness) -> Any:
     return sorted(asyncio.run(together()))
 
 
+def _probe_answer(h: Harness) -> Any:
+    return h.chat(h.chatbot(limit=1))[1]["answer"]
+
+
 PROBES: dict[str, Callable[[Harness], Any]] = {
     "admit-one-extra": _probe_burst,
     "admit-one-fewer": _probe_burst,
@@ -323,6 +327,7 @@ PROBES: dict[str, Callable[[Harness], Any]] = {
     "quota-day-utc": _probe_quota_day,
     "reset-at-utc": _probe_reset_at,
     "throttled-consume-quota": _probe_throttled_quota,
+    "empty-answer": _probe_answer,
 }
 
 
@@ -379,7 +384,7 @@ def test_deleting_a_chatbot_revokes_its_tokens() -> None:
 
 
 def test_the_empty_answer_knob_answers_admitted_chats_with_nothing() -> None:
-    """Not a fault yet (no check catches it): a policy knob, and only for admitted chats."""
+    """The empty-answer fault's knob, and only for admitted chats (well-formed catches it)."""
     correct, empty = Harness(), Harness(policy=Policy(empty_answer=True))
     correct_status, correct_body = correct.chat(correct.chatbot(limit=1))
     assert correct_status == 200

@@ -11,10 +11,10 @@ import pandas as pd
 from harness.run.reader import read_records
 from harness.run.records import RECORD_COLUMNS, Record, records_to_table
 from harness.run.sink import RecordSink
-from harness.run.summary import OUTCOMES, RefusedChats, refused_chats, summarise
+from harness.run.summary import COUNT_COLUMNS, RefusedChats, refused_chats, summarise
 
 RecordFactory = Callable[..., Record]
-SUMMARY_COLUMNS = ["case", "requests", *OUTCOMES, "p50_ms", "p95_ms", "p99_ms"]
+SUMMARY_COLUMNS = ["case", "requests", *COUNT_COLUMNS, "p50_ms", "p95_ms", "p99_ms"]
 
 
 def frame_of(records: list[Record]) -> pd.DataFrame:
@@ -76,6 +76,7 @@ def test_summarise_of_records_read_back(tmp_path: Path, make_record: RecordFacto
             "case": "a",
             "requests": 1,
             "ok": 0,
+            "empty_answer": 0,
             "throttled": 0,
             "out_of_quota": 1,
             "client_error": 0,
