@@ -24,9 +24,9 @@ from typing import Any
 from harness.api.chatbot import Chatbot, RateLimitVaryBy
 from harness.api.duration import parse_duration
 from harness.errors import ConfigError
-from harness.load.scenario import Burst, Case, Scenario, parse_scenario
+from harness.load.scenario import Burst, Scenario, parse_scenario
 
-__all__ = ["DEFAULT_DURATION_S", "is_existing", "quota_burn", "quota_of", "scenario_for_chatbots"]
+__all__ = ["DEFAULT_DURATION_S", "quota_burn", "quota_of", "scenario_for_chatbots"]
 
 DEFAULT_DURATION_S = 40
 NS = 1_000_000_000
@@ -125,7 +125,3 @@ def quota_burn(scenario: Scenario, chatbot_id: str) -> int:
             keys = 1
         admitted += keys * case.rate_limit.limit * windows
     return admitted
-
-
-def is_existing(case: Case) -> bool:
-    return case.chatbot_id is not None

@@ -21,7 +21,6 @@ from harness.load.scenario import Burst, Case, Scenario
 
 __all__ = [
     "DEVICE_PROFILES",
-    "THIS_HOST",
     "KeyPlan",
     "is_loopback_host",
     "local_source_addresses",
@@ -213,25 +212,26 @@ class _HostsPool(_IpPool):
         return address
 
 
+def needs_host_addresses(target_host: str, forwarded_for: bool) -> bool:
+    """Whether IP keys are real addresses of the sending hosts (not loopback, not a header)."""
+    if forwarded_for:
+        return False
+    try:
+        return not is_loopback_host(target_host)
+    except (OSError, UnicodeError):
+        return True  # the run's own check names the problem; here: the host's addresses
+
+
 def _pool(
     target_host: str, forwarded_for: bool, senders: Mapping[str, Sequence[str]] | None
 ) -> _IpPool:
     if forwarded_for:
         return _CountingPool(_forwarded_ip)
-    try:
-        loopback = is_loopback_host(target_host)
-    except (OSError, UnicodeError):
-        loopback = False  # the run's own check names the problem; here: the host's addresses
-    if loopback:
+    if not needs_host_addresses(target_host, forwarded_for):
         return _CountingPool(_loopback_ip)
     if senders is None:
         return _HostsPool({THIS_HOST: local_source_addresses()})
     return _HostsPool(senders) if senders else _PendingPool()
-
-
-def needs_host_addresses(target_host: str, forwarded_for: bool) -> bool:
-    """Whether IP keys are real addresses of the sending hosts (not loopback, not a header)."""
-    return isinstance(_pool(target_host, forwarded_for, {}), _PendingPool)
 
 
 def plan_keys(

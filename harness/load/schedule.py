@@ -7,13 +7,21 @@ workers, all traffic of a key shares one process and one monotonic clock.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.load.keys import KeyPlan
 from harness.load.scenario import Burst, Case, Open, Scenario
 
-__all__ = ["Slot", "build_slots", "next_slot", "slot_connections", "slot_count", "slot_sender"]
+__all__ = [
+    "Slot",
+    "SlotDispenser",
+    "build_slots",
+    "slot_connections",
+    "slot_count",
+    "slot_sender",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +70,27 @@ def slot_connections(slot: Slot) -> int:
     return slot.clients
 
 
-def next_slot(senders: list[str | None], taken: set[int], sender: str | None) -> int:
-    """The first slot not in ``taken`` that ``sender`` may send, its own slots first (a slot
-    whose source addresses are one worker's can only be sent by that worker; ``senders[i]`` is
-    slot i's, None for any); -1 when none is left for it."""
-    free = [index for index in range(len(senders)) if index not in taken]
-    own = [index for index in free if senders[index] is not None and senders[index] == sender]
-    anyone = [index for index in free if senders[index] is None]
-    return (own or anyone or [-1])[0]
+class SlotDispenser:
+    """Hands out every slot once, in slot order: a sender's own slots first (a slot whose source
+    addresses are one worker's can only be sent by that worker), then the slots anyone may send.
+    ``senders[i]`` is slot i's sender, None for any. A claim costs O(1), whatever the slots."""
+
+    def __init__(self, senders: Sequence[str | None]) -> None:
+        self._free: dict[str | None, deque[int]] = {}
+        for index, sender in enumerate(senders):
+            self._free.setdefault(sender, deque()).append(index)
+        self.taken: set[int] = set()
+
+    def next(self, sender: str | None) -> int:
+        """The next slot for a user of ``sender`` (None: any), marked taken; -1 when none is
+        left for it."""
+        for owner in (sender, None) if sender is not None else (None,):
+            free = self._free.get(owner)
+            if free:
+                index = free.popleft()
+                self.taken.add(index)
+                return index
+        return -1
 
 
 def slot_sender(keys: Sequence[KeyPlan], senders: Mapping[str, Sequence[str]] | None) -> str | None:

@@ -82,11 +82,6 @@ class RunSettings(BaseModel):
         """The worker that must send each slot (it owns the slot's addresses); None: any."""
         return [slot_sender(slot.keys, self.senders) for slot in self.slots]
 
-    @property
-    def awaits_senders(self) -> bool:
-        """The IP keys wait for the workers' addresses (planned once they have joined)."""
-        return self.senders == {}
-
     @cached_property
     def shares(self) -> list[SlotShare]:
         """Every slot's share of the budget, in slot order."""

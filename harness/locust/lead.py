@@ -26,7 +26,7 @@ import gevent
 from harness.api.errors import AiskError
 from harness.errors import HarnessError
 from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV
-from harness.load.schedule import next_slot, slot_count
+from harness.load.schedule import SlotDispenser, slot_count
 from harness.load.settings import RunSettings, read_settings, run_settings, scenario_of
 from harness.locust.options import locust_option_values, settings_file, spell
 from harness.locust.recorder import Recorder
@@ -52,16 +52,9 @@ class _Lead:
     settings: RunSettings
     writer: Writer
     recorder: Recorder
+    dispenser: SlotDispenser
     provisioned: Provisioned = field(default_factory=Provisioned)
-    taken: set[int] = field(default_factory=set)  # the slots users have claimed
     finished: bool = False
-
-    def next_slot(self, sender: str | None) -> int:
-        """A slot for a user of ``sender``, marked taken; -1 when none is left for it."""
-        chosen = next_slot(self.settings.slot_senders, self.taken, sender)
-        if chosen >= 0:
-            self.taken.add(chosen)
-        return chosen
 
 
 class LeadSession(Session):
@@ -102,7 +95,7 @@ class LeadSession(Session):
         writer = Writer(sink)
         recorder = Recorder(self.process, ClockOffset(0, 0), partial(writer.take, self.process))
         recorder.start()
-        lead = self._lead = _Lead(settings, writer, recorder)
+        lead = self._lead = _Lead(settings, writer, recorder, SlotDispenser(settings.slot_senders))
         api_key, second_key = self._api_keys()
         try:
             chatbots = provision(
@@ -153,7 +146,7 @@ class LeadSession(Session):
         lead = self._lead
         if lead is None or self.run is None:
             return -1
-        return lead.next_slot(sender)
+        return lead.dispenser.next(sender)
 
     def finish(self) -> None:
         """Collect, write and account for every record; delete the chatbots. Once per run."""
@@ -252,7 +245,7 @@ class LeadSession(Session):
         if self.run is None or lead.settings.dry_run:
             return []
         return [f"{slot.case.name}/{slot.keys[0].index}" for slot in slots
-                if slot.index not in lead.taken]  # fmt: skip
+                if slot.index not in lead.dispenser.taken]  # fmt: skip
 
     def _say(self, recording: Recording) -> None:
         """Every record accounted for, or the run exits 3 and says what is missing."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from harness.load.keys import plan_keys
 from harness.load.scenario import Scenario, parse_scenario
-from harness.load.schedule import Slot, build_slots, next_slot
+from harness.load.schedule import Slot, SlotDispenser, build_slots
 
 
 def scenario() -> Scenario:
@@ -80,17 +80,17 @@ def test_each_slot_carries_its_case_duration() -> None:
 
 
 def test_a_worker_takes_its_own_slots_first_then_anyones_never_anothers() -> None:
-    senders: list[str | None] = ["w0", None, "w1", "w0", None]
-    taken: set[int] = set()
-
-    def claim(sender: str | None) -> int:
-        index = next_slot(senders, taken, sender)
-        if index >= 0:
-            taken.add(index)
-        return index
+    dispenser = SlotDispenser(["w0", None, "w1", "w0", None])
+    claim = dispenser.next
 
     assert [claim("w0"), claim("w0"), claim("w0")] == [0, 3, 1]
     assert claim("w2") == 4  # no slot of its own: the next any-worker slot
     assert claim("w2") == -1  # w1's slot is w1's alone
     assert claim("w1") == 2
     assert claim(None) == -1
+    assert dispenser.taken == {0, 1, 2, 3, 4}
+
+
+def test_a_local_run_takes_the_slots_in_order_once_each() -> None:
+    dispenser = SlotDispenser([None, None, None])
+    assert [dispenser.next(None) for _ in range(4)] == [0, 1, 2, -1]
