@@ -134,6 +134,8 @@ def _part(first_key: int, keys: int, per_key: int) -> pa.Table:
     columns["intended_send_mono_ns"] = pa.nulls(n, pa.int64())  # closed loops: no schedule
     columns["reset_at_offset_s"] = pa.nulls(n, pa.int32())
     columns["reset_in_sec"] = pa.nulls(n, pa.float64())
+    columns["answer_chars"] = pa.array(np.full(n, 120, np.int32), mask=throttled)
+    columns["citations"] = pa.array(np.zeros(n, np.int32), mask=throttled)
     columns["m_other"] = per_row(np.ones(n, bool), "")
     columns["detail"] = per_row(np.ones(n, bool), "")
     arrays = [pa.array(columns[f.name]).cast(f.type) for f in RECORD_SCHEMA]

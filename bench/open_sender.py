@@ -69,6 +69,8 @@ def _one(
         "late_max_ms": round(float(late_ms.max()), 3),
         "late_share": round(float((late_ms > LATE_MS).mean()), 4),
         "dropped": int(sum(dropped.values())),
+        # Every part compacted to Parquet by the run's end (the hub writes Arrow: issue 17).
+        "arrow_parts_left": len(list((run_dir / "records").glob("part-*.arrow"))),
     }
 
 

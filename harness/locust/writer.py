@@ -3,20 +3,29 @@
 The local process (or the master) hands its own batches here, and so do the workers' batches
 as they arrive. At the end the writer knows, per sending process, what it said it recorded, what
 arrived, what the parts hold and what was lost: ``recording.json`` (``harness.run.recording``).
+While it writes, a compactor process rewrites its Arrow parts as Parquet off the sending hub
+(``harness.run.compaction``); it is stopped before the sink closes and compacts the rest.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections import Counter
 from collections.abc import Mapping
 
 import gevent
+import gevent.subprocess
 import pyarrow as pa
 
+from harness.run.compaction import lowest_priority
 from harness.run.recording import ProcessRecording, Recording
 from harness.run.sink import FLUSH_INTERVAL_S, RecordSink
 
 __all__ = ["Writer"]
+
+log = logging.getLogger(__name__)
 
 
 class Writer:
@@ -28,6 +37,7 @@ class Writer:
         self.reported: dict[str, int] = {}  # process → its own total, from its last report
         self._dropped: dict[str, Counter[str]] = {}  # process → open arrivals dropped, by case
         self._timer = gevent.spawn(self._flush_when_due)
+        self._compactor = _start_compactor(sink)
 
     def take(self, process: str, table: pa.Table) -> None:
         """A batch of ``process``'s records (a closed sink counts it lost, never drops it
@@ -44,6 +54,7 @@ class Writer:
     def close(self) -> None:
         """Write what is buffered; what cannot be written is counted lost."""
         self._timer.kill(block=False)
+        _stop(self._compactor)
         self.sink.close()
 
     def _flush_when_due(self) -> None:
@@ -77,3 +88,24 @@ class Writer:
             chatbots_not_deleted=chatbots_not_deleted,
             dropped_sends=dict(sum(self._dropped.values(), Counter())),
         )
+
+
+def _start_compactor(sink: RecordSink) -> gevent.subprocess.Popen[bytes] | None:
+    """The background compactor of ``sink``'s folder; without one, ``close`` compacts it all."""
+    try:
+        return gevent.subprocess.Popen(
+            [sys.executable, "-m", "harness.run.compaction", str(sink.folder), str(os.getpid())],
+            stdin=gevent.subprocess.DEVNULL,
+            preexec_fn=lowest_priority,
+        )
+    except OSError as exc:
+        log.warning("aisk-harness: no background compaction (%s): the parts are compacted "
+                    "when the run ends", exc)  # fmt: skip
+        return None
+
+
+def _stop(compactor: gevent.subprocess.Popen[bytes] | None) -> None:
+    """Stopped at any instant, the compactor loses nothing (``harness.run.compaction``)."""
+    if compactor is not None and compactor.poll() is None:
+        compactor.kill()
+        compactor.wait()

@@ -9,14 +9,13 @@ from typing import Any
 
 import nbformat
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from harness.errors import ConfigError, HarnessError
 from harness.report.capacity import CAPACITY_FILE
 from harness.report.html import Section, notebook_section, render_report
 from harness.report.notebooks import MAX_PARALLEL, execute
+from harness.run.parts import part_paths, part_rows, records_dir
 from harness.run.plan import read_plan
-from harness.run.sink import records_dir
 
 __all__ = [
     "CAPACITY_NOTEBOOK",
@@ -48,13 +47,13 @@ class Report:
 
 
 def _parts(run_dir: Path) -> list[Path]:
-    return sorted(records_dir(run_dir).glob("part-*.parquet"))
+    return part_paths(records_dir(run_dir))
 
 
 def _record_count(run_dir: Path) -> int:
-    """How many records the run holds, from the Parquet footers (no data read)."""
+    """How many records the run holds, from the parts' footers (no column decoded)."""
     try:
-        return sum(pq.ParquetFile(part).metadata.num_rows for part in _parts(run_dir))
+        return sum(part_rows(part) for part in _parts(run_dir))
     except (OSError, pa.ArrowException) as exc:
         raise ConfigError(f"cannot read the records of {str(run_dir)!r}: {exc}") from None
 

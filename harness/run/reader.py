@@ -1,5 +1,5 @@
-"""Reading a run's records back: every Parquet part, or the parts that can be read and a list
-of those that cannot.
+"""Reading a run's records back: every part (Parquet, or Arrow where a run did not compact it),
+or the parts that can be read and a list of those that cannot.
 
 ``read_records`` is strict (a damaged part is a one-line ``ConfigError`` naming the file): what
 the reports and notebooks use. ``read_run_records`` keeps going past a damaged part and lists it,
@@ -16,11 +16,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from harness.errors import ConfigError
+from harness.run.parts import ARROW, part_paths, read_part, records_dir
 from harness.run.records import RECORD_SCHEMA, is_load_chat
-from harness.run.sink import records_dir
 
 __all__ = ["DamagedPart", "RunRecords", "read_records", "read_run_records"]
 
@@ -71,8 +70,15 @@ def _read(parts: list[Path], names: list[str]) -> pa.Table:
     schema, repetitive = _schema(names)
     if not parts:
         return schema.empty_table().select(names)
-    file_format = ds.ParquetFileFormat(read_options={"dictionary_columns": repetitive})
-    return ds.dataset(parts, schema=schema, format=file_format).to_table(columns=names)
+    parquet_format = ds.ParquetFileFormat(read_options={"dictionary_columns": repetitive})
+    arrow = [part for part in parts if part.suffix == ARROW]
+    parquet = [part for part in parts if part.suffix != ARROW]
+    tables = [
+        ds.dataset(paths, schema=schema, format=file_format).to_table(columns=names)
+        for paths, file_format in ((parquet, parquet_format), (arrow, "ipc"))
+        if paths
+    ]
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 
 def _readable(parts: list[Path]) -> tuple[list[Path], list[DamagedPart]]:
@@ -81,7 +87,7 @@ def _readable(parts: list[Path]) -> tuple[list[Path], list[DamagedPart]]:
     damaged: list[DamagedPart] = []
     for path in parts:
         try:
-            pq.read_table(path, columns=["request_id"])
+            read_part(path, ["request_id"])
         except (pa.ArrowException, OSError) as exc:
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
             damaged.append(DamagedPart(path, reason))
@@ -119,8 +125,7 @@ def read_run_records(
     ``chats_first`` puts the load's chat requests before the set-up's requests, so a reader can
     take them as one slice (no copy of millions of rows).
     """
-    folder = records_dir(run_dir)
-    parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+    parts = part_paths(records_dir(run_dir))
     names = list(columns) if columns is not None else list(RECORD_SCHEMA.names)
     damaged: list[DamagedPart] = []
     try:

@@ -1,8 +1,10 @@
-"""Records to Parquet, in small complete files, so a crash loses at most the batch in memory.
+"""Records to disk, in small complete files, so a crash loses at most the batch in memory.
 
-Each flush writes ``records/part-<writer>-<seq>.parquet`` through a temporary name and a rename, so
-a reader never sees a half-written file and a killed run leaves only whole parts behind. Memory is
-bounded by ``batch_size``: the buffer is written as soon as it is full.
+Each flush writes ``records/part-<writer>-<seq>.arrow`` through a temporary name and a rename, so
+a reader never sees a half-written file and a killed run leaves only whole parts behind; Arrow
+IPC because the sending hub waits for the write (``harness.run.parts``). ``close`` rewrites the
+parts as Parquet (``harness.run.compaction``). Memory is bounded by ``batch_size``: the buffer is
+written as soon as it is full.
 
 When a write fails (a full disk, a directory gone read-only), every part already written stays as
 it is; ``on_failure`` is told once (the run stops), the batch is kept and retried only once per
@@ -15,7 +17,6 @@ that its parts hold every record it received.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,18 +24,15 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from harness.errors import ConfigError
+from harness.run.compaction import compact
+from harness.run.parts import ARROW, records_dir, write_arrow_part
 
-__all__ = ["FLUSH_INTERVAL_S", "RecordSink", "records_dir"]
+__all__ = ["FLUSH_INTERVAL_S", "RecordSink"]
 
 FLUSH_INTERVAL_S = 2.0
 BATCH_SIZE = 20_000
-
-
-def records_dir(run_dir: Path) -> Path:
-    return run_dir / "records"
 
 
 class RecordSink:
@@ -98,6 +96,11 @@ class RecordSink:
             self.flush_if_due()
 
     @property
+    def folder(self) -> Path:
+        """Where the parts are written."""
+        return self._dir
+
+    @property
     def pending(self) -> int:
         return self._pending
 
@@ -129,18 +132,11 @@ class RecordSink:
         if not self._buffer:
             return
         batch = pa.concat_tables(self._buffer)
-        name = f"part-{self._writer}-{self._sequence:06d}.parquet"
-        final = self._dir / name
-        temporary = self._dir / f".{name}.tmp"
+        final = self._dir / f"part-{self._writer}-{self._sequence:06d}{ARROW}"
         try:
-            pq.write_table(batch, temporary, compression="zstd")
-            os.replace(temporary, final)
+            write_arrow_part(batch, final)
         except OSError as exc:
             self.write_error = f"cannot write {str(final)!r}: {exc.strerror or exc}"
-            try:
-                temporary.unlink(missing_ok=True)
-            except OSError:
-                pass  # a read-only directory: nothing was created there either
             if not self.failed and self._on_failure is not None:
                 self._on_failure(self.write_error)
             self.failed = True
@@ -153,10 +149,13 @@ class RecordSink:
         self.write_error = None
 
     def close(self) -> None:
+        """Write what is buffered, then rewrite the parts as Parquet (what cannot be rewritten
+        stays an Arrow part, as readable)."""
         if self._closed:
             return
         self.flush()
         self._closed = self.write_error is None
+        compact(self._dir)
 
 
 def _by_process(table: pa.Table) -> Counter[str]:

@@ -19,7 +19,7 @@ from run_target import API_KEY, RUN_TIMEOUT_S, Target, run, scenario_file
 from testkit import clean_env, harness_command
 
 from harness.emulator import BackgroundEmulator, EmulatorConfig
-from harness.run.sink import records_dir
+from harness.run.parts import part_paths, records_dir
 
 pytestmark = pytest.mark.locust
 
@@ -54,7 +54,7 @@ def check(run_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 def parts(run_dir: Path) -> list[Path]:
-    return sorted(records_dir(run_dir).glob("part-*.parquet"))
+    return part_paths(records_dir(run_dir))
 
 
 def verdict(run_dir: Path) -> dict[str, object]:

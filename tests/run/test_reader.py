@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness.run.parts import records_dir
 from harness.run.reader import read_records
 from harness.run.records import RECORD_COLUMNS, Record, records_to_table
-from harness.run.sink import RecordSink, records_dir
+from harness.run.sink import RecordSink
 
 RecordFactory = Callable[..., Record]
 

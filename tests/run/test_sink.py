@@ -1,4 +1,5 @@
-"""RecordSink: whole Parquet parts, flushed by size and by an injected clock, errors kept."""
+"""RecordSink: whole parts (Arrow while open, Parquet once closed), flushed by size and by an
+injected clock, errors kept."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 from harness.errors import ConfigError
 from harness.run import sink as sink_module
+from harness.run.parts import read_part, records_dir
 from harness.run.records import RECORD_SCHEMA, Record, records_to_table
-from harness.run.sink import RecordSink, records_dir
+from harness.run.sink import RecordSink
 
 RecordFactory = Callable[..., Record]
 
@@ -44,7 +45,7 @@ def parts(run_dir: Path) -> list[Path]:
 
 
 def ids_in(path: Path) -> list[str]:
-    table = pq.read_table(path)
+    table = read_part(path)
     assert table.schema == RECORD_SCHEMA
     ids: list[str] = table.column("request_id").to_pylist()
     return ids
@@ -63,9 +64,22 @@ def test_a_flush_writes_one_whole_part_and_no_temporary(
     assert sink.pending == 3
     assert parts(tmp_path) == []
     sink.flush()
-    assert [p.name for p in parts(tmp_path)] == ["part-w3-000000.parquet"]
+    assert [p.name for p in parts(tmp_path)] == ["part-w3-000000.arrow"]
     assert ids_in(parts(tmp_path)[0]) == ["local-0", "local-1", "local-2"]
     assert (sink.pending, sink.written, sink.write_error) == (0, 3, None)
+
+
+def test_close_rewrites_the_parts_as_parquet(tmp_path: Path, make_record: RecordFactory) -> None:
+    sink = RecordSink(tmp_path, "w3", batch_size=2)
+    extend(sink, batch(make_record, 3))
+    assert [p.name for p in parts(tmp_path)] == ["part-w3-000000.arrow"]
+    sink.close()
+    assert [p.name for p in parts(tmp_path)] == [
+        "part-w3-000000.parquet",
+        "part-w3-000001.parquet",
+    ]
+    assert [ids_in(p) for p in parts(tmp_path)] == [["local-0", "local-1"], ["local-2"]]
+    assert (sink.written, sink.lost) == (3, 0)
 
 
 def test_an_empty_flush_writes_nothing(tmp_path: Path) -> None:
@@ -81,8 +95,8 @@ def test_the_buffer_is_written_when_batch_size_is_reached(
     sink = RecordSink(tmp_path, "local", batch_size=2)
     extend(sink, batch(make_record, 5))
     assert [p.name for p in parts(tmp_path)] == [
-        "part-local-000000.parquet",
-        "part-local-000001.parquet",
+        "part-local-000000.arrow",
+        "part-local-000001.arrow",
     ]
     assert [ids_in(p) for p in parts(tmp_path)] == [["local-0", "local-1"], ["local-2", "local-3"]]
     assert (sink.pending, sink.written) == (1, 4)
@@ -150,7 +164,7 @@ def test_a_failed_rename_keeps_the_batch_for_a_retry(
 ) -> None:
     sink = RecordSink(tmp_path, "local")
     extend(sink, batch(make_record, 2))
-    blocker = records_dir(tmp_path) / "part-local-000000.parquet"
+    blocker = records_dir(tmp_path) / "part-local-000000.arrow"
     blocker.mkdir()  # the final name is taken by a directory: the rename fails
     sink.close()
     assert sink.write_error is not None
@@ -161,7 +175,8 @@ def test_a_failed_rename_keeps_the_batch_for_a_retry(
     sink.close()  # not closed yet: close retries
     assert sink.write_error is None
     assert (sink.pending, sink.written) == (0, 2)
-    assert ids_in(blocker) == ["local-0", "local-1"]
+    assert [p.name for p in parts(tmp_path)] == ["part-local-000000.parquet"]
+    assert ids_in(parts(tmp_path)[0]) == ["local-0", "local-1"]
 
 
 def test_a_failed_write_keeps_the_batch_and_says_why(
@@ -172,7 +187,7 @@ def test_a_failed_write_keeps_the_batch_and_says_why(
 
     sink = RecordSink(tmp_path, "local")
     append(sink, make_record())
-    monkeypatch.setattr(sink_module.pq, "write_table", full_disk)
+    monkeypatch.setattr(sink_module, "write_arrow_part", full_disk)
     sink.flush()
     assert sink.write_error is not None
     assert sink.write_error.endswith("No space left on device")
@@ -181,7 +196,7 @@ def test_a_failed_write_keeps_the_batch_and_says_why(
     monkeypatch.undo()
     sink.flush()
     assert sink.write_error is None
-    assert [p.name for p in parts(tmp_path)] == ["part-local-000000.parquet"]
+    assert [p.name for p in parts(tmp_path)] == ["part-local-000000.arrow"]
 
 
 def test_an_unusable_run_directory_is_a_config_error(tmp_path: Path) -> None:
@@ -192,7 +207,7 @@ def test_an_unusable_run_directory_is_a_config_error(tmp_path: Path) -> None:
 
 
 class FullDisk:
-    """A ``pq.write_table`` that fails like a full disk, counting its calls."""
+    """A part writer that fails like a full disk, counting its calls."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -213,7 +228,7 @@ def test_while_writes_keep_failing_memory_stays_bounded_and_written_parts_stay(
     )  # fmt: skip
     extend(sink, batch(make_record, 3))  # one whole part before the disk fills
     full = FullDisk()
-    monkeypatch.setattr(sink_module.pq, "write_table", full)
+    monkeypatch.setattr(sink_module, "write_arrow_part", full)
     extend(sink, batch(make_record, 100, start=3))
     # The first full batch failed once; later records neither retried nor grew the buffer.
     assert full.calls == 1
@@ -235,7 +250,7 @@ def test_after_the_disk_recovers_the_kept_batch_is_written(
     tmp_path: Path, make_record: RecordFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sink = RecordSink(tmp_path, "local", batch_size=2, max_pending=4)
-    monkeypatch.setattr(sink_module.pq, "write_table", FullDisk())
+    monkeypatch.setattr(sink_module, "write_arrow_part", FullDisk())
     extend(sink, batch(make_record, 6))
     assert (sink.pending, sink.dropped) == (4, 2)
     monkeypatch.undo()

@@ -1,0 +1,104 @@
+"""Arrow parts rewritten as Parquet parts, in the background during a run and at its end.
+
+The recording process writes Arrow IPC parts because they are cheap to write on the sending hub
+(``harness.run.parts``); Parquet takes a quarter of the disk. ``compact`` turns each Arrow part
+into the Parquet part of the same stem: written under a temporary name, checked to hold the same
+number of rows, renamed, and only then the Arrow file removed. It can be stopped at any instant
+(killed, the disk full, the directory read-only) without losing a record: the Arrow part stays
+until its Parquet twin is whole, and a reader takes whichever form is there
+(``parts.part_paths``).
+
+``python -m harness.run.compaction DIR PARENT_PID`` is the background compactor the recording
+process starts (``harness.locust.writer``): it compacts every ``INTERVAL_S`` at the lowest CPU
+priority Linux has (``SCHED_IDLE``: it runs only when the sender's core has nothing else to do)
+and ends when its parent does; the recording process compacts what is left when it closes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from harness.run.parts import ARROW, PARQUET, part_paths, part_rows, read_part, temporary_for
+
+__all__ = ["INTERVAL_S", "compact", "lowest_priority"]
+
+INTERVAL_S = 1.0
+
+
+def compact(folder: Path) -> int:
+    """Every Arrow part of ``folder`` as Parquet; how many were compacted. A part that cannot
+    be rewritten now (a full disk, a read-only directory) stays as it is, readable."""
+    compacted = 0
+    for path in part_paths(folder):
+        if path.suffix == ARROW and _rewrite(path):
+            compacted += 1
+    _forget_twins(folder)
+    return compacted
+
+
+def _rewrite(arrow: Path) -> bool:
+    final = arrow.with_suffix(PARQUET)
+    temporary = temporary_for(final)
+    try:
+        table = read_part(arrow)
+        pq.write_table(table, temporary, compression="zstd")
+        if part_rows(temporary) != table.num_rows:
+            raise OSError(f"{temporary} does not hold the {table.num_rows} records it was given")
+        os.replace(temporary, final)
+        arrow.unlink()
+    except (OSError, pa.ArrowException):
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass
+        return False
+    return True
+
+
+def _forget_twins(folder: Path) -> None:
+    """Arrow files whose Parquet twin is whole (a compaction stopped after its rename)."""
+    if not folder.is_dir():
+        return
+    for arrow in folder.glob(f"part-*{ARROW}"):
+        if arrow.with_suffix(PARQUET).exists():
+            try:
+                arrow.unlink()
+            except OSError:
+                pass
+
+
+def lowest_priority() -> None:
+    """This process runs only on an otherwise idle CPU (``SCHED_IDLE``), where Linux has it."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(19)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def main(argv: list[str]) -> int:
+    folder, parent = Path(argv[0]), int(argv[1])
+    lowest_priority()
+    while _alive(parent) and os.getppid() == parent:
+        compact(folder)
+        time.sleep(INTERVAL_S)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
