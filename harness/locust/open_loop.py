@@ -25,7 +25,7 @@ from harness.load.scenario import Open
 from harness.load.schedule import Slot
 from harness.locust.sender import KeySender
 
-__all__ = ["OpenKey"]
+__all__ = ["OpenKey", "sleep_until"]
 
 NS = 1_000_000_000
 PHASE = "open"
@@ -71,11 +71,11 @@ class OpenKey:
             schedule_seed(self.run_id, self.slot.index),
         )  # fmt: skip
         for number, intended in enumerate(instants):
-            _sleep_until(intended)
+            sleep_until(intended)
             granted, allowed = self.allowance.take(time.monotonic_ns())
             if not granted or number >= ceiling:
                 return  # the slot's share of the run's budget, or its own ceiling, is spent
-            _sleep_until(allowed)  # the pacer of a --max-rps share (at the schedule's rate: now)
+            sleep_until(allowed)  # the pacer of a --max-rps share (at the schedule's rate: now)
             try:
                 due.put_nowait(intended)
             except Full:
@@ -89,7 +89,7 @@ class OpenKey:
             self.sender.send(PHASE, client, intended)
 
 
-def _sleep_until(instant_ns: int) -> None:
+def sleep_until(instant_ns: int) -> None:
     # gevent's timers run on the loop's cached time and may wake early: re-checked on the clock.
     while (pause := instant_ns - time.monotonic_ns()) > 0:
         gevent.sleep(pause / NS)

@@ -23,7 +23,7 @@ from harness.api.duration import parse_duration
 from harness.load.budget import SlotAllowance
 from harness.load.scenario import Burst, Open, Paced, Polite
 from harness.load.schedule import Slot
-from harness.locust.open_loop import OpenKey
+from harness.locust.open_loop import OpenKey, sleep_until
 from harness.locust.sender import KeySender
 from harness.locust.session import Run, Session, session_of
 
@@ -68,15 +68,16 @@ class KeyUser(User):
     def _burst(
         self, run: Run, slot: Slot, burst: Burst, allowance: SlotAllowance, deadline_ns: int
     ) -> None:
-        interval_s = _seconds(burst.interval)
-        start = time.monotonic()
+        interval_ns = parse_duration(burst.interval)
+        start_ns = time.monotonic_ns()
         for repetition, key in enumerate(slot.keys):
+            due_ns = start_ns + repetition * interval_ns
+            if due_ns >= deadline_ns:
+                return  # no burst is due before the slot's end: waiting for one only delays it
             sender = KeySender(self, run, slot, key)
             if burst.concurrent:
                 sender.prewarm(burst.size)
-            pause = start + repetition * interval_s - time.monotonic()
-            if pause > 0:
-                gevent.sleep(pause)
+            sleep_until(due_ns)
             size = _gate(allowance, deadline_ns, burst.size)
             if size == 0:
                 return  # the slot's time or its share of the budget is spent
@@ -109,9 +110,9 @@ def _loop(
             turn = client
             while more():
                 due = start + int(turn * interval_ns)
-                pause = (due - time.monotonic_ns()) / NS
-                if pause > 0:
-                    gevent.sleep(pause)
+                if due >= deadline:
+                    return  # the next turn falls after the slot's end: waiting only delays it
+                sleep_until(due)
                 if not go():
                     return
                 sender.send("paced", client)
