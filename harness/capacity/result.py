@@ -52,6 +52,22 @@ class StepResult(_Model):
     p95_s: float | None
     p99_s: float | None
     within_slo: bool
+    # An open-model step's own figures (``harness.capacity.open_steps``); None in a closed one.
+    # The percentiles above are then from the *intended* send instant (coordinated omission
+    # corrected), these from the actual one; errors and error_rate count unserved arrivals.
+    label: str = ""
+    sent_rps: float | None = None
+    goodput_rps: float | None = None
+    p50_sent_s: float | None = None
+    p95_sent_s: float | None = None
+    p99_sent_s: float | None = None
+    late: int | None = None
+    unserved: int | None = None
+    throttled: int | None = None
+    out_of_quota: int | None = None
+    in_flight: float | None = None
+    littles_in_flight: float | None = None
+    steady: bool | None = None
 
 
 class CapacityResult(_Model):

@@ -17,7 +17,9 @@ import pandas as pd
 from harness.capacity.result import Slo, StepResult
 from harness.run.step_log import StepLog
 
-__all__ = ["LOAD_PHASE", "SETTLE_FRACTION", "Requests", "Window", "measure", "windows_of"]
+__all__ = [
+    "LOAD_PHASE", "SETTLE_FRACTION", "Requests", "Window", "measure", "percentile", "windows_of",
+]  # fmt: skip
 
 SETTLE_FRACTION = 0.25
 LOAD_PHASE = "hammer"  # the phase of the stepped load's chat requests (not the set-up probes)
@@ -68,7 +70,7 @@ def windows_of(log: StepLog, settle_fraction: float = SETTLE_FRACTION) -> list[W
     return windows
 
 
-def _percentile(sorted_values: npt.NDArray[np.float64], q: float) -> float | None:
+def percentile(sorted_values: npt.NDArray[np.float64], q: float) -> float | None:
     """Nearest rank: the smallest latency at least ``q`` of the requests did not exceed."""
     if sorted_values.size == 0:
         return None
@@ -86,7 +88,7 @@ def measure(requests: Requests, windows: list[Window], slo: Slo) -> list[StepRes
         latencies = np.sort(requests.latency_s[low:high][ok])
         seconds = (window.end_ns - window.start_ns) / NS
         error_rate = (total - succeeded) / total if total else 0.0
-        p95 = _percentile(latencies, 0.95)
+        p95 = percentile(latencies, 0.95)
         results.append(
             StepResult(
                 index=window.index,
@@ -98,9 +100,9 @@ def measure(requests: Requests, windows: list[Window], slo: Slo) -> list[StepRes
                 errors=total - succeeded,
                 throughput_rps=succeeded / seconds,
                 error_rate=error_rate,
-                p50_s=_percentile(latencies, 0.50),
+                p50_s=percentile(latencies, 0.50),
                 p95_s=p95,
-                p99_s=_percentile(latencies, 0.99),
+                p99_s=percentile(latencies, 0.99),
                 within_slo=(
                     total > 0
                     and p95 is not None

@@ -14,11 +14,12 @@ import os
 import re
 import secrets
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 from harness.api.duration import DurationError, format_duration, parse_duration
 from harness.capacity import CapacityResult, Slo, analyse, write_result
-from harness.capacity.statement import format_rate
+from harness.cli.capacity_open import emulator_capacity, run_open_sweep
 from harness.cli.load_job import (
     cli_spell,
     locust_command,
@@ -48,6 +49,7 @@ from harness.run.step_log import read_step_log, step_users
 # The run options a capacity search takes (its scenario, duration and users are its own).
 CAPACITY_RUN_OPTIONS = ("out", "request-timeout", "org-timezone", "label", "api-key")
 MAX_USERS = 1_000
+MAX_RATES = 20
 MIN_STEP_NS = 2_000_000_000  # Locust moves a shape about once a second
 USER_MARGIN_NS = 60_000_000_000  # users outlive the steps: the shape, not their slot, ends them
 # The embedded emulator's default capacity: 4 answers at once, 40 ms each: 100 req/s; 8 may wait.
@@ -100,18 +102,6 @@ def capacity_scenario(users: int, duration_ns: int) -> Scenario:
     )
 
 
-def _emulator_capacity(config: EmulatorConfig) -> str:
-    """What the embedded emulator's settings imply, for the line that announces it."""
-    rate = config.capacity_rps
-    if rate is None or config.max_concurrency is None:
-        return "no capacity limit"
-    queue = "unbounded" if config.max_queue is None else str(config.max_queue)
-    return (
-        f"{config.max_concurrency} answers at once of {config.max_concurrency / rate * 1e3:g} ms "
-        f"on average, queue {queue}: at most {format_rate(rate)}"
-    )
-
-
 def _cell(value: float | None, digits: str = ".3f") -> str:
     return "-" if value is None else format(value, digits)
 
@@ -139,9 +129,9 @@ def print_steps(result: CapacityResult) -> None:
     print(f"({result.model_note})")
 
 
-def _handle(args: argparse.Namespace) -> int:
-    slo = _slo(args)
-    users = _steps(args)
+def _target(args: argparse.Namespace) -> tuple[str, EmulatorConfig | None]:
+    """The API key, and the embedded emulator's configuration where there is no --target
+    (its options checked before anything is made)."""
     if args.target is not None:
         refuse_emulator_options(args)
     else:
@@ -149,11 +139,28 @@ def _handle(args: argparse.Namespace) -> int:
             if getattr(args, name) is None:
                 setattr(args, name, value)
     api_key = target_api_key(args.target, args.api_key, args.allow_remote)
-    config: EmulatorConfig | None = None
-    if args.target is None:
-        api_key = secrets.token_urlsafe(24)
-        config = emulator_config(args, [api_key])  # its options checked before anything is made
+    if args.target is not None:
+        return api_key, None
+    api_key = secrets.token_urlsafe(24)
+    return api_key, emulator_config(args, [api_key])
+
+
+def _handle(args: argparse.Namespace) -> int:
+    slo = _slo(args)
+    users = _steps(args)
+    if not 1 <= args.rates <= MAX_RATES:
+        raise ConfigError(f"--rates: expected a whole number from 1 to {MAX_RATES}")
+    api_key, config = _target(args)
     run_dir = run_dir_path(args.out)
+    if args.model == "open":
+        return run_open_sweep(args, slo, api_key, config, run_dir)
+    return _closed(args, slo, users, api_key, config, run_dir)
+
+
+def _closed(
+    args: argparse.Namespace, slo: Slo, users: list[int], api_key: str,
+    config: EmulatorConfig | None, run_dir: Path,
+) -> int:  # fmt: skip
     step_ns = parse_duration(args.step_duration)
     scenario = capacity_scenario(users[-1], len(users) * step_ns + USER_MARGIN_NS)
     with ExitStack() as stack:
@@ -171,7 +178,7 @@ def _handle(args: argparse.Namespace) -> int:
         make_run_dir(run_dir)
         if config is not None:
             emulator.start()
-            print(f"embedded emulator at {host} ({_emulator_capacity(config)})")
+            print(f"embedded emulator at {host} ({emulator_capacity(config)})")
         print_target(host, api_key, args.target is None)
         print(
             f"capacity search {run_dir}: {len(users)} steps of {args.step_duration} "
@@ -237,6 +244,20 @@ def add_parser(subparsers: Any) -> None:
         "--step-duration", default="6s", metavar="T",
         help="how long each step lasts, at least 2s; its first quarter is not measured "
         "(default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--model", choices=("closed", "open"), default="closed",
+        help="closed: step up users (default); open: sweep arrival rates, latency measured from "
+        "each request's intended send instant",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rates", type=int, default=5, metavar="K",
+        help="--model open: rates spread between the synchronous and the throughput run, before "
+        "bisection (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--arrivals", choices=("constant", "poisson"), default="constant",
+        help="--model open: arrivals evenly spaced or a Poisson process (default: %(default)s)",
     )  # fmt: skip
     add_emulator_options(parser, zone=False)
     parser.set_defaults(handler=_handle)

@@ -58,6 +58,8 @@ def capacity_command(*args: str) -> list[str]:
         (["--training-fails"], "--training-fails"),
         (["--target", "ftp://example"], "--target"),
         (["--target", "http://127.0.0.1:9"], "--api-key"),
+        (["--model", "open", "--rates", "0"], "--rates"),
+        (["--model", "sideways"], "--model"),
     ],
 )
 def test_bad_arguments_end_with_one_line_naming_the_option_and_exit_code_2(
@@ -110,6 +112,44 @@ def test_the_search_finds_the_emulators_capacity_at_its_knee(tmp_path: Path) -> 
     assert done.stdout.rstrip().splitlines()[-1] == f"report: {run_dir / 'report.html'}"
     report = (run_dir / "report.html").read_text(encoding="utf-8")
     assert html.escape(result.sentence) in report
+
+
+@pytest.mark.locust
+def test_the_open_sweep_finds_the_emulators_capacity_within_five_percent(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    done = subprocess.run(
+        capacity_command(
+            "--model", "open", "--max-concurrency", str(SERVERS), "--latency", LATENCY,
+            "--max-queue", "8", "--step-duration", "3s", "--out", str(run_dir),
+        ),
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_S * 2, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = read_result(run_dir)
+    print(done.stdout[-3000:])
+    assert result.model == "open"
+    assert result.capacity_rps == pytest.approx(IMPLIED_RPS, abs=5)
+    baselines, rates = result.steps[:2], result.steps[2:]
+    assert [step.label for step in baselines] == ["synchronous", "throughput"]
+    assert baselines[0].p50_s == pytest.approx(parse_duration(LATENCY) / 1e9, rel=0.5)
+    # Past the capacity, a rate misses the SLO on its errors: the queue of 8 overflows.
+    failed = [step for step in rates if not step.within_slo]
+    assert failed
+    assert all(step.offered > result.capacity_rps for step in failed)
+    assert all(step.error_rate > 0.01 for step in failed)
+    best = next(step for step in rates if step.index == result.capacity_step)
+    assert best.goodput_rps == pytest.approx(best.offered, rel=0.05)
+    assert best.steady
+    # Every step is a whole run of its own, against a chatbot made and deleted for it.
+    step_dirs = sorted((run_dir / "steps").iterdir())
+    assert len(step_dirs) == len(result.steps)
+    for step_dir in step_dirs:
+        assert json.loads((step_dir / "recording.json").read_text())["records_lost"] == 0
+    sent = read_records(step_dirs[2])
+    assert set(sent.loc[sent["kind"] == "chat", "phase"]) >= {"open"}
+    assert result.sentence in done.stdout
+    assert "report: not made for an open sweep yet" in done.stdout
 
 
 @pytest.fixture

@@ -1,0 +1,200 @@
+"""``capacity --model open``: an arrival-rate sweep, one Locust run per step.
+
+A synchronous run (one user, one request in flight) and a throughput run (``--max-users``
+users) are closed loops, as GuideLLM's sweep begins; then ``--rates`` open-model rates spread
+between the two and bisection (``harness.capacity.sweep``) until the highest rate within the SLO
+is known to 5 %. Every step is a whole run of its own in ``RUN_DIR/steps/NN-label/`` (records,
+``run.json``, Locust's files), against a fresh chatbot with no limit and no quota; the sweep's
+``capacity.json`` is in ``RUN_DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+from harness.api.duration import format_duration, parse_duration
+from harness.capacity import CapacityResult, Slo, StepResult, write_result
+from harness.capacity.open_result import open_result
+from harness.capacity.open_steps import OPEN_PHASE, measure_open_step
+from harness.capacity.statement import format_rate
+from harness.capacity.steps import SETTLE_FRACTION, Requests, Window, measure
+from harness.capacity.sweep import next_rate, spread
+from harness.cli.load_job import cli_spell, locust_command, make_run_dir, run_id_now, run_locust
+from harness.cli.rails import print_target
+from harness.cli.serve import emulator_description
+from harness.emulator import BackgroundEmulator, EmulatorConfig
+from harness.errors import HarnessError
+from harness.load.options import API_KEY_ENV, option_values
+from harness.load.scenario import Scenario, parse_scenario
+from harness.load.settings import run_settings
+from harness.run.plan import PLAN_FILE
+from harness.run.reader import read_records
+from harness.run.recording import read_recording
+
+__all__ = ["OPEN_KEYS", "emulator_capacity", "open_sweep", "run_open_sweep"]
+
+OPEN_KEYS = 4  # the schedule is shared by this many keys (users), so no one key's senders bind
+COLUMNS = [
+    "kind", "phase", "send_wall_ns", "recv_wall_ns", "send_mono_ns", "recv_mono_ns",
+    "intended_send_mono_ns", "clock_offset_ns", "latency_ms", "outcome", "answer_chars",
+]  # fmt: skip
+
+
+def _scenario(name: str, behaviour: dict[str, object], keys: int, duration_ns: int) -> Scenario:
+    case = {"name": name, "behaviour": behaviour,
+            "population": {"keys": keys, "users_per_key": 1}}  # fmt: skip
+    return parse_scenario(
+        {"name": name, "duration": format_duration(duration_ns), "cases": [case]},
+        "the capacity sweep's scenario",
+    )
+
+
+def open_behaviour(rate: float, slo: Slo, arrivals: str) -> dict[str, object]:
+    """A key's share of ``rate``: senders enough for answers up to twice the SLO's p95 (beyond
+    it a step fails anyway), and an arrival waiting longer than the p95 is dropped (unserved)."""
+    per_key = rate / OPEN_KEYS
+    return {
+        "kind": "open",
+        "rate": per_key,
+        "arrivals": arrivals,
+        "max_in_flight": min(math.ceil(per_key * slo.p95_s * 2) + 4, 10_000),
+        "max_delay": format_duration(round(slo.p95_s * 1e9)),
+    }
+
+
+class _Steps:
+    """Runs the sweep's steps one after another, each in its own run directory."""
+
+    def __init__(self, args: argparse.Namespace, host: str, api_key: str, run_dir: Path,
+                 emulator: dict[str, object] | None) -> None:  # fmt: skip
+        self.args, self.host, self.api_key, self.run_dir = args, host, api_key, run_dir
+        self.emulator = emulator
+        self.step_ns = parse_duration(args.step_duration)
+        self.count = 0
+
+    def run(self, label: str, scenario: Scenario, users: int) -> Path:
+        step_dir = self.run_dir / "steps" / f"{self.count:02d}-{label}"
+        settings = run_settings(
+            option_values(self.args), spell=cli_spell, run_id=run_id_now(), run_dir=step_dir,
+            target=self.host, emulator=self.emulator, scenario=scenario,
+        )  # fmt: skip
+        make_run_dir(step_dir)
+        env = {**os.environ, API_KEY_ENV: self.api_key}
+        code = run_locust(locust_command("aisk.py", settings, users=users), env)
+        if not (step_dir / PLAN_FILE).exists():
+            raise HarnessError(f"step {label} could not be made (Locust exited with {code})")
+        self.count += 1
+        return step_dir
+
+    def closed(self, label: str, users: int, slo: Slo) -> StepResult:
+        scenario = _scenario(label, {"kind": "hammer"}, users, self.step_ns)
+        records = read_records(self.run(label, scenario, users), COLUMNS)
+        load = records[(records["kind"] == "chat") & (records["phase"] == "hammer")]
+        first = int((load["send_wall_ns"] + load["clock_offset_ns"]).min()) if len(load) else 0
+        settled = first + round(self.step_ns * SETTLE_FRACTION)
+        window = Window(self.count - 1, float(users), settled, first + self.step_ns)
+        (step,) = measure(Requests.of(records), [window], slo)
+        return step.model_copy(update={"label": label})
+
+    def open(self, rate: float, slo: Slo) -> StepResult:
+        arrivals = self.args.arrivals
+        label = f"{rate:.4g}rps"
+        scenario = _scenario(
+            OPEN_PHASE, open_behaviour(rate, slo, arrivals), OPEN_KEYS, self.step_ns
+        )
+        step_dir = self.run(label, scenario, OPEN_KEYS)
+        dropped = read_recording(step_dir).dropped_sends.get(OPEN_PHASE, 0)
+        return measure_open_step(read_records(step_dir, COLUMNS), index=self.count - 1,
+                                 label=label, rate=rate, duration_ns=self.step_ns, slo=slo,
+                                 dropped=dropped)  # fmt: skip
+
+
+def _line(step: StepResult) -> str:
+    p95 = "-" if step.p95_s is None else f"{step.p95_s:.3f}"
+    if step.offered_unit == "users":
+        return (f"{step.label:>12}  {step.offered:g} users: {step.throughput_rps:.1f} req/s "
+                f"completed, p95 {p95} s, {step.error_rate * 100:.1f}% errors")  # fmt: skip
+    sent = "-" if step.p95_sent_s is None else f"{step.p95_sent_s:.3f}"
+    return (
+        f"{step.label:>12}  sent {step.sent_rps or 0:.1f}/s, ok {step.throughput_rps:.1f}/s, "
+        f"goodput {step.goodput_rps or 0:.1f}/s, p95 {p95} s (from the send: {sent} s), "
+        f"late {step.late}, unserved {step.unserved}, errors {step.error_rate * 100:.1f}%, "
+        f"in flight {step.in_flight or 0:.1f} (Little {step.littles_in_flight or 0:.1f}"
+        f"{'' if step.steady else ', NOT STEADY'})  {'ok' if step.within_slo else 'MISS'}"
+    )
+
+
+def open_sweep(
+    args: argparse.Namespace, slo: Slo, host: str, api_key: str, run_dir: Path,
+    emulator: dict[str, object] | None, say: Callable[[str], None] = print,
+) -> CapacityResult:  # fmt: skip
+    """Every step of the sweep, run and measured; its result (not yet written)."""
+    steps = _Steps(args, host, api_key, run_dir, emulator)
+    synchronous = steps.closed("synchronous", 1, slo)
+    say(_line(synchronous))
+    throughput = steps.closed("throughput", args.max_users, slo)
+    say(_line(throughput))
+    rates: list[StepResult] = []
+
+    def tried() -> list[tuple[float, bool]]:
+        return [(step.offered, step.within_slo) for step in rates]
+
+    for rate in spread(synchronous.throughput_rps, throughput.throughput_rps, args.rates):
+        rates.append(steps.open(rate, slo))
+        say(_line(rates[-1]))
+    bisections = 0
+    while (bisected := next_rate(tried(), bisections)) is not None:
+        bisections += 1
+        rates.append(steps.open(bisected, slo))
+        say(_line(rates[-1]))
+    result = open_result(host, slo, [synchronous, throughput], rates, args.arrivals)
+    if result.capacity_rps is not None:
+        say(f"capacity: {format_rate(result.capacity_rps)}")
+    return result
+
+
+def emulator_capacity(config: EmulatorConfig) -> str:
+    """What the embedded emulator's settings imply, for the line that announces it."""
+    rate = config.capacity_rps
+    if rate is None or config.max_concurrency is None:
+        return "no capacity limit"
+    queue = "unbounded" if config.max_queue is None else str(config.max_queue)
+    return (
+        f"{config.max_concurrency} answers at once of {config.max_concurrency / rate * 1e3:g} ms "
+        f"on average, queue {queue}: at most {format_rate(rate)}"
+    )
+
+
+def run_open_sweep(
+    args: argparse.Namespace, slo: Slo, api_key: str, config: EmulatorConfig | None, run_dir: Path
+) -> int:
+    """The sweep against the emulator (``config``) or --target, its result written."""
+    with ExitStack() as stack:
+        if config is not None:
+            emulator = BackgroundEmulator(config)
+            stack.callback(emulator.stop)
+            host = emulator.base_url
+        else:
+            host = args.target.rstrip("/")
+        make_run_dir(run_dir)
+        if config is not None:
+            emulator.start()
+            print(f"embedded emulator at {host} ({emulator_capacity(config)})")
+        print_target(host, api_key, args.target is None)
+        print(f"open-model sweep {run_dir}: a synchronous run, a throughput run of "
+              f"{args.max_users} users, {args.rates} rates ({args.arrivals} arrivals) and "
+              f"bisection, {args.step_duration} each; target {host}")  # fmt: skip
+        description = emulator_description(args) if config is not None else None
+        result = open_sweep(args, slo, host, api_key, run_dir, description)
+    path = write_result(run_dir, result)
+    print(f"\n{result.sentence}\n({result.model_note})")
+    print(f"\nrun directory: {run_dir} (each step's run in steps/)\ncapacity result: {path}")
+    if not args.no_report:
+        print("report: not made for an open sweep yet (capacity.json and each step's run "
+              "directory hold its figures; `aisk-harness report` makes one per step)")  # fmt: skip
+    return 0
