@@ -2,9 +2,10 @@
 one sentence that says it with the SLO and how it was measured.
 
 Pure. The synchronous and throughput runs are steps too (``label``, ``offered_unit`` "users"),
-listed first; the capacity is only ever a rate step's (``sweep.bracket``). The knee is the first
-rate (in rate order) whose corrected p95 turned up from the synchronous run's
-(``search.knee``'s rule).
+listed first; the capacity is only ever a rate step's (``sweep.bracket``), never a
+generator-bound one's (``harness.capacity.generator``), and the sentence names those. The
+knee is the first rate (in rate order) whose corrected p95 turned up from the synchronous
+run's (``search.knee``'s rule).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def open_result(
     target: str, slo: Slo, baselines: list[StepResult], rates: list[StepResult], arrivals: str
 ) -> CapacityResult:
     """The sweep's result: ``baselines`` (synchronous, throughput) and the ``rates`` tried."""
-    by_rate = sorted(rates, key=lambda step: step.offered)
+    by_rate = sorted((s for s in rates if not s.generator_bound), key=lambda s: s.offered)
     found = bracket([(step.offered, step.within_slo) for step in by_rate])
     best = next((s for s in by_rate if s.offered == found.within and s.within_slo), None)
     failed = next((s for s in by_rate if s.offered == found.outside and not s.within_slo), None)
@@ -82,5 +83,21 @@ def open_result(
         knee_rps=bend.offered if bend else None,
         knee_step=bend.index if bend else None,
         errors_begin_step=failing.index if failing else None,
-        sentence=_sentence(slo, arrivals, best, failed, found.narrow),
+        sentence=_sentence(slo, arrivals, best, failed, found.narrow)
+        + _generator_note([*baselines, *rates]),
+    )
+
+
+def _generator_note(steps: list[StepResult]) -> str:
+    """What the sentence must add when the load generator, not the target, set a step's pace."""
+    bound = [step for step in steps if step.generator_bound]
+    if not bound:
+        return ""
+    worst = max(bound, key=lambda step: step.generator_cpu_percent or 0)
+    names = ", ".join(step.label or str(step.index) for step in bound)
+    return (
+        f" {len(bound)} step{'s were' if len(bound) > 1 else ' was'} generator-bound ({names}: "
+        f"Locust process {worst.generator_process} at {worst.generator_cpu_percent:.0f}% CPU) and "
+        f"{'are' if len(bound) > 1 else 'is'} not counted as the target's: the load generator, "
+        f"not the target, set the pace there."
     )

@@ -68,6 +68,11 @@ class StepResult(_Model):
     in_flight: float | None = None
     littles_in_flight: float | None = None
     steady: bool | None = None
+    # The busiest Locust process's mean CPU over the window (``generator_cpu.json``), and whether
+    # that bound the sending (``harness.capacity.generator``): then the step is not the target's.
+    generator_cpu_percent: float | None = None
+    generator_process: str | None = None
+    generator_bound: bool | None = None
 
 
 class CapacityResult(_Model):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from harness.api.duration import format_duration, parse_duration
 from harness.capacity import CapacityResult, Slo, StepResult, write_result
+from harness.capacity.generator import mark_generator
 from harness.capacity.open_result import open_result
 from harness.capacity.open_steps import OPEN_PHASE, measure_open_step
 from harness.capacity.statement import format_rate
@@ -28,10 +29,11 @@ from harness.cli.load_job import cli_spell, locust_command, make_run_dir, run_id
 from harness.cli.rails import print_target
 from harness.cli.serve import emulator_description
 from harness.emulator import BackgroundEmulator, EmulatorConfig
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV, option_values
 from harness.load.scenario import Scenario, parse_scenario
 from harness.load.settings import run_settings
+from harness.run.generator_cpu import read_generator_cpu
 from harness.run.plan import PLAN_FILE
 from harness.run.reader import read_records
 from harness.run.recording import read_recording
@@ -91,6 +93,15 @@ class _Steps:
         self.count += 1
         return step_dir
 
+    def generator(self, step: StepResult) -> StepResult:
+        """The step marked with the CPU its Locust process used (``generator_cpu.json``)."""
+        step_dir = sorted((self.run_dir / "steps").glob(f"{step.index:02d}-*"))[0]
+        try:
+            cpu = read_generator_cpu(step_dir)
+        except ConfigError:
+            cpu = None
+        return mark_generator(step, cpu)
+
     def closed(self, label: str, users: int, slo: Slo) -> StepResult:
         scenario = _scenario(label, {"kind": "hammer"}, users, self.step_ns)
         records = read_records(self.run(label, scenario, users), COLUMNS)
@@ -99,7 +110,7 @@ class _Steps:
         settled = first + round(self.step_ns * SETTLE_FRACTION)
         window = Window(self.count - 1, float(users), settled, first + self.step_ns)
         (step,) = measure(Requests.of(records), [window], slo)
-        return step.model_copy(update={"label": label})
+        return self.generator(step.model_copy(update={"label": label}))
 
     def open(self, rate: float, slo: Slo) -> StepResult:
         arrivals = self.args.arrivals
@@ -109,16 +120,18 @@ class _Steps:
         )
         step_dir = self.run(label, scenario, OPEN_KEYS)
         dropped = read_recording(step_dir).dropped_sends.get(OPEN_PHASE, 0)
-        return measure_open_step(read_records(step_dir, COLUMNS), index=self.count - 1,
+        step = measure_open_step(read_records(step_dir, COLUMNS), index=self.count - 1,
                                  label=label, rate=rate, duration_ns=self.step_ns, slo=slo,
                                  dropped=dropped)  # fmt: skip
+        return self.generator(step)
 
 
 def _line(step: StepResult) -> str:
     p95 = "-" if step.p95_s is None else f"{step.p95_s:.3f}"
     if step.offered_unit == "users":
         return (f"{step.label:>12}  {step.offered:g} users: {step.throughput_rps:.1f} req/s "
-                f"completed, p95 {p95} s, {step.error_rate * 100:.1f}% errors")  # fmt: skip
+                f"completed, p95 {p95} s, {step.error_rate * 100:.1f}% errors"
+                f"{_bound(step)}")  # fmt: skip
     sent = "-" if step.p95_sent_s is None else f"{step.p95_sent_s:.3f}"
     return (
         f"{step.label:>12}  sent {step.sent_rps or 0:.1f}/s, ok {step.throughput_rps:.1f}/s, "
@@ -126,7 +139,15 @@ def _line(step: StepResult) -> str:
         f"late {step.late}, unserved {step.unserved}, errors {step.error_rate * 100:.1f}%, "
         f"in flight {step.in_flight or 0:.1f} (Little {step.littles_in_flight or 0:.1f}"
         f"{'' if step.steady else ', NOT STEADY'})  {'ok' if step.within_slo else 'MISS'}"
+        f"{_bound(step)}"
     )
+
+
+def _bound(step: StepResult) -> str:
+    if step.generator_cpu_percent is None:
+        return ""
+    mark = "  GENERATOR-BOUND" if step.generator_bound else ""
+    return f"  (Locust {step.generator_cpu_percent:.0f}% CPU){mark}"
 
 
 def open_sweep(
@@ -142,7 +163,7 @@ def open_sweep(
     rates: list[StepResult] = []
 
     def tried() -> list[tuple[float, bool]]:
-        return [(step.offered, step.within_slo) for step in rates]
+        return [(step.offered, step.within_slo) for step in rates if not step.generator_bound]
 
     for rate in spread(synchronous.throughput_rps, throughput.throughput_rps, args.rates):
         rates.append(steps.open(rate, slo))

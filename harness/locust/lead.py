@@ -28,12 +28,14 @@ from harness.errors import HarnessError
 from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV
 from harness.load.schedule import SlotDispenser, slot_count
 from harness.load.settings import RunSettings, read_settings, run_settings, scenario_of
+from harness.locust.cpu import CpuSampler
 from harness.locust.options import locust_option_values, settings_file, spell
 from harness.locust.recorder import Recorder
 from harness.locust.session import Run, Session
 from harness.locust.setup import Provisioned, delete_chatbots, provision, record_setup_probes
 from harness.locust.writer import Writer
 from harness.run.clock import ClockOffset
+from harness.run.generator_cpu import write_generator_cpu
 from harness.run.plan import plan_of, write_plan
 from harness.run.recording import Recording, write_recording
 from harness.run.sink import RecordSink
@@ -54,6 +56,7 @@ class _Lead:
     recorder: Recorder
     dispenser: SlotDispenser
     provisioned: Provisioned = field(default_factory=Provisioned)
+    cpu: CpuSampler | None = None  # from the load's start
     finished: bool = False
 
 
@@ -114,6 +117,7 @@ class LeadSession(Session):
             gevent.spawn(self._stop_and_quit)
             return
         self.announce(run)
+        lead.cpu = CpuSampler(self.process, self.worker_cpu)
         self.begin(run)
         log.info("aisk-harness: run %s, %d slots, records in %s",
                  settings.run_id, len(run.slots), settings.run_dir)  # fmt: skip
@@ -164,6 +168,8 @@ class LeadSession(Session):
         recording = lead.writer.recording(self.lost_workers(), self._slots_not_run(lead), left)
         try:
             write_recording(Path(lead.settings.run_dir), recording)
+            if lead.cpu is not None:
+                write_generator_cpu(Path(lead.settings.run_dir), lead.cpu.stop())
         except OSError as exc:
             log.error("aisk-harness: cannot write recording.json: %s", exc)
         self._say(recording)
@@ -186,6 +192,10 @@ class LeadSession(Session):
 
     @abstractmethod
     def lost_workers(self) -> list[str]: ...
+
+    def worker_cpu(self) -> dict[str, float]:
+        """Each worker's CPU use as its last heartbeat said (by name); none in one process."""
+        return {}
 
     # -- helpers -----------------------------------------------------------------------------------
 

@@ -69,6 +69,9 @@ class MasterSession(LeadSession):
         keep_users_where_they_are(runner, lambda: self.run is not None)
         on_event(environment.events.worker_connect, self._joined)
 
+    def worker_cpu(self) -> dict[str, float]:
+        return {self.process_of(c.id): float(c.cpu_usage) for c in self.master.clients.all}
+
     def process_of(self, client_id: str) -> str:
         index = self.master.get_worker_index(client_id)  # type: ignore[no-untyped-call]
         return f"w{index}"
