@@ -5,9 +5,11 @@ can, not as the step asked: its throughput is the generator's ceiling and its la
 its own queue. Such a step is *generator-bound*: it is shown, but never counted as the target's
 capacity (``sweep.bracket`` and ``open_result`` leave it out), and the sentence says so.
 
-Late sends alone are not taken as generator-bound: in an open step they are mostly arrivals that
-found every sender busy because the target held them (the corrected latency counts that), and
-the sender's own lateness is measured apart (``bench open_sender``: < 0.2 % at 2 000 req/s).
+A process can also be starved without showing its CPU busy (a host shared with other work, a
+CPU quota): an open step whose *scheduler* handed more than ``BEHIND_SHARE`` of its arrivals over
+late (``recording.json``'s ``behind_schedule``) is generator-bound too. Late *sends* alone are not:
+in an open step they are mostly arrivals that found every sender busy because the target held
+them (the corrected latency counts that).
 """
 
 from __future__ import annotations
@@ -15,19 +17,28 @@ from __future__ import annotations
 from harness.capacity.result import StepResult
 from harness.run.generator_cpu import BUSY_PERCENT, GeneratorCpu
 
-__all__ = ["mark_generator"]
+__all__ = ["BEHIND_SHARE", "mark_generator"]
+
+BEHIND_SHARE = 0.01
 
 
-def mark_generator(step: StepResult, cpu: GeneratorCpu | None) -> StepResult:
-    """``step`` with its generator's CPU and mark (unknown without samples in its window)."""
+def mark_generator(
+    step: StepResult, cpu: GeneratorCpu | None, behind_share: float | None = None
+) -> StepResult:
+    """``step`` with its generator's CPU, its scheduler's lateness and the mark (unknown
+    without CPU samples in its window or an open schedule)."""
     busiest = cpu.busiest(step.start_ns, step.end_ns) if cpu is not None else None
-    if busiest is None:
+    if busiest is None and behind_share is None:
         return step
-    process, percent = busiest
+    process, percent = busiest if busiest is not None else (None, None)
+    bound = (percent is not None and percent > BUSY_PERCENT) or (
+        behind_share is not None and behind_share > BEHIND_SHARE
+    )
     return step.model_copy(
         update={
-            "generator_cpu_percent": round(percent, 1),
+            "generator_cpu_percent": None if percent is None else round(percent, 1),
             "generator_process": process,
-            "generator_bound": percent > BUSY_PERCENT,
+            "generator_bound": bound,
+            "behind_share": behind_share,
         }
     )

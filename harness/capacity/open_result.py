@@ -95,9 +95,13 @@ def _generator_note(steps: list[StepResult]) -> str:
         return ""
     worst = max(bound, key=lambda step: step.generator_cpu_percent or 0)
     names = ", ".join(step.label or str(step.index) for step in bound)
+    behind = max((step.behind_share or 0 for step in bound), default=0)
+    why = [f"Locust process {worst.generator_process} at {worst.generator_cpu_percent:.0f}% CPU"
+           ] if worst.generator_cpu_percent is not None else []  # fmt: skip
+    if behind > 0:
+        why.append(f"its schedule handed up to {behind * 100:.0f}% of arrivals over late")
     return (
         f" {len(bound)} step{'s were' if len(bound) > 1 else ' was'} generator-bound ({names}: "
-        f"Locust process {worst.generator_process} at {worst.generator_cpu_percent:.0f}% CPU) and "
-        f"{'are' if len(bound) > 1 else 'is'} not counted as the target's: the load generator, "
-        f"not the target, set the pace there."
+        f"{'; '.join(why)}) and {'are' if len(bound) > 1 else 'is'} not counted as the target's: "
+        f"the load generator, not the target, set the pace there."
     )

@@ -13,8 +13,11 @@ wait for answers, so what it measures differs from a closed step's in four ways:
   answered. ``error_rate`` is (errors + unserved) / (requests + unserved). Throttles and
   out-of-quota answers are their own outcomes, counted beside, never errors (a capacity
   chatbot has no limit, so any is a finding).
-- **Goodput**: admitted answers with a non-empty text whose corrected latency is within the
-  SLO's bound, per second; ``throughput_rps`` counts every admitted answer.
+- **Throughput and goodput** are what the target *completed* in the window, per second (any
+  arrival's answer that came back in it, as a closed step counts): ``throughput_rps`` every
+  admitted answer, ``goodput_rps`` those with a non-empty text whose corrected latency is
+  within the SLO's bound. Past the capacity they stay at what the target sustains while the
+  arrivals (``sent_rps``) go on.
 
 In flight: the time-average over the window of arrivals not yet answered (waiting for a sender
 or at the target: each from its intended instant to its answer), beside Little's law's
@@ -46,6 +49,20 @@ NS = 1_000_000_000
 
 def _int(column: pd.Series) -> npt.NDArray[np.int64]:
     return column.to_numpy(np.int64)
+
+
+def _completed(load: pd.DataFrame, start: int, end: int, slo: Slo) -> tuple[int, int]:
+    """Admitted answers that came back in ``[start, end)``, and those of them that are good:
+    a non-empty text within the SLO's latency bound from the intended instant."""
+    recv = _int(load["recv_mono_ns"])
+    ok = (
+        (load["outcome"].astype(str) == Outcome.OK.value).to_numpy()
+        & (recv >= start)
+        & (recv < end)
+    )
+    chars = load["answer_chars"].to_numpy(np.float64, na_value=0.0)
+    waited = (recv - _int(load["intended_send_mono_ns"])) / NS
+    return int(ok.sum()), int((ok & (chars > 0) & (waited <= slo.p95_s)).sum())
 
 
 def _little(load: pd.DataFrame, start: int, end: int) -> tuple[float, float]:
@@ -114,7 +131,7 @@ def measure_open_step(
     unserved = round(dropped * (w.end - w.start) / duration_ns)
     corrected = np.sort((w.recv - w.intended)[ok] / NS)
     actual = np.sort((w.recv - w.send)[ok] / NS)
-    good = ok & (w.chars > 0) & ((w.recv - w.intended) / NS <= slo.p95_s)
+    completed, good = _completed(load, w.start, w.end, slo)
     offered = requests + unserved
     error_rate = (errors + unserved) / offered if offered else 0.0
     p95 = percentile(corrected, 0.95)
@@ -129,10 +146,10 @@ def measure_open_step(
         index=index, offered=rate, offered_unit="req/s",
         start_ns=w.start + to_wall, end_ns=w.end + to_wall,
         requests=requests, errors=errors + unserved,
-        throughput_rps=float(ok.sum()) / seconds, error_rate=error_rate,
+        throughput_rps=completed / seconds, error_rate=error_rate,
         p50_s=percentile(corrected, 0.50), p95_s=p95, p99_s=percentile(corrected, 0.99),
         within_slo=within and error_rate <= slo.max_error_rate,
-        label=label, sent_rps=requests / seconds, goodput_rps=float(good.sum()) / seconds,
+        label=label, sent_rps=requests / seconds, goodput_rps=good / seconds,
         p50_sent_s=percentile(actual, 0.50), p95_sent_s=percentile(actual, 0.95),
         p99_sent_s=percentile(actual, 0.99),
         late=int(((w.send - w.intended) > LATE_NS).sum()), unserved=unserved,

@@ -73,6 +73,7 @@ class StepResult(_Model):
     generator_cpu_percent: float | None = None
     generator_process: str | None = None
     generator_bound: bool | None = None
+    behind_share: float | None = None  # open steps: arrivals its scheduler handed over late
 
 
 class CapacityResult(_Model):

@@ -93,14 +93,14 @@ class _Steps:
         self.count += 1
         return step_dir
 
-    def generator(self, step: StepResult) -> StepResult:
+    def generator(self, step: StepResult, behind_share: float | None = None) -> StepResult:
         """The step marked with the CPU its Locust process used (``generator_cpu.json``)."""
         step_dir = sorted((self.run_dir / "steps").glob(f"{step.index:02d}-*"))[0]
         try:
             cpu = read_generator_cpu(step_dir)
         except ConfigError:
             cpu = None
-        return mark_generator(step, cpu)
+        return mark_generator(step, cpu, behind_share)
 
     def closed(self, label: str, users: int, slo: Slo) -> StepResult:
         scenario = _scenario(label, {"kind": "hammer"}, users, self.step_ns)
@@ -119,11 +119,15 @@ class _Steps:
             OPEN_PHASE, open_behaviour(rate, slo, arrivals), OPEN_KEYS, self.step_ns
         )
         step_dir = self.run(label, scenario, OPEN_KEYS)
-        dropped = read_recording(step_dir).dropped_sends.get(OPEN_PHASE, 0)
+        recording = read_recording(step_dir)
+        dropped = recording.dropped_sends.get(OPEN_PHASE, 0)
+        behind = recording.behind_schedule.get(OPEN_PHASE, 0)
         step = measure_open_step(read_records(step_dir, COLUMNS), index=self.count - 1,
                                  label=label, rate=rate, duration_ns=self.step_ns, slo=slo,
                                  dropped=dropped)  # fmt: skip
-        return self.generator(step)
+        scheduled = step.requests + (step.unserved or 0)
+        share = behind / max(scheduled / (1 - SETTLE_FRACTION), 1)  # behind: the whole step's
+        return self.generator(step, round(share, 4))
 
 
 def _line(step: StepResult) -> str:
@@ -144,10 +148,13 @@ def _line(step: StepResult) -> str:
 
 
 def _bound(step: StepResult) -> str:
-    if step.generator_cpu_percent is None:
+    parts = [] if step.generator_cpu_percent is None else [
+        f"Locust {step.generator_cpu_percent:.0f}% CPU"]  # fmt: skip
+    if step.behind_share:
+        parts.append(f"{step.behind_share * 100:.1f}% handed over late")
+    if not parts:
         return ""
-    mark = "  GENERATOR-BOUND" if step.generator_bound else ""
-    return f"  (Locust {step.generator_cpu_percent:.0f}% CPU){mark}"
+    return f"  ({', '.join(parts)}){'  GENERATOR-BOUND' if step.generator_bound else ''}"
 
 
 def open_sweep(

@@ -162,7 +162,8 @@ class LeadSession(Session):
         lead.recorder.stop()
         lead.recorder.flush()
         run = self.run
-        lead.writer.report(self.process, lead.recorder.recorded, run.dropped if run else {})
+        lead.writer.report(self.process, lead.recorder.recorded, run.dropped if run else {},
+                           run.behind if run else {})  # fmt: skip
         lead.writer.close()
         left = self._tear_down(lead)
         recording = lead.writer.recording(self.lost_workers(), self._slots_not_run(lead), left)

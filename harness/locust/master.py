@@ -193,7 +193,8 @@ class MasterSession(LeadSession):
     def _flushed_worker(self, flushed: Flushed, client_id: str) -> None:
         lead = self._lead
         if lead is not None:
-            lead.writer.report(self.process_of(client_id), flushed.recorded, flushed.dropped)
+            lead.writer.report(self.process_of(client_id), flushed.recorded, flushed.dropped,
+                               flushed.behind)  # fmt: skip
         self._flushed.add(client_id)
 
     def _ping(self, ping: Ping, client_id: str) -> None:

@@ -4,13 +4,17 @@ load model Locust lacks: k6's constant-arrival-rate, Gatling's ``injectOpen``).
 ``max_in_flight`` sender greenlets take arrivals from a queue as they come due. An arrival a sender
 takes at once leaves on time; one that waits in the queue (every sender busy) leaves late, its
 record keeping the instant it was meant to leave, and is dropped (counted, never sent) when it has
-waited past ``max_delay``. The queue holds at most ``max_in_flight`` arrivals; one more is dropped
-at once. Nothing queues without bound, and a slow target never slows the schedule. The senders
+waited past ``max_delay``. The queue holds what arrives in ``max_delay`` at the schedule's rate
+(and ``max_in_flight`` more): an arrival beyond that would wait past ``max_delay`` anyway and is
+dropped at once. Nothing queues without bound, and a slow target never slows the schedule; a
+backlog that builds because the target holds every sender shows in the latency measured from
+the intended instant (coordinated omission corrected), up to ``max_delay``. The senders
 are made once per key, not per request: the schedule's own cost stays a queue hand-over.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -24,12 +28,14 @@ from harness.load.budget import SlotAllowance
 from harness.load.scenario import Open
 from harness.load.schedule import Slot
 from harness.locust.sender import KeySender
+from harness.run.records import LATE_NS
 
 __all__ = ["OpenKey", "sleep_until"]
 
 NS = 1_000_000_000
 PHASE = "open"
 _DONE = -1  # what the scheduler queues once per sender when the schedule is over
+MAX_QUEUE = 1_000_000  # arrivals waiting for a sender, at most (100 000/s × 10 s)
 
 
 @dataclass
@@ -42,15 +48,20 @@ class OpenKey:
     allowance: SlotAllowance
     run_id: str
     dropped: int = 0
+    behind: int = 0  # arrivals the scheduler itself handed over late: this process was busy
 
     def run(self, deadline_ns: int) -> int:
         """Send the whole schedule, wait for what is in flight; the arrivals dropped."""
         senders = self.behaviour.max_in_flight
-        due: Queue[int] = Queue(maxsize=senders)
+        max_delay_ns = parse_duration(self.behaviour.max_delay)
+        rate = self.slot.case.arrival_rate or 0.0
+        due: Queue[int] = Queue(
+            maxsize=senders + min(math.ceil(rate * max_delay_ns / NS), MAX_QUEUE)
+        )
         group = Group()
         try:
             for client in range(senders):
-                group.spawn(self._sender, client, due, parse_duration(self.behaviour.max_delay))
+                group.spawn(self._sender, client, due, max_delay_ns)
             self._schedule(due, deadline_ns)
             for _ in range(senders):
                 due.put(_DONE)  # blocks while the queue is full: the senders drain it
@@ -72,6 +83,8 @@ class OpenKey:
         )  # fmt: skip
         for number, intended in enumerate(instants):
             sleep_until(intended)
+            if time.monotonic_ns() - intended > LATE_NS:
+                self.behind += 1
             granted, allowed = self.allowance.take(time.monotonic_ns())
             if not granted or number >= ceiling:
                 return  # the slot's share of the run's budget, or its own ceiling, is spent

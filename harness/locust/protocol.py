@@ -111,6 +111,7 @@ class Flushed(Message):
     kind = "aisk_flushed"
     recorded: int = Field(ge=0)  # every record this worker made, all batches sent before this
     dropped: dict[str, int] = Field(default_factory=dict)  # open-model arrivals never sent, by case
+    behind: dict[str, int] = Field(default_factory=dict)  # those its scheduler handed over late
 
 
 class FlushNow(Message):

@@ -50,12 +50,14 @@ STOPPED = (STATE_STOPPING, STATE_STOPPED, STATE_CLEANUP)
 @dataclass(frozen=True)
 class Run:
     """One run as a process sees it, whole from the moment it exists. ``dropped``: the
-    open-model arrivals this process dropped, by case (they were never sent)."""
+    open-model arrivals this process dropped, by case (they were never sent); ``behind``: those
+    its scheduler itself handed over late (the process, not the target, was behind)."""
 
     settings: RunSettings
     chatbots: dict[str, ChatbotAccess]
     recorder: Recorder
     dropped: Counter[str] = field(default_factory=Counter)
+    behind: Counter[str] = field(default_factory=Counter)
 
     @property
     def slots(self) -> list[Slot]:

@@ -59,6 +59,7 @@ class KeyUser(User):
                 key.run(deadline)
             finally:
                 run.dropped[slot.case.name] += key.dropped
+                run.behind[slot.case.name] += key.behind
         else:
             sender = KeySender(self, run, slot, slot.keys[0])
             loop = _loop(sender, slot, allowance, deadline)

@@ -139,4 +139,5 @@ class WorkerSession(Session):
         self._reported = True
         run.recorder.stop()
         run.recorder.flush()
-        send(self.worker, Flushed(recorded=run.recorder.recorded, dropped=dict(run.dropped)))
+        send(self.worker, Flushed(recorded=run.recorder.recorded, dropped=dict(run.dropped),
+                                  behind=dict(run.behind)))  # fmt: skip

@@ -36,6 +36,7 @@ class Writer:
         self.received: Counter[str] = Counter()
         self.reported: dict[str, int] = {}  # process → its own total, from its last report
         self._dropped: dict[str, Counter[str]] = {}  # process → open arrivals dropped, by case
+        self._behind: dict[str, Counter[str]] = {}  # process → handed over late, by case
         self._timer = gevent.spawn(self._flush_when_due)
         self._compactor = _start_compactor(sink)
 
@@ -45,11 +46,15 @@ class Writer:
         self.received[process] += table.num_rows
         self.sink.append_table(table)
 
-    def report(self, process: str, recorded: int, dropped: Mapping[str, int]) -> None:
-        """``process`` has sent everything: it recorded ``recorded`` in all, and dropped
-        ``dropped`` open-model arrivals (by case) it never sent. The latest report counts."""
+    def report(
+        self, process: str, recorded: int, dropped: Mapping[str, int], behind: Mapping[str, int]
+    ) -> None:
+        """``process`` has sent everything: it recorded ``recorded`` in all, dropped ``dropped``
+        open-model arrivals (by case) it never sent, and its scheduler handed ``behind`` over
+        late. The latest report counts."""
         self.reported[process] = recorded
         self._dropped[process] = Counter(dropped)
+        self._behind[process] = Counter(behind)
 
     def close(self) -> None:
         """Write what is buffered; what cannot be written is counted lost."""
@@ -87,6 +92,7 @@ class Writer:
             slots_not_run=slots_not_run,
             chatbots_not_deleted=chatbots_not_deleted,
             dropped_sends=dict(sum(self._dropped.values(), Counter())),
+            behind_schedule=dict(sum(self._behind.values(), Counter())),
         )
 
 

@@ -118,6 +118,9 @@ def test_a_growing_queue_is_not_steady() -> None:
     assert step.in_flight is not None
     assert step.littles_in_flight is not None
     assert step.steady is False
+    # What the target completed in the window, not what arrived in it: it fell behind.
+    assert step.sent_rps is not None
+    assert step.throughput_rps < 0.9 * step.sent_rps
     # The window's wall-clock bounds are the intended window's, on the recording clock.
     assert step.end_ns - step.start_ns == STEP_NS * 3 // 4
 

@@ -22,11 +22,13 @@ from testkit import clean_env
 
 from harness.api.duration import parse_duration
 from harness.capacity import CapacityResult, Slo, StepResult, read_result
+from harness.capacity.open_steps import measure_open_step
 from harness.cli.capacity import print_steps
 from harness.cli.main import main
 from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.emulator.config import LatencyRange
 from harness.run.reader import read_records
+from harness.run.recording import read_recording
 from harness.run.step_log import STEP_LOG_FILE
 
 API_KEY = "org-key-capacity-tests-83b0"
@@ -233,3 +235,60 @@ def test_the_step_table_marks_capacity_knee_and_first_errors_even_on_one_step(
     assert rows[1][8] == "-"  # no p99
     assert "The sentence." in lines
     assert "(closed model: note)" in lines
+
+
+OVERLOAD = """
+name = "overload"
+duration = "{duration}"
+
+[[cases]]
+name = "open"
+behaviour = {{ kind = "open", rate = {rate}, max_in_flight = {servers}, max_delay = "60s" }}
+population = {{ keys = 1 }}
+"""
+OVERLOAD_RPS = 1.3 * IMPLIED_RPS  # the backlog grows by 30 arrivals a second
+
+
+def overloaded_step(target: BackgroundEmulator, tmp_path: Path, seconds: int) -> StepResult:
+    """One open step of ``seconds`` at 1.3 × the capacity, the target never refusing (no queue
+    bound) and the key's senders as many as the target's slots: the backlog waits at the
+    client, where only the latency from the intended send instant sees it."""
+    path = tmp_path / f"overload-{seconds}.toml"
+    path.write_text(OVERLOAD.format(duration=f"{seconds}s", rate=OVERLOAD_RPS, servers=SERVERS))
+    run_dir = tmp_path / f"run-{seconds}"
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli.main", "run", "--target", target.base_url,
+         "--api-key", API_KEY, "--scenario", str(path), "--out", str(run_dir), "--no-report",
+         "--no-calibrate"],
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode in (0, 3), done.stderr[-3000:]
+    return measure_open_step(
+        read_records(run_dir), index=0, label=f"{seconds}s", rate=OVERLOAD_RPS,
+        duration_ns=seconds * 1_000_000_000, slo=Slo(p95_s=2.0, max_error_rate=0.01),
+        dropped=read_recording(run_dir).dropped_sends.get("open", 0),
+    )  # fmt: skip
+
+
+@pytest.mark.locust
+def test_past_the_capacity_the_corrected_p99_grows_with_the_step_and_the_sent_one_does_not(
+    limited_target: BackgroundEmulator, tmp_path: Path
+) -> None:
+    short, long = (overloaded_step(limited_target, tmp_path, s) for s in (3, 6))
+    print(short.model_dump_json(), long.model_dump_json())
+    assert short.p99_s is not None
+    assert long.p99_s is not None
+    assert short.p99_sent_s is not None
+    assert long.p99_sent_s is not None
+    service_s = parse_duration(LATENCY) / 1e9
+    # From the actual send: one service time (plus its overshoot), however long the step.
+    assert short.p99_sent_s < 3 * service_s
+    assert long.p99_sent_s < 3 * service_s
+    # From the intended instant: the backlog at the window's end, ~0.3 s per second of step.
+    assert short.p99_s > 5 * short.p99_sent_s
+    assert long.p99_s > 1.5 * short.p99_s
+    assert not long.steady  # a queue grew through the step: Little's law says so
+    # The arrivals went on at 130/s; the target completed what it sustains.
+    assert long.sent_rps == pytest.approx(OVERLOAD_RPS, rel=0.05)
+    assert long.throughput_rps == pytest.approx(IMPLIED_RPS, rel=0.1)
