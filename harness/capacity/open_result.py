@@ -36,6 +36,20 @@ def _figures(step: StepResult) -> str:
     return f"p95 {p95}, {step.error_rate * 100:.1f}% errors and unserved"
 
 
+def _interval(step: StepResult) -> str:
+    """The goodput's and p95's 95 % intervals of a repeated step, for the sentence."""
+    if not step.repeats or not step.intervals:
+        return ""
+    parts = []
+    if "goodput_rps" in step.intervals:
+        low, high = step.intervals["goodput_rps"]
+        parts.append(f"goodput {low:.3g}–{high:.3g} req/s")
+    if "p95_s" in step.intervals:
+        low, high = step.intervals["p95_s"]
+        parts.append(f"p95 {low:.3g}–{high:.3g} s")
+    return f" (95% confidence over {step.repeats} runs: {', '.join(parts)})"
+
+
 def _sentence(
     slo: Slo, arrivals: str, best: StepResult | None, failed: StepResult | None, narrow: bool
 ) -> str:
@@ -50,6 +64,7 @@ def _sentence(
     head = (
         f"The target sustains {format_rate(best.offered)} ({arrivals} arrivals) within the SLO "
         f"({_slo(slo)}), with {_figures(best)} and goodput {format_rate(best.goodput_rps or 0)}"
+        f"{_interval(best)}"
     )
     if failed is None:
         return f"{head}; no rate tried exceeded it, so the capacity may be higher."

@@ -74,6 +74,10 @@ class StepResult(_Model):
     generator_process: str | None = None
     generator_bound: bool | None = None
     behind_share: float | None = None  # open steps: arrivals its scheduler handed over late
+    # --repeat N: the step's figures are the means of N runs of it, and ``intervals`` holds each
+    # figure's 95 % confidence interval (Student's t over the runs) as [low, high].
+    repeats: int | None = None
+    intervals: dict[str, list[float]] | None = None
 
 
 class CapacityResult(_Model):

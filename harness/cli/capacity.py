@@ -50,6 +50,7 @@ from harness.run.step_log import read_step_log, step_users
 CAPACITY_RUN_OPTIONS = ("out", "request-timeout", "org-timezone", "label", "api-key")
 MAX_USERS = 1_000
 MAX_RATES = 20
+MAX_REPEAT = 10
 MIN_STEP_NS = 2_000_000_000  # Locust moves a shape about once a second
 USER_MARGIN_NS = 60_000_000_000  # users outlive the steps: the shape, not their slot, ends them
 # The embedded emulator's default capacity: 4 answers at once, 40 ms each: 100 req/s; 8 may wait.
@@ -150,6 +151,8 @@ def _handle(args: argparse.Namespace) -> int:
     users = _steps(args)
     if not 1 <= args.rates <= MAX_RATES:
         raise ConfigError(f"--rates: expected a whole number from 1 to {MAX_RATES}")
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise ConfigError(f"--repeat: expected a whole number from 1 to {MAX_REPEAT}")
     api_key, config = _target(args)
     run_dir = run_dir_path(args.out)
     if args.model == "open":
@@ -254,6 +257,11 @@ def add_parser(subparsers: Any) -> None:
         "--rates", type=int, default=5, metavar="K",
         help="--model open: rates spread between the synchronous and the throughput run, before "
         "bisection (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--repeat", type=int, default=1, metavar="N",
+        help="--model open: run each rate N times and give each figure with its 95%% confidence "
+        "interval (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--arrivals", choices=("constant", "poisson"), default="constant",

@@ -22,6 +22,7 @@ from harness.capacity import CapacityResult, Slo, StepResult, write_result
 from harness.capacity.generator import mark_generator
 from harness.capacity.open_result import open_result
 from harness.capacity.open_steps import OPEN_PHASE, measure_open_step
+from harness.capacity.repeats import combine
 from harness.capacity.statement import format_rate
 from harness.capacity.steps import SETTLE_FRACTION, Requests, Window, measure
 from harness.capacity.sweep import next_rate, spread
@@ -143,8 +144,17 @@ def _line(step: StepResult) -> str:
         f"late {step.late}, unserved {step.unserved}, errors {step.error_rate * 100:.1f}%, "
         f"in flight {step.in_flight or 0:.1f} (Little {step.littles_in_flight or 0:.1f}"
         f"{'' if step.steady else ', NOT STEADY'})  {'ok' if step.within_slo else 'MISS'}"
-        f"{_bound(step)}"
+        f"{_bound(step)}{_spread(step)}"
     )
+
+
+def _spread(step: StepResult) -> str:
+    """The 95 % intervals of a repeated step's main figures."""
+    if not step.repeats or not step.intervals:
+        return ""
+    shown = [f"{name} {low:.3g}–{high:.3g}" for name, (low, high) in step.intervals.items()
+             if name in ("throughput_rps", "goodput_rps", "p95_s")]  # fmt: skip
+    return f"\n{'':>14}95% CI over {step.repeats} runs: {', '.join(shown)}"
 
 
 def _bound(step: StepResult) -> str:
@@ -172,13 +182,17 @@ def open_sweep(
     def tried() -> list[tuple[float, bool]]:
         return [(step.offered, step.within_slo) for step in rates if not step.generator_bound]
 
+    def step(rate: float) -> StepResult:
+        runs = [steps.open(rate, slo) for _ in range(args.repeat)]
+        return combine(runs, slo.max_error_rate, slo.p95_s)
+
     for rate in spread(synchronous.throughput_rps, throughput.throughput_rps, args.rates):
-        rates.append(steps.open(rate, slo))
+        rates.append(step(rate))
         say(_line(rates[-1]))
     bisections = 0
     while (bisected := next_rate(tried(), bisections)) is not None:
         bisections += 1
-        rates.append(steps.open(bisected, slo))
+        rates.append(step(bisected))
         say(_line(rates[-1]))
     result = open_result(host, slo, [synchronous, throughput], rates, args.arrivals)
     if result.capacity_rps is not None:

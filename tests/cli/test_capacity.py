@@ -62,6 +62,7 @@ def capacity_command(*args: str) -> list[str]:
         (["--target", "http://127.0.0.1:9"], "--api-key"),
         (["--model", "open", "--rates", "0"], "--rates"),
         (["--model", "sideways"], "--model"),
+        (["--model", "open", "--repeat", "0"], "--repeat"),
     ],
 )
 def test_bad_arguments_end_with_one_line_naming_the_option_and_exit_code_2(
@@ -292,3 +293,27 @@ def test_past_the_capacity_the_corrected_p99_grows_with_the_step_and_the_sent_on
     # The arrivals went on at 130/s; the target completed what it sustains.
     assert long.sent_rps == pytest.approx(OVERLOAD_RPS, rel=0.05)
     assert long.throughput_rps == pytest.approx(IMPLIED_RPS, rel=0.1)
+
+
+@pytest.mark.locust
+def test_a_repeated_rate_is_one_step_of_means_with_intervals(tmp_path: Path) -> None:
+    # One rate, every rate within (errors up to 100 %): no bisection, the rate run twice.
+    run_dir = tmp_path / "run"
+    done = subprocess.run(
+        capacity_command("--model", "open", "--rates", "1", "--repeat", "2",
+                         "--max-error-rate", "100%", "--step-duration", "2s", "--max-users", "4",
+                         "--out", str(run_dir), "--no-report"),
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = read_result(run_dir)
+    assert [step.label for step in result.steps[:2]] == ["synchronous", "throughput"]
+    (rate,) = result.steps[2:]
+    assert rate.repeats == 2
+    assert rate.intervals is not None
+    low, high = rate.intervals["throughput_rps"]
+    assert low <= rate.throughput_rps <= high
+    assert len(list((run_dir / "steps").iterdir())) == 4  # each run of the rate its own
+    assert "95% CI over 2 runs" in done.stdout
+    assert "(95% confidence over 2 runs: goodput" in result.sentence
