@@ -28,6 +28,7 @@ from harness.capacity.steps import SETTLE_FRACTION, Requests, Window, measure
 from harness.capacity.sweep import next_rate, spread
 from harness.cli.load_job import cli_spell, locust_command, make_run_dir, run_id_now, run_locust
 from harness.cli.rails import print_target
+from harness.cli.report import report_after_run
 from harness.cli.serve import emulator_description
 from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.errors import ConfigError, HarnessError
@@ -237,6 +238,5 @@ def run_open_sweep(
     print(f"\n{result.sentence}\n({result.model_note})")
     print(f"\nrun directory: {run_dir} (each step's run in steps/)\ncapacity result: {path}")
     if not args.no_report:
-        print("report: not made for an open sweep yet (capacity.json and each step's run "
-              "directory hold its figures; `aisk-harness report` makes one per step)")  # fmt: skip
+        report_after_run(run_dir)
     return 0

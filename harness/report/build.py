@@ -10,12 +10,13 @@ from typing import Any
 import nbformat
 import pyarrow as pa
 
+from harness.capacity.result import read_result
 from harness.errors import ConfigError, HarnessError
 from harness.report.capacity import CAPACITY_FILE
 from harness.report.html import Section, notebook_section, render_report
 from harness.report.notebooks import MAX_PARALLEL, execute
 from harness.run.parts import part_paths, part_rows, records_dir
-from harness.run.plan import read_plan
+from harness.run.plan import PLAN_FILE, read_plan
 
 __all__ = [
     "CAPACITY_NOTEBOOK",
@@ -109,17 +110,35 @@ def _output_dirs(run_dir: Path) -> tuple[Path, Path]:
     return notebooks_dir, figures_dir
 
 
+def _is_sweep(run_dir: Path) -> bool:
+    """An open-model sweep's directory: its capacity.json, and each step's run in steps/."""
+    return (run_dir / CAPACITY_FILE).is_file() and not (run_dir / PLAN_FILE).exists()
+
+
+def _sweep_facts(run_dir: Path) -> dict[str, str]:
+    result = read_result(run_dir)
+    rates = [step for step in result.steps if step.offered_unit == "req/s"]
+    return {
+        "run": run_dir.name,
+        "sweep": f"{result.model} model, {len(rates)} rate steps (each a run in steps/)",
+        "target": result.target,
+    }
+
+
 def build_report(run_dir: Path) -> Report:
     """Execute the notebooks on ``run_dir`` and write its report; raise if a notebook failed.
 
     Every notebook is run even when one fails, and everything that could be made is written
-    first (report.html shows the failure where the notebook's section would be).
+    first (report.html shows the failure where the notebook's section would be). An open-model
+    sweep's directory gets the capacity notebook only (its steps are runs of their own).
     """
-    _check_run_dir(run_dir)
+    sweep = run_dir.is_dir() and _is_sweep(run_dir)
+    if not sweep:
+        _check_run_dir(run_dir)
     # Each notebook loads the records: on a big run, one at a time, or memory multiplies.
-    records = _record_count(run_dir)
-    verdict = _verdict(run_dir)
-    names = list(RUN_NOTEBOOKS)
+    records = 0 if sweep else _record_count(run_dir)
+    verdict = None if sweep else _verdict(run_dir)
+    names = [] if sweep else list(RUN_NOTEBOOKS)
     if (run_dir / CAPACITY_FILE).exists():
         names.insert(0, CAPACITY_NOTEBOOK)  # a capacity run's headline: first after the verdict
     notebooks_dir, figures_dir = _output_dirs(run_dir)
@@ -141,7 +160,8 @@ def build_report(run_dir: Path) -> Report:
         if executed.error:
             failures.append(f"notebook {name} ({path}) failed at {executed.error}")
         sections.append(section)
-    html = render_report(f"aisk-harness report: {run_dir.name}", _facts(run_dir), verdict, sections)
+    facts = _sweep_facts(run_dir) if sweep else _facts(run_dir)
+    html = render_report(f"aisk-harness report: {run_dir.name}", facts, verdict, sections)
     report = run_dir / REPORT_FILE
     temporary = report.with_suffix(".html.tmp")
     temporary.write_text(html, encoding="utf-8")

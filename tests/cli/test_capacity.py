@@ -152,7 +152,9 @@ def test_the_open_sweep_finds_the_emulators_capacity_within_five_percent(tmp_pat
     sent = read_records(step_dirs[2])
     assert set(sent.loc[sent["kind"] == "chat", "phase"]) >= {"open"}
     assert result.sentence in done.stdout
-    assert "report: not made for an open sweep yet" in done.stdout
+    # The sweep ends with its report: the capacity section of its rate steps.
+    assert done.stdout.rstrip().splitlines()[-1] == f"report: {run_dir / 'report.html'}"
+    assert html.escape(result.sentence) in (run_dir / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.fixture
