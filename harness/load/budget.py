@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.api.duration import parse_duration
-from harness.load.scenario import Burst, Paced
+from harness.load.scenario import Burst, Open, Paced
 from harness.load.schedule import Slot
+from harness.load.stages import staged_count
 
 __all__ = [
     "INFINITE",
@@ -70,6 +71,9 @@ def slot_request_ceiling(slot: Slot) -> int:
         repetitions = min(len(slot.keys), -(-slot.duration_ns // interval_ns))
         return behaviour.size * repetitions
     ceiling = slot.case.max_requests_per_key
+    if isinstance(behaviour, Open) and behaviour.stages is not None:  # Λ over the slot's time
+        expected = staged_count(behaviour.stages, behaviour.start_rate, slot.duration_ns)
+        return min(ceiling, math.floor(expected) + 1)
     rate = slot_scheduled_rate(slot)
     if rate is not None:
         ceiling = min(ceiling, math.floor(rate * seconds) + 1)

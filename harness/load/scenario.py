@@ -25,6 +25,7 @@ from harness.api.chatbot import RateLimitVaryBy
 from harness.api.duration import DurationError, parse_duration
 from harness.errors import ConfigError
 from harness.load.chat_spec import ChatSpec, resolve_questions_files
+from harness.load.stages import Stage, staged_arrivals
 from harness.model_files import format_validation_error
 
 __all__ = [
@@ -161,14 +162,17 @@ class Open(_Strict):
     kind: Literal["open"]
     rate: float | None = Field(default=None, gt=0, le=100_000)
     over: float | None = Field(default=None, gt=0, le=1_000)
+    stages: list[Stage] | None = Field(default=None, min_length=1, max_length=100)
+    start_rate: float = Field(default=0.0, ge=0, le=100_000)  # where the first stage ramps from
     arrivals: Literal["constant", "poisson"] = "constant"
     max_in_flight: int = Field(default=64, ge=1, le=10_000)
     max_delay: GoDuration = "1s"
 
     @model_validator(mode="after")
     def _one_rate(self) -> Open:
-        if (self.rate is None) == (self.over is None):
-            raise ValueError("give exactly one of 'rate' (per second) and 'over' (times the limit)")
+        if sum(given is not None for given in (self.rate, self.over, self.stages)) != 1:
+            raise ValueError("give exactly one of 'rate' (per second), 'over' (times the limit) "
+                             "and 'stages' (a rate that ramps)")  # fmt: skip
         return self
 
 
@@ -223,6 +227,8 @@ class Case(_Strict):
             return None
         if behaviour.rate is not None:
             return behaviour.rate
+        if behaviour.stages is not None:
+            return staged_arrivals(behaviour.stages, behaviour.start_rate)
         assert self.rate_limit is not None  # checked when the case was read
         assert behaviour.over is not None
         return behaviour.over * self.rate_limit.limit * NS / self.rate_limit.duration_ns

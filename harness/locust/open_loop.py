@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import gevent
@@ -27,6 +28,7 @@ from harness.load.arrivals import arrival_instants, schedule_seed
 from harness.load.budget import SlotAllowance
 from harness.load.scenario import Open
 from harness.load.schedule import Slot
+from harness.load.stages import staged_instants
 from harness.locust.sender import KeySender
 from harness.run.records import LATE_NS
 
@@ -54,7 +56,7 @@ class OpenKey:
         """Send the whole schedule, wait for what is in flight; the arrivals dropped."""
         senders = self.behaviour.max_in_flight
         max_delay_ns = parse_duration(self.behaviour.max_delay)
-        rate = self.slot.case.arrival_rate or 0.0
+        rate = peak_rate(self.behaviour) or self.slot.case.arrival_rate or 0.0
         due: Queue[int] = Queue(
             maxsize=senders + min(math.ceil(rate * max_delay_ns / NS), MAX_QUEUE)
         )
@@ -70,18 +72,23 @@ class OpenKey:
             group.kill(block=True)  # a stop: every request in flight records its cut
         return self.dropped
 
-    def _schedule(self, due: Queue[int], deadline_ns: int) -> None:
+    def _instants(self, deadline_ns: int) -> Iterator[int]:
+        """The schedule: one rate (slowed to a --max-rps share below it), or the stages (which
+        the share's pacer gates arrival by arrival)."""
+        behaviour, seed = self.behaviour, schedule_seed(self.run_id, self.slot.index)
+        if behaviour.stages is not None:
+            return staged_instants(time.monotonic_ns(), deadline_ns, behaviour.stages,
+                                   behaviour.start_rate, behaviour.arrivals, seed)  # fmt: skip
         rate = self.slot.case.arrival_rate
         assert rate is not None  # an open case has one
         pacer = self.allowance.pacer
         if pacer is not None:  # a --max-rps share below the schedule: the schedule slows to it
             rate = min(rate, NS / pacer.interval_ns)
+        return arrival_instants(time.monotonic_ns(), deadline_ns, rate, behaviour.arrivals, seed)
+
+    def _schedule(self, due: Queue[int], deadline_ns: int) -> None:
         ceiling = self.slot.case.max_requests_per_key
-        instants = arrival_instants(
-            time.monotonic_ns(), deadline_ns, rate, self.behaviour.arrivals,
-            schedule_seed(self.run_id, self.slot.index),
-        )  # fmt: skip
-        for number, intended in enumerate(instants):
+        for number, intended in enumerate(self._instants(deadline_ns)):
             sleep_until(intended)
             if time.monotonic_ns() - intended > LATE_NS:
                 self.behind += 1
@@ -106,3 +113,10 @@ def sleep_until(instant_ns: int) -> None:
     # gevent's timers run on the loop's cached time and may wake early: re-checked on the clock.
     while (pause := instant_ns - time.monotonic_ns()) > 0:
         gevent.sleep(pause / NS)
+
+
+def peak_rate(behaviour: Open) -> float | None:
+    """A staged schedule's highest rate (what its queue is sized for); None without stages."""
+    if behaviour.stages is None:
+        return None
+    return max(behaviour.start_rate, *(stage.target for stage in behaviour.stages))

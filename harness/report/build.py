@@ -17,6 +17,7 @@ from harness.report.html import Section, notebook_section, render_report
 from harness.report.notebooks import MAX_PARALLEL, execute
 from harness.run.parts import part_paths, part_rows, records_dir
 from harness.run.plan import PLAN_FILE, read_plan
+from harness.run.stage_plan import staged_cases
 
 __all__ = [
     "CAPACITY_NOTEBOOK",
@@ -33,6 +34,7 @@ NOTEBOOKS_DIR = "notebooks"
 # Every run gets these, in this order; a run with capacity.json gets the capacity one first.
 RUN_NOTEBOOKS = ("overview", "rate_limits", "quota")
 CAPACITY_NOTEBOOK = "capacity"
+STAGES_NOTEBOOK = "stages"  # a run with staged open cases gets it after the overview
 SEQUENTIAL_ABOVE_RECORDS = 2_000_000
 
 
@@ -139,6 +141,8 @@ def build_report(run_dir: Path) -> Report:
     records = 0 if sweep else _record_count(run_dir)
     verdict = None if sweep else _verdict(run_dir)
     names = [] if sweep else list(RUN_NOTEBOOKS)
+    if not sweep and staged_cases(read_plan(run_dir)):
+        names.insert(1, STAGES_NOTEBOOK)  # a performance run's stages: after the overview
     if (run_dir / CAPACITY_FILE).exists():
         names.insert(0, CAPACITY_NOTEBOOK)  # a capacity run's headline: first after the verdict
     notebooks_dir, figures_dir = _output_dirs(run_dir)
