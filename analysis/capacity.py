@@ -11,7 +11,7 @@ from pathlib import Path
 from harness.capacity.result import read_result
 from harness.report.capacity import capacity_figure, steps_frame
 from harness.report.display import note, show, table
-from harness.report.open_sweep import open_steps_frame, open_sweep_figure
+from harness.report.open_sweep import models_figure, open_steps_frame, open_sweep_figure
 
 # %% tags=["parameters"]
 run_dir = "."
@@ -22,6 +22,12 @@ note(f"**{capacity.sentence}**")
 note(f"How the load was offered: {capacity.model_note}")
 
 # %%
+closed_dir = Path(run_dir) / "closed"  # capacity --model both: the closed search beside
+if capacity.model == "open" and (closed_dir / "capacity.json").exists():
+    closed = read_result(closed_dir)
+    note(f"Closed loop (in `closed/`): **{closed.sentence}**")
+    show(models_figure(closed, capacity), "both models")
+    show(capacity_figure(closed), "closed")
 if capacity.model == "open":
     show(open_sweep_figure(capacity), "capacity")
     baselines = [step for step in capacity.steps if step.offered_unit == "users"]

@@ -51,6 +51,7 @@ CAPACITY_RUN_OPTIONS = ("out", "request-timeout", "org-timezone", "label", "api-
 MAX_USERS = 1_000
 MAX_RATES = 20
 MAX_REPEAT = 10
+CLOSED_DIR = "closed"  # --model both: the closed search's run directory inside the sweep's
 MIN_STEP_NS = 2_000_000_000  # Locust moves a shape about once a second
 USER_MARGIN_NS = 60_000_000_000  # users outlive the steps: the shape, not their slot, ends them
 # The embedded emulator's default capacity: 4 answers at once, 40 ms each: 100 req/s; 8 may wait.
@@ -157,12 +158,15 @@ def _handle(args: argparse.Namespace) -> int:
     run_dir = run_dir_path(args.out)
     if args.model == "open":
         return run_open_sweep(args, slo, api_key, config, run_dir)
+    if args.model == "both":  # the closed search first, in closed/; the sweep's report has both
+        _closed(args, slo, users, api_key, config, run_dir / CLOSED_DIR, report=False)
+        return run_open_sweep(args, slo, api_key, config, run_dir)
     return _closed(args, slo, users, api_key, config, run_dir)
 
 
 def _closed(
     args: argparse.Namespace, slo: Slo, users: list[int], api_key: str,
-    config: EmulatorConfig | None, run_dir: Path,
+    config: EmulatorConfig | None, run_dir: Path, report: bool = True,
 ) -> int:  # fmt: skip
     step_ns = parse_duration(args.step_duration)
     scenario = capacity_scenario(users[-1], len(users) * step_ns + USER_MARGIN_NS)
@@ -201,7 +205,7 @@ def _closed(
     path = write_result(run_dir, result)
     print_steps(result)
     print(f"\nrun directory: {run_dir}\ncapacity result: {path}")
-    if not args.no_report:
+    if report and not args.no_report:
         report_after_run(run_dir)
     if len(result.steps) < len(users):
         raise HarnessError(
@@ -249,9 +253,10 @@ def add_parser(subparsers: Any) -> None:
         "(default: %(default)s)",
     )  # fmt: skip
     parser.add_argument(
-        "--model", choices=("closed", "open"), default="closed",
+        "--model", choices=("closed", "open", "both"), default="closed",
         help="closed: step up users (default); open: sweep arrival rates, latency measured from "
-        "each request's intended send instant",
+        "each request's intended send instant; both: the closed search (in closed/), then the "
+        "sweep, and one report of the two",
     )  # fmt: skip
     parser.add_argument(
         "--rates", type=int, default=5, metavar="K",

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from harness.capacity.result import CapacityResult, StepResult
 from harness.report.charts import LIMIT_COLOR, LIMIT_LINE, OUTCOME_COLORS, new_figure
 
-__all__ = ["OPEN_STEP_COLUMNS", "open_steps_frame", "open_sweep_figure"]
+__all__ = ["OPEN_STEP_COLUMNS", "models_figure", "open_steps_frame", "open_sweep_figure"]
 
 OPEN_STEP_COLUMNS = (
     "index", "label", "offered", "sent_rps", "throughput_rps", "goodput_rps", "error_rate",
@@ -115,3 +115,40 @@ def _errors_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) -> 
     ax.set_ylabel("errors (%)")
     ax.set_ylim(bottom=0)
     ax.set_xlabel("offered arrival rate (req/s; open model)")
+
+
+def models_figure(closed: CapacityResult, open_model: CapacityResult) -> Figure:
+    """Both models of one target in one chart: p95 latency against the throughput each step
+    reached (closed: users; open: arrival rates, from the intended and from the actual send),
+    the SLO, and each model's capacity. Near saturation the closed loop's latency understates
+    what arriving clients see; the open sweep's corrected latency shows it."""
+    figure = new_figure(3.6)
+    (ax,) = figure.axes
+    users = sorted(closed.steps, key=lambda s: s.offered)  # in load order: up to saturation
+    ax.plot([s.throughput_rps for s in users], [_value(s.p95_s) for s in users],
+            color="#862e9c", marker="s", ms=4, lw=1.4,
+            label="closed loop (users), p95")  # fmt: skip
+    rates = _rates(open_model)
+    ax.plot([s.throughput_rps for s in rates], [_value(s.p95_s) for s in rates], color=_BLUE,
+            marker="o", ms=4, lw=1.4, label="open model, p95 from the intended send")  # fmt: skip
+    sent = [_value(s.p95_sent_s) for s in rates]
+    ax.plot([s.throughput_rps for s in rates], sent, color=_GREY, ls="--", marker=".",
+            lw=1.0, label="open model, p95 from the actual send")  # fmt: skip
+    ax.axhline(closed.slo.p95_s, label=f"SLO p95 = {closed.slo.p95_s:g} s", **LIMIT_LINE)
+    for result, color, name in ((closed, "#862e9c", "closed"), (open_model, "#f08c00", "open")):
+        if result.capacity_rps is not None:
+            ax.axvline(result.capacity_rps, color=color, ls="-.", lw=1.0,
+                       label=f"{name} capacity: {result.capacity_rps:.4g} req/s")  # fmt: skip
+    ax.set_xlabel("throughput reached (admitted answers/s)")
+    ax.set_ylabel("p95 latency (s)")
+    ax.set_yscale("log")
+    ax.set_title("Both models: latency against throughput", loc="left", fontsize=11,
+                 fontweight="bold")  # fmt: skip
+    ax.grid(color="#dee2e6", lw=0.6)
+    ax.legend(loc="upper left", fontsize=8)
+    return figure
+
+
+def _value(figure: float | None) -> float:
+    """A figure to draw; a missing one is a gap."""
+    return float("nan") if figure is None else figure

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from harness.capacity import CapacityResult, Slo, StepResult, write_result
+from harness.capacity import CapacityResult, Slo, StepResult, read_result, write_result
 from harness.capacity.open_result import open_result
 from harness.capacity.repeats import combine
 from harness.errors import ConfigError
 from harness.report.build import build_report
-from harness.report.open_sweep import open_steps_frame, open_sweep_figure
+from harness.report.open_sweep import models_figure, open_steps_frame, open_sweep_figure
 
 SLO = Slo(p95_s=2.0, max_error_rate=0.01)
 
@@ -82,3 +83,23 @@ def test_a_sweep_directory_gets_a_report_of_its_capacity_section(tmp_path: Path)
 def test_a_directory_without_capacity_or_records_is_still_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"run\.json"):
         build_report(tmp_path)
+
+
+def test_with_the_closed_search_beside_the_report_draws_both_models(
+    tmp_path: Path, capacity_fixture: Path
+) -> None:
+    write_result(tmp_path, result())
+    (tmp_path / "steps").mkdir()
+    (tmp_path / "closed").mkdir()
+    shutil.copy(capacity_fixture, tmp_path / "closed" / "capacity.json")
+    report = build_report(tmp_path)
+    assert sorted(path.name for path in report.figures) == [
+        "capacity-both-models.png", "capacity-capacity.png", "capacity-closed.png",
+    ]  # fmt: skip
+    html = report.path.read_text(encoding="utf-8")
+    assert "Closed loop (in <code>closed/</code>)" in html
+    figure = models_figure(read_result(tmp_path / "closed"), result())
+    labels = {text.get_text() for text in figure.axes[0].get_legend().get_texts()}
+    assert {"closed loop (users), p95", "open model, p95 from the intended send",
+            "open model, p95 from the actual send",
+            "open capacity: 90 req/s"} <= labels  # fmt: skip
