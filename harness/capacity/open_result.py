@@ -114,7 +114,7 @@ def _generator_note(steps: list[StepResult]) -> str:
     why = [f"Locust process {worst.generator_process} at {worst.generator_cpu_percent:.0f}% CPU"
            ] if worst.generator_cpu_percent is not None else []  # fmt: skip
     if behind > 0:
-        why.append(f"its schedule handed up to {behind * 100:.0f}% of arrivals over late")
+        why.append(f"its schedule handed up to {behind * 100:.1f}% of arrivals over late")
     return (
         f" {len(bound)} step{'s were' if len(bound) > 1 else ' was'} generator-bound ({names}: "
         f"{'; '.join(why)}) and {'are' if len(bound) > 1 else 'is'} not counted as the target's: "

@@ -1,8 +1,9 @@
 """The report of a run: notebooks executed headless, their figures, one self-contained HTML page.
 
 The notebooks (``analysis/*.py``, jupytext percent scripts) stay thin: they call the pure
-functions of ``frames`` (tables from records), ``charts``, ``limit_charts`` and ``capacity``
-(figures) and show the results with ``display``. Nothing here imports Locust.
+functions of ``frames`` (tables from records), ``charts``, ``limit_charts``, ``capacity``,
+``open_sweep`` and ``stages`` (figures) and show the results with ``display``. Nothing here
+imports Locust.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from harness.report.build import (
     CAPACITY_NOTEBOOK,
     REPORT_FILE,
     RUN_NOTEBOOKS,
+    STAGES_NOTEBOOK,
     Report,
     ReportError,
     build_report,
@@ -20,6 +22,7 @@ __all__ = [
     "CAPACITY_NOTEBOOK",
     "REPORT_FILE",
     "RUN_NOTEBOOKS",
+    "STAGES_NOTEBOOK",
     "Report",
     "ReportError",
     "build_report",

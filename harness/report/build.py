@@ -23,6 +23,7 @@ __all__ = [
     "CAPACITY_NOTEBOOK",
     "REPORT_FILE",
     "RUN_NOTEBOOKS",
+    "STAGES_NOTEBOOK",
     "Report",
     "ReportError",
     "build_report",

@@ -48,8 +48,9 @@ class Recording(_Strict):
     chatbots_not_deleted: list[str] = Field(default_factory=list)
     # Open-model arrivals never sent (every request in flight, and max_delay waited), by case.
     dropped_sends: dict[str, int] = Field(default_factory=dict)
-    # Open-model arrivals the sending process's scheduler handed over more than 5 ms after their
-    # instant, by case: the process itself was behind (busy), not the target (a generator limit).
+    # Open-model arrivals the sending process's scheduler handed over late (more than 5 ms and
+    # half the gap to the arrival before after their instant), by case: the process itself was
+    # behind (busy), not the target (a generator limit).
     behind_schedule: dict[str, int] = Field(default_factory=dict)
 
     @property

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from harness.errors import ConfigError
-from harness.report import CAPACITY_NOTEBOOK, RUN_NOTEBOOKS
+from harness.report import CAPACITY_NOTEBOOK, RUN_NOTEBOOKS, STAGES_NOTEBOOK
 from harness.report.notebooks import NOTEBOOK_DIR, parameterise
 
 REPORT_PACKAGE = Path(__file__).resolve().parents[2] / "harness" / "report"
@@ -28,7 +28,7 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_every_notebook_is_stored_without_outputs_and_takes_run_dir() -> None:
     stored = sorted(path.stem for path in NOTEBOOK_DIR.glob("*.py"))
-    assert stored == sorted([*RUN_NOTEBOOKS, CAPACITY_NOTEBOOK])
+    assert stored == sorted([*RUN_NOTEBOOKS, CAPACITY_NOTEBOOK, STAGES_NOTEBOOK])
     for name in stored:
         notebook = jupytext.read(NOTEBOOK_DIR / f"{name}.py")
         tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
