@@ -63,6 +63,9 @@ def open_sweep_figure(result: CapacityResult) -> Figure:
         if result.capacity_rps is not None:
             ax.axvline(result.capacity_rps, color="#f08c00", lw=1.0, ls="-.",
                        label="capacity" if ax is errors else None)  # fmt: skip
+        if result.knee_rps is not None:
+            ax.axvline(result.knee_rps, color="#495057", lw=1.0, ls=":",
+                       label="knee: latency turns up" if ax is latency else None)  # fmt: skip
         ax.grid(color="#dee2e6", lw=0.6)
         ax.legend(loc="upper left", fontsize=8)
     return figure

@@ -64,6 +64,7 @@ def test_the_figure_draws_completed_latency_and_errors_against_the_rate() -> Non
     assert "generator-bound (not counted)" in labels
     assert "p95 from the actual send (uncorrected)" in labels
     assert "SLO p95 = 2 s" in labels
+    assert "knee: latency turns up" in labels
     # The repeated rate carries its interval as an error bar (a line collection per series).
     assert any(container.has_yerr for container in completed.containers)
 
