@@ -25,7 +25,7 @@ from harness.api.chatbot import RateLimitVaryBy
 from harness.api.duration import DurationError, parse_duration
 from harness.errors import ConfigError
 from harness.load.chat_spec import ChatSpec, resolve_questions_files
-from harness.load.stages import Stage, staged_arrivals
+from harness.load.stages import Stage, Think, staged_arrivals
 from harness.model_files import format_validation_error
 
 __all__ = [
@@ -115,9 +115,12 @@ class Population(_Strict):
 
 
 class Hammer(_Strict):
-    """Each client sends as fast as it can."""
+    """Each client sends as soon as its answer arrives (after ``think``, if given); with
+    ``stages`` the clients at work ramp between the stages' targets (``harness.load.stages``)."""
 
     kind: Literal["hammer"]
+    stages: list[Stage] | None = Field(default=None, min_length=1, max_length=100)
+    think: Think | None = None
 
 
 class Paced(_Strict):
@@ -213,6 +216,10 @@ class Case(_Strict):
             raise ValueError("population.rotate = 'ip' cannot vary the key itself (vary_by)")
         if isinstance(self.behaviour, Open) and self.behaviour.over and self.rate_limit is None:
             raise ValueError("behaviour.over needs a rate_limit to be over (or give 'rate')")
+        stages = self.behaviour.stages if isinstance(self.behaviour, Hammer) else None
+        if stages and max(s.target for s in stages) > self.population.users_per_key:
+            raise ValueError("behaviour.stages: a target above population.users_per_key "
+                             "(the clients a key has)")  # fmt: skip
         return self
 
     @property

@@ -21,7 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.api.duration import DurationError, parse_duration
 
-__all__ = ["Stage", "stage_bounds_ns", "staged_arrivals", "staged_count", "staged_instants"]
+__all__ = [
+    "Stage", "Think", "stage_bounds_ns", "staged_arrivals", "staged_count", "staged_instants",
+    "staged_level", "think_draws",
+]  # fmt: skip
 
 NS = 1_000_000_000
 
@@ -117,3 +120,46 @@ def staged_arrivals(stages: Sequence[Stage], start_rate: float) -> float:
     the plan count with."""
     total_ns = sum(stage.duration_ns for stage in stages)
     return staged_count(stages, start_rate, total_ns) * NS / total_ns if total_ns else 0.0
+
+
+def staged_level(stages: Sequence[Stage], start: float, elapsed_ns: int) -> float | None:
+    """The stages' level ``elapsed_ns`` after their start (staged users: how many clients are
+    at work); None once the last stage is over."""
+    offset = 0
+    for duration, low, high in _segments(stages, start):
+        if elapsed_ns < offset + duration:
+            return low + (high - low) * (elapsed_ns - offset) / duration
+        offset += duration
+    return None
+
+
+class Think(BaseModel):
+    """A client's pause between an answer and its next request: ``constant`` (always ``mean``),
+    ``exponential`` (mean ``mean``) or ``uniform`` (from 0 to twice ``mean``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    distribution: Literal["constant", "exponential", "uniform"] = "constant"
+    mean: str = Field(description="a Go duration")
+
+    @field_validator("mean")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except DurationError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+def think_draws(think: Think, seed: int) -> Iterator[float]:
+    """A client's think times in seconds, reproducible from ``seed``."""
+    draw = random.Random(seed)
+    mean_s = parse_duration(think.mean) / NS
+    while True:
+        if think.distribution == "exponential":
+            yield draw.expovariate(1 / mean_s) if mean_s > 0 else 0.0
+        elif think.distribution == "uniform":
+            yield draw.uniform(0, 2 * mean_s)
+        else:
+            yield mean_s

@@ -21,8 +21,9 @@ from gevent.pool import Group
 from harness.api.answer import Outcome
 from harness.api.duration import parse_duration
 from harness.load.budget import SlotAllowance
-from harness.load.scenario import Burst, Open, Paced, Polite
+from harness.load.scenario import Burst, Hammer, Open, Paced, Polite
 from harness.load.schedule import Slot
+from harness.load.stages import staged_level, think_draws
 from harness.locust.open_loop import OpenKey, sleep_until
 from harness.locust.sender import KeySender
 from harness.locust.session import Run, Session, session_of
@@ -137,9 +138,51 @@ def _loop(
 
         return polite
 
+    if isinstance(behaviour, Hammer) and (behaviour.stages or behaviour.think):
+        return _staged_hammer(sender, behaviour, more, go, deadline, seed=slot.index)
+
     def hammer(client: int) -> None:
         while go():
             sender.send("hammer", client)
+
+    return hammer
+
+
+STAGE_POLL_S = 0.05  # how often an idle client of staged users looks whether it is wanted
+
+
+def _staged_hammer(
+    sender: KeySender, behaviour: Hammer, more: Callable[[], bool], go: Callable[[], bool],
+    deadline: int, seed: int,
+) -> Callable[[int], None]:  # fmt: skip
+    """Closed-loop clients that think between requests, and (with stages) work only while the
+    stages' level is above their number: client ``c`` sends while ``c < round(level)``."""
+    start = time.monotonic_ns()
+
+    def wanted(client: int) -> bool | None:
+        """Whether the stages want this client now; None once they are over."""
+        if behaviour.stages is None:
+            return True
+        level = staged_level(behaviour.stages, 0.0, time.monotonic_ns() - start)
+        return None if level is None else client < round(level)
+
+    def hammer(client: int) -> None:
+        thinking = think_draws(behaviour.think, seed * 1_000 + client) if behaviour.think else None
+        while more():
+            state = wanted(client)
+            if state is None:
+                return
+            if not state:
+                gevent.sleep(STAGE_POLL_S)
+                continue
+            if not go():
+                return
+            sender.send("hammer", client)
+            pause = next(thinking) if thinking is not None else 0.0
+            if pause > 0:
+                if time.monotonic_ns() + pause * NS >= deadline:
+                    return
+                gevent.sleep(pause)
 
     return hammer
 

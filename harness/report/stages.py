@@ -22,18 +22,24 @@ __all__ = ["STAGE_COLUMNS", "stage_table", "stages_figure"]
 
 NS = 1_000_000_000
 STAGE_COLUMNS = (
-    "stage", "from_s", "to_s", "offered_rps", "sent_rps", "ok_rps", "goodput_rps", "p50_s",
+    "stage", "from_s", "to_s", "offered", "sent_rps", "ok_rps", "goodput_rps", "p50_s",
     "p95_s", "p99_s", "p95_sent_s", "late", "throttled", "out_of_quota", "errors",
 )  # fmt: skip
 
 
 def _scheduled(chats: pd.DataFrame, case: StagedCase) -> pd.DataFrame:
-    """The case's open requests with their intended instant in s from the schedule's start
-    (its first arrival placed where the stages put a first arrival)."""
-    rows = chats[(chats["case"] == case.name) & chats["intended_send_mono_ns"].notna()].copy()
-    intended = rows["intended_send_mono_ns"].astype("int64") + rows["clock_offset_ns"]
+    """The case's requests with their instant in s from the schedule's start (its first placed
+    where the stages put a first request): a rate's intended instant, users' send (a closed
+    loop has no intended instant: it waits, so both latencies are the same)."""
+    rows = chats[chats["case"] == case.name].copy()
+    if case.model == "rate":
+        rows = rows[rows["intended_send_mono_ns"].notna()]
+        rows["intended_send_mono_ns"] = rows["intended_send_mono_ns"].astype("int64")
+    else:
+        rows["intended_send_mono_ns"] = rows["send_mono_ns"]
+    intended = rows["intended_send_mono_ns"] + rows["clock_offset_ns"]
     rows["intended_s"] = (intended - intended.min()) / NS + case.first_arrival_s
-    rows["waited_s"] = (rows["recv_mono_ns"] - rows["intended_send_mono_ns"].astype("int64")) / NS
+    rows["waited_s"] = (rows["recv_mono_ns"] - rows["intended_send_mono_ns"]) / NS
     rows["sent_s"] = (rows["recv_mono_ns"] - rows["send_mono_ns"]) / NS
     return rows
 
@@ -56,10 +62,11 @@ def stage_table(chats: pd.DataFrame, case: StagedCase) -> pd.DataFrame:
         outcome = inside["outcome"].astype(str)
         ok = inside[outcome == "ok"]
         good = ok[ok["answer_chars"].fillna(0) > 0]
-        late = (inside["send_mono_ns"] - inside["intended_send_mono_ns"].astype("int64")) > LATE_NS
+        late = (inside["send_mono_ns"] - inside["intended_send_mono_ns"]) > LATE_NS
         refused = outcome.isin(["throttled", "out_of_quota"])
         table.append({
-            "stage": number, "from_s": start, "to_s": end, "offered_rps": f"{low:g} → {high:g}",
+            "stage": number, "from_s": start, "to_s": end,
+            "offered": f"{low:g} → {high:g}{'' if case.model == 'rate' else ' users'}",
             "sent_rps": len(inside) / seconds, "ok_rps": len(ok) / seconds,
             "goodput_rps": len(good) / seconds, "p50_s": _quantile(ok["waited_s"], 0.5),
             "p95_s": _quantile(ok["waited_s"], 0.95), "p99_s": _quantile(ok["waited_s"], 0.99),
@@ -78,8 +85,14 @@ def stages_figure(chats: pd.DataFrame, case: StagedCase, bin_s: float = 1.0) -> 
     rates, latency = figure.axes
     edges = [case.stages[0][0], *(end for _, end, _, _ in case.stages)]
     targets = [case.stages[0][2], *(high for _, _, _, high in case.stages)]
-    rates.plot(edges, targets, color="#868e96", lw=1.2, ls="--",
-               label="offered (the stages)")  # fmt: skip
+    if case.model == "rate":
+        rates.plot(edges, targets, color="#868e96", lw=1.2, ls="--",
+                   label="offered (the stages)")  # fmt: skip
+    else:
+        users = rates.twinx()
+        users.plot(edges, targets, color="#868e96", lw=1.2, ls="--", label="users (the stages)")
+        users.set_ylabel("users at work")
+        users.legend(loc="upper right", fontsize=8)
     bins = (rows["intended_s"] // bin_s) * bin_s
     sent = rows.groupby(bins).size() / bin_s
     ok = rows[rows["outcome"].astype(str) == "ok"].groupby(bins).size() / bin_s

@@ -12,10 +12,13 @@ from harness.errors import ConfigError
 from harness.load.scenario import parse_scenario
 from harness.load.stages import (
     Stage,
+    Think,
     stage_bounds_ns,
     staged_arrivals,
     staged_count,
     staged_instants,
+    staged_level,
+    think_draws,
 )
 
 NS = 1_000_000_000
@@ -84,3 +87,41 @@ def test_a_scenario_gives_one_of_rate_over_and_stages() -> None:
     with pytest.raises(ConfigError, match="stages"):
         parse_scenario({"name": "x", "duration": "30s",
                         "cases": [{"name": "s", "behaviour": bad}]}, "test")  # fmt: skip
+
+
+def test_the_level_of_staged_users_ramps_holds_and_ends() -> None:
+    stages = [Stage(duration="2s", target=4), Stage(duration="2s", target=4),
+              Stage(duration="2s", target=0)]  # fmt: skip
+    assert staged_level(stages, 0.0, 0) == 0
+    assert staged_level(stages, 0.0, NS) == pytest.approx(2)
+    assert staged_level(stages, 0.0, 3 * NS) == pytest.approx(4)
+    assert staged_level(stages, 0.0, 5 * NS) == pytest.approx(2)
+    assert staged_level(stages, 0.0, 6 * NS) is None  # over
+
+
+@pytest.mark.parametrize("distribution", ["constant", "exponential", "uniform"])
+def test_think_times_have_the_mean_asked_for(distribution: str) -> None:
+    think = Think(distribution=distribution, mean="200ms")  # type: ignore[arg-type]
+    draws = list(itertools.islice(think_draws(think, seed=3), 4000))
+    assert sum(draws) / len(draws) == pytest.approx(0.2, rel=0.05)
+    assert min(draws) >= 0
+    if distribution == "uniform":
+        assert max(draws) <= 0.4
+    assert draws[:10] == list(itertools.islice(think_draws(think, seed=3), 10))  # reproducible
+
+
+def one_case(behaviour: dict[str, object], users_per_key: int) -> dict[str, object]:
+    case = {"name": "s", "behaviour": behaviour, "population": {"users_per_key": users_per_key}}
+    return {"name": "x", "duration": "5s", "cases": [case]}
+
+
+def test_staged_users_cannot_ask_for_more_clients_than_a_key_has() -> None:
+    hammer = {"kind": "hammer", "stages": [{"duration": "2s", "target": 5}],
+              "think": {"distribution": "exponential", "mean": "1s"}}  # fmt: skip
+    ok = parse_scenario(one_case(hammer, 5), "test")
+    assert ok.cases[0].behaviour.stages is not None  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match="users_per_key"):
+        parse_scenario(one_case(hammer, 4), "test")
+    bad = {**hammer, "think": {"distribution": "normal", "mean": "1s"}}
+    with pytest.raises(ConfigError, match="think"):
+        parse_scenario(one_case(bad, 5), "test")

@@ -33,7 +33,7 @@ def chats(latency_s: float = 0.05, late_s: float = 0.0) -> pd.DataFrame:
 def test_each_stage_counts_its_own_arrivals_and_outcomes() -> None:
     table = stage_table(chats(), CASE)
     assert list(table["stage"]) == [1, 2, 3]
-    assert list(table["offered_rps"]) == ["0 → 10", "10 → 10", "10 → 0"]
+    assert list(table["offered"]) == ["0 → 10", "10 → 10", "10 → 0"]
     # Λ: 20 arrivals in the ramp up (less the one on 4 s itself), 40 in the hold, 10 down.
     assert table["sent_rps"].to_list() == pytest.approx([20 / 4, 40 / 4, 10 / 2], abs=0.3)
     # 70 arrivals, the 70th on 10 s itself (the end: in no stage); every tenth throttled.

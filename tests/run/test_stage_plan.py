@@ -16,6 +16,9 @@ STAGED = {
     "duration": "10s",
     "cases": [
         {"name": "steady", "behaviour": {"kind": "open", "rate": 5}},
+        {"name": "users", "population": {"keys": 2, "users_per_key": 4},
+         "behaviour": {"kind": "hammer", "stages": [
+             {"duration": "2s", "target": 4}, {"duration": "2s", "target": 0}]}},
         {"name": "ramp", "population": {"keys": 3},
          "behaviour": {"kind": "open", "start_rate": 2, "stages": [
              {"duration": "4s", "target": 10}, {"duration": "6s", "target": 10}]}},
@@ -36,8 +39,11 @@ def plan_of(document: dict[str, object]) -> RunPlan:
 
 def test_only_staged_cases_are_listed_with_their_windows_and_rates(tmp_path: Path) -> None:
     write_plan(tmp_path, plan_of(STAGED))
-    (case,) = staged_cases(read_plan(tmp_path))  # through run.json, as a reader gets it
-    assert (case.name, case.keys) == ("ramp", 3)
+    users, case = staged_cases(read_plan(tmp_path))  # through run.json, as a reader gets it
+    assert (users.name, users.model, users.keys) == ("users", "users", 2)
+    assert users.stages == ((0.0, 2.0, 0.0, 8.0), (2.0, 4.0, 8.0, 0.0))
+    assert users.first_arrival_s == pytest.approx(0.25)  # level ½ (one client, rounded) at ¼ s
+    assert (case.name, case.model, case.keys) == ("ramp", "rate", 3)
     assert case.stages == ((0.0, 4.0, 6.0, 30.0), (4.0, 10.0, 30.0, 30.0))
     # Λ(t) = 2t + t² per key: the first arrival where it reaches 1, t = √2 − 1.
     assert case.first_arrival_s == pytest.approx(2**0.5 - 1, abs=1e-6)
