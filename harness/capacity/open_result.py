@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from harness.capacity.result import CapacityResult, Slo, StepResult
 from harness.capacity.search import knee
-from harness.capacity.statement import format_rate, format_seconds
+from harness.capacity.statement import format_rate, format_seconds, generator_note
 from harness.capacity.sweep import PRECISION, bracket
 
 __all__ = ["OPEN_MODEL_NOTE", "open_result"]
@@ -99,24 +99,5 @@ def open_result(
         knee_step=bend.index if bend else None,
         errors_begin_step=failing.index if failing else None,
         sentence=_sentence(slo, arrivals, best, failed, found.narrow)
-        + _generator_note([*baselines, *rates]),
-    )
-
-
-def _generator_note(steps: list[StepResult]) -> str:
-    """What the sentence must add when the load generator, not the target, set a step's pace."""
-    bound = [step for step in steps if step.generator_bound]
-    if not bound:
-        return ""
-    worst = max(bound, key=lambda step: step.generator_cpu_percent or 0)
-    names = ", ".join(step.label or str(step.index) for step in bound)
-    behind = max((step.behind_share or 0 for step in bound), default=0)
-    why = [f"Locust process {worst.generator_process} at {worst.generator_cpu_percent:.0f}% CPU"
-           ] if worst.generator_cpu_percent is not None else []  # fmt: skip
-    if behind > 0:
-        why.append(f"its schedule handed up to {behind * 100:.1f}% of arrivals over late")
-    return (
-        f" {len(bound)} step{'s were' if len(bound) > 1 else ' was'} generator-bound ({names}: "
-        f"{'; '.join(why)}) and {'are' if len(bound) > 1 else 'is'} not counted as the target's: "
-        f"the load generator, not the target, set the pace there."
+        + generator_note([*baselines, *rates]),
     )

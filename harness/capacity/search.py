@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from harness.capacity.generator import mark_generator
 from harness.capacity.result import CapacityResult, Slo, StepResult
-from harness.capacity.statement import CLOSED_MODEL_NOTE, sentence
+from harness.capacity.statement import CLOSED_MODEL_NOTE, generator_note, sentence
 from harness.capacity.steps import Requests, measure, windows_of
+from harness.run.generator_cpu import GeneratorCpu
 from harness.run.step_log import StepLog
 
 __all__ = ["KNEE_FACTOR", "KNEE_MIN_RISE_S", "analyse", "capacity_step", "errors_begin", "knee"]
@@ -27,8 +29,9 @@ KNEE_MIN_RISE_S = 0.005
 
 
 def capacity_step(steps: list[StepResult]) -> StepResult | None:
-    """The step of highest throughput within the SLO (the lighter one on a tie)."""
-    within = [step for step in steps if step.within_slo]
+    """The step of highest throughput within the SLO (the lighter one on a tie), never a
+    generator-bound one (``harness.capacity.generator``)."""
+    within = [step for step in steps if step.within_slo and not step.generator_bound]
     return max(within, key=lambda step: step.throughput_rps) if within else None
 
 
@@ -54,9 +57,12 @@ def errors_begin(steps: list[StepResult], slo: Slo) -> StepResult | None:
     return next((step for step in steps if step.error_rate > slo.max_error_rate), None)
 
 
-def analyse(records: pd.DataFrame, log: StepLog, slo: Slo, target: str) -> CapacityResult:
-    """The whole search's result from a run's records and its step log."""
-    steps = measure(Requests.of(records), windows_of(log), slo)
+def analyse(
+    records: pd.DataFrame, log: StepLog, slo: Slo, target: str, cpu: GeneratorCpu | None = None
+) -> CapacityResult:
+    """The whole search's result from a run's records, its step log and (where sampled) its
+    Locust processes' CPU."""
+    steps = [mark_generator(s, cpu) for s in measure(Requests.of(records), windows_of(log), slo)]
     best, bend, failing = capacity_step(steps), knee(steps), errors_begin(steps, slo)
     return CapacityResult(
         target=target,
@@ -69,5 +75,5 @@ def analyse(records: pd.DataFrame, log: StepLog, slo: Slo, target: str) -> Capac
         knee_rps=bend.throughput_rps if bend else None,
         knee_step=bend.index if bend else None,
         errors_begin_step=failing.index if failing else None,
-        sentence=sentence(steps, slo, best, bend, failing),
+        sentence=sentence(steps, slo, best, bend, failing) + generator_note(steps),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.capacity.result import Slo, StepResult
 
-__all__ = ["CLOSED_MODEL_NOTE", "format_rate", "format_seconds", "sentence"]
+__all__ = ["CLOSED_MODEL_NOTE", "format_rate", "format_seconds", "generator_note", "sentence"]
 
 CLOSED_MODEL_NOTE = (
     "closed model: each user sends its next request as soon as its previous answer arrives, so "
@@ -71,3 +71,22 @@ def sentence(
         else f"errors stay within {slo.max_error_rate * 100:g}% up to {_users(last)}"
     )
     return f"{head}; {bend}, and {errors}."
+
+
+def generator_note(steps: list[StepResult]) -> str:
+    """What the sentence must add when the load generator, not the target, set a step's pace."""
+    bound = [step for step in steps if step.generator_bound]
+    if not bound:
+        return ""
+    worst = max(bound, key=lambda step: step.generator_cpu_percent or 0)
+    names = ", ".join(step.label or str(step.index) for step in bound)
+    behind = max((step.behind_share or 0 for step in bound), default=0)
+    why = [f"Locust process {worst.generator_process} at {worst.generator_cpu_percent:.0f}% CPU"
+           ] if worst.generator_cpu_percent is not None else []  # fmt: skip
+    if behind > 0:
+        why.append(f"its schedule handed up to {behind * 100:.1f}% of arrivals over late")
+    return (
+        f" {len(bound)} step{'s were' if len(bound) > 1 else ' was'} generator-bound ({names}: "
+        f"{'; '.join(why)}) and {'are' if len(bound) > 1 else 'is'} not counted as the target's: "
+        f"the load generator, not the target, set the pace there."
+    )

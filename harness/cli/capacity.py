@@ -42,6 +42,7 @@ from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV, add_run_options, option_values
 from harness.load.scenario import Scenario, parse_scenario
 from harness.load.settings import run_settings
+from harness.run.generator_cpu import GENERATOR_CPU_FILE, read_generator_cpu
 from harness.run.plan import PLAN_FILE
 from harness.run.reader import read_records
 from harness.run.step_log import read_step_log, step_users
@@ -201,7 +202,9 @@ def _closed(
         code = run_locust(locust_command("capacity.py", settings, users=None, extra=steps), env)
     if not (run_dir / PLAN_FILE).exists():
         raise HarnessError(f"the search could not be made (Locust exited with {code}); see above")
-    result = analyse(read_records(run_dir, RECORD_COLUMNS), read_step_log(run_dir), slo, host)
+    cpu = read_generator_cpu(run_dir) if (run_dir / GENERATOR_CPU_FILE).exists() else None
+    records = read_records(run_dir, RECORD_COLUMNS)
+    result = analyse(records, read_step_log(run_dir), slo, host, cpu)
     path = write_result(run_dir, result)
     print_steps(result)
     print(f"\nrun directory: {run_dir}\ncapacity result: {path}")

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from harness.capacity import CapacityResult, Slo, StepResult, analyse, capacity_step, knee
 from harness.capacity.result import read_result, write_result
 from harness.capacity.search import errors_begin
+from harness.run.generator_cpu import CpuSample, GeneratorCpu
 from harness.run.step_log import StepLog, StepSpan, step_users
 
 S = 1_000_000_000
@@ -165,3 +166,24 @@ def test_capacity_json_round_trips(tmp_path: Path) -> None:
     document = json.loads((tmp_path / "capacity.json").read_text())
     assert set(document) == set(CapacityResult.model_fields)
     assert document["steps"][0]["offered_unit"] == "users"
+
+
+def test_a_step_whose_generator_was_busy_is_never_the_capacity() -> None:
+    users = [1, 2, 4, 8]
+    records = simulate(2, 0.05, users, step_s=4.0)
+    log = log_of(users, 4.0)
+    plain = analyse(records, log, SLO, "x")
+    best = plain.capacity_step
+    assert best is not None
+    window = plain.steps[best]
+    busy = GeneratorCpu(samples=[
+        CpuSample(wall_ns=(window.start_ns + window.end_ns) // 2, process="local", percent=97.0),
+    ])  # fmt: skip
+    marked = analyse(records, log, SLO, "x", busy)
+    assert marked.steps[best].generator_bound
+    assert marked.capacity_step != best
+    assert "generator-bound" in marked.sentence
+    assert "Locust process local at 97% CPU" in marked.sentence
+    quiet = GeneratorCpu(samples=[CpuSample(wall_ns=window.start_ns + 1, process="local",
+                                            percent=12.0)])  # fmt: skip
+    assert analyse(records, log, SLO, "x", quiet).capacity_step == best
