@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,9 +21,10 @@ from pydantic import (
 )
 
 from harness.api.chatbot import RateLimitVaryBy
-from harness.api.duration import DurationError, parse_duration
+from harness.api.duration import parse_duration
 from harness.errors import ConfigError
 from harness.load.chat_spec import ChatSpec, resolve_questions_files
+from harness.load.go_duration import GoDuration
 from harness.load.stages import Stage, Think, staged_arrivals
 from harness.model_files import format_validation_error
 
@@ -53,19 +53,6 @@ VARY_BY_ENUM: dict[str, RateLimitVaryBy] = {
     "device": RateLimitVaryBy.DEVICE_ID,
     "none": RateLimitVaryBy.UNSPECIFIED,
 }
-
-
-def _go_duration(text: str) -> str:
-    try:
-        value = parse_duration(text)
-    except DurationError as exc:
-        raise ValueError(str(exc)) from None
-    if value <= 0:
-        raise ValueError(f"duration {text!r} must be greater than zero")
-    return text
-
-
-GoDuration = Annotated[str, AfterValidator(_go_duration)]
 
 
 def _ns(text: str) -> int:

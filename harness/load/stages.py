@@ -17,9 +17,10 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from harness.api.duration import DurationError, parse_duration
+from harness.api.duration import parse_duration
+from harness.load.go_duration import GoDuration
 
 __all__ = [
     "Stage", "Think", "stage_bounds_ns", "staged_arrivals", "staged_count", "staged_instants",
@@ -34,19 +35,8 @@ class Stage(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    duration: str = Field(description="a Go duration")
+    duration: GoDuration
     target: float = Field(ge=0, le=100_000)
-
-    @field_validator("duration")
-    @classmethod
-    def _positive(cls, value: str) -> str:
-        try:
-            duration = parse_duration(value)
-        except DurationError as exc:
-            raise ValueError(str(exc)) from None
-        if duration <= 0:
-            raise ValueError(f"{value!r}: expected a duration above 0, e.g. '10s'")
-        return value
 
     @property
     def duration_ns(self) -> int:
@@ -140,16 +130,7 @@ class Think(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     distribution: Literal["constant", "exponential", "uniform"] = "constant"
-    mean: str = Field(description="a Go duration")
-
-    @field_validator("mean")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        try:
-            parse_duration(value)
-        except DurationError as exc:
-            raise ValueError(str(exc)) from None
-        return value
+    mean: GoDuration | Literal["0s"]
 
 
 def think_draws(think: Think, seed: int) -> Iterator[float]:
