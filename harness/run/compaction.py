@@ -24,7 +24,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harness.run.parts import ARROW, PARQUET, part_paths, part_rows, read_part, temporary_for
+from harness.run.parts import (
+    ARROW,
+    PARQUET,
+    part_paths,
+    part_rows,
+    read_part,
+    remove_quietly,
+    temporary_for,
+)
 
 __all__ = ["INTERVAL_S", "compact", "lowest_priority"]
 
@@ -53,10 +61,7 @@ def _rewrite(arrow: Path) -> bool:
         os.replace(temporary, final)
         arrow.unlink()
     except (OSError, pa.ArrowException):
-        try:
-            temporary.unlink(missing_ok=True)
-        except OSError:
-            pass
+        remove_quietly(temporary)
         return False
     return True
 
@@ -67,10 +72,7 @@ def _forget_twins(folder: Path) -> None:
         return
     for arrow in folder.glob(f"part-*{ARROW}"):
         if arrow.with_suffix(PARQUET).exists():
-            try:
-                arrow.unlink()
-            except OSError:
-                pass
+            remove_quietly(arrow)
 
 
 def lowest_priority() -> None:
@@ -81,20 +83,10 @@ def lowest_priority() -> None:
         os.nice(19)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def main(argv: list[str]) -> int:
     folder, parent = Path(argv[0]), int(argv[1])
     lowest_priority()
-    while _alive(parent) and os.getppid() == parent:
+    while os.getppid() == parent:  # a dead parent's child is reparented
         compact(folder)
         time.sleep(INTERVAL_S)
     return 0

@@ -29,6 +29,7 @@ __all__ = [
     "part_rows",
     "read_part",
     "records_dir",
+    "remove_quietly",
     "temporary_for",
     "write_arrow_part",
 ]
@@ -68,7 +69,7 @@ def write_arrow_part(table: pa.Table, final: Path) -> None:
             writer.write_table(table)
         os.replace(temporary, final)
     except (OSError, pa.ArrowException) as exc:
-        _remove(temporary)
+        remove_quietly(temporary)
         if isinstance(exc, OSError):
             raise
         raise OSError(str(exc)) from None
@@ -95,8 +96,9 @@ def part_rows(path: Path) -> int:
     return int(pq.ParquetFile(path).metadata.num_rows)
 
 
-def _remove(path: Path) -> None:
+def remove_quietly(path: Path) -> None:
+    """``path`` gone if the directory allows; a read-only one keeps it (and is read as it is)."""
     try:
         path.unlink(missing_ok=True)
     except OSError:
-        pass  # a read-only directory: nothing was created there either
+        pass

@@ -36,7 +36,8 @@ BATCH_SIZE = 20_000
 
 
 class RecordSink:
-    """Buffers records and writes them as Parquet parts; ``close()`` is idempotent."""
+    """Buffers records and writes them as Arrow parts, Parquet once closed; ``close()`` is
+    idempotent."""
 
     def __init__(
         self,
