@@ -19,7 +19,12 @@ from typing import Any
 
 from harness.api.duration import DurationError, format_duration, parse_duration
 from harness.capacity import CapacityResult, Slo, analyse, write_result
-from harness.cli.capacity_open import emulator_capacity, run_open_sweep
+from harness.cli.capacity_open import (
+    emulator_or_target,
+    one_case_scenario,
+    run_open_sweep,
+    start_emulator,
+)
 from harness.cli.load_job import (
     cli_spell,
     locust_command,
@@ -37,10 +42,9 @@ from harness.cli.serve import (
     emulator_description,
     refuse_emulator_options,
 )
-from harness.emulator import BackgroundEmulator, EmulatorConfig
+from harness.emulator import EmulatorConfig
 from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV, add_run_options, option_values
-from harness.load.scenario import Scenario, parse_scenario
 from harness.load.settings import run_settings
 from harness.run.generator_cpu import GENERATOR_CPU_FILE, read_generator_cpu
 from harness.run.plan import PLAN_FILE
@@ -93,16 +97,6 @@ def _steps(args: argparse.Namespace) -> list[int]:
         raise ConfigError(f"--max-users: expected a whole number from --step-users to {MAX_USERS}")
     _positive_duration(args.step_duration, "--step-duration", MIN_STEP_NS)
     return step_users(args.step_users, args.max_users)
-
-
-def capacity_scenario(users: int, duration_ns: int) -> Scenario:
-    """One case, one slot per user: each hammers a chatbot with no rate limit and no quota."""
-    case = {"name": "capacity", "behaviour": {"kind": "hammer"},
-            "population": {"keys": users, "users_per_key": 1}}  # fmt: skip
-    return parse_scenario(
-        {"name": "capacity", "duration": format_duration(duration_ns), "cases": [case]},
-        "the capacity search's scenario",
-    )
 
 
 def _cell(value: float | None, digits: str = ".3f") -> str:
@@ -170,23 +164,19 @@ def _closed(
     config: EmulatorConfig | None, run_dir: Path, report: bool = True,
 ) -> int:  # fmt: skip
     step_ns = parse_duration(args.step_duration)
-    scenario = capacity_scenario(users[-1], len(users) * step_ns + USER_MARGIN_NS)
+    # One slot per user, each hammering a chatbot with no rate limit and no quota.
+    scenario = one_case_scenario(
+        "capacity", {"kind": "hammer"}, users[-1], len(users) * step_ns + USER_MARGIN_NS
+    )
     with ExitStack() as stack:
-        if config is not None:
-            emulator = BackgroundEmulator(config)
-            stack.callback(emulator.stop)
-            host = emulator.base_url
-        else:
-            host = args.target.rstrip("/")
+        host, emulator = emulator_or_target(stack, args, config)
         settings = run_settings(
             option_values(args), spell=cli_spell, run_id=run_id_now(), run_dir=run_dir,
             target=host, emulator=emulator_description(args) if config else None,
             scenario=scenario,
         )  # fmt: skip
         make_run_dir(run_dir)
-        if config is not None:
-            emulator.start()
-            print(f"embedded emulator at {host} ({emulator_capacity(config)})")
+        start_emulator(emulator, config)
         print_target(host, api_key, args.target is None)
         print(
             f"capacity search {run_dir}: {len(users)} steps of {args.step_duration} "

@@ -40,7 +40,10 @@ from harness.run.plan import PLAN_FILE
 from harness.run.reader import read_records
 from harness.run.recording import read_recording
 
-__all__ = ["OPEN_KEYS", "emulator_capacity", "open_sweep", "run_open_sweep"]
+__all__ = [
+    "OPEN_KEYS", "emulator_capacity", "emulator_or_target", "one_case_scenario", "open_sweep",
+    "run_open_sweep", "start_emulator",
+]  # fmt: skip
 
 OPEN_KEYS = 4  # the schedule is shared by this many keys (users), so no one key's senders bind
 COLUMNS = [
@@ -49,13 +52,34 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-def _scenario(name: str, behaviour: dict[str, object], keys: int, duration_ns: int) -> Scenario:
+def one_case_scenario(
+    name: str, behaviour: dict[str, object], keys: int, duration_ns: int
+) -> Scenario:
+    """A capacity run's scenario: one case, one user per key, on a chatbot with no limit."""
     case = {"name": name, "behaviour": behaviour,
             "population": {"keys": keys, "users_per_key": 1}}  # fmt: skip
     return parse_scenario(
         {"name": name, "duration": format_duration(duration_ns), "cases": [case]},
-        "the capacity sweep's scenario",
+        "the capacity search's scenario",
     )
+
+
+def emulator_or_target(
+    stack: ExitStack, args: argparse.Namespace, config: EmulatorConfig | None
+) -> tuple[str, BackgroundEmulator | None]:
+    """The base URL the search loads: the embedded emulator's (made here, stopped with
+    ``stack``, started by ``start_emulator`` once the options are checked) or --target's."""
+    if config is None:
+        return args.target.rstrip("/"), None
+    emulator = BackgroundEmulator(config)
+    stack.callback(emulator.stop)
+    return emulator.base_url, emulator
+
+
+def start_emulator(emulator: BackgroundEmulator | None, config: EmulatorConfig | None) -> None:
+    if emulator is not None and config is not None:
+        emulator.start()
+        print(f"embedded emulator at {emulator.base_url} ({emulator_capacity(config)})")
 
 
 def open_behaviour(rate: float, slo: Slo, arrivals: str) -> dict[str, object]:
@@ -95,9 +119,11 @@ class _Steps:
         self.count += 1
         return step_dir
 
-    def generator(self, step: StepResult, behind_share: float | None = None) -> StepResult:
+    @staticmethod
+    def generator(
+        step: StepResult, step_dir: Path, behind_share: float | None = None
+    ) -> StepResult:
         """The step marked with the CPU its Locust process used (``generator_cpu.json``)."""
-        step_dir = sorted((self.run_dir / "steps").glob(f"{step.index:02d}-*"))[0]
         try:
             cpu = read_generator_cpu(step_dir)
         except ConfigError:
@@ -105,31 +131,33 @@ class _Steps:
         return mark_generator(step, cpu, behind_share)
 
     def closed(self, label: str, users: int, slo: Slo) -> StepResult:
-        scenario = _scenario(label, {"kind": "hammer"}, users, self.step_ns)
-        records = read_records(self.run(label, scenario, users), COLUMNS)
+        scenario = one_case_scenario(label, {"kind": "hammer"}, users, self.step_ns)
+        step_dir = self.run(label, scenario, users)
+        records = read_records(step_dir, COLUMNS)
         load = records[(records["kind"] == "chat") & (records["phase"] == "hammer")]
         first = int((load["send_wall_ns"] + load["clock_offset_ns"]).min()) if len(load) else 0
         settled = first + round(self.step_ns * SETTLE_FRACTION)
         window = Window(self.count - 1, float(users), settled, first + self.step_ns)
         (step,) = measure(Requests.of(records), [window], slo)
-        return self.generator(step.model_copy(update={"label": label}))
+        return self.generator(step.model_copy(update={"label": label}), step_dir)
 
     def open(self, rate: float, slo: Slo) -> StepResult:
         arrivals = self.args.arrivals
         label = f"{rate:.4g}rps"
-        scenario = _scenario(
+        scenario = one_case_scenario(
             OPEN_PHASE, open_behaviour(rate, slo, arrivals), OPEN_KEYS, self.step_ns
         )
         step_dir = self.run(label, scenario, OPEN_KEYS)
         recording = read_recording(step_dir)
         dropped = recording.dropped_sends.get(OPEN_PHASE, 0)
         behind = recording.behind_schedule.get(OPEN_PHASE, 0)
-        step = measure_open_step(read_records(step_dir, COLUMNS), index=self.count - 1,
-                                 label=label, rate=rate, duration_ns=self.step_ns, slo=slo,
-                                 dropped=dropped)  # fmt: skip
-        scheduled = step.requests + (step.unserved or 0)
-        share = behind / max(scheduled / (1 - SETTLE_FRACTION), 1)  # behind: the whole step's
-        return self.generator(step, round(share, 4))
+        records = read_records(step_dir, COLUMNS)
+        step = measure_open_step(records, index=self.count - 1, label=label, rate=rate,
+                                 duration_ns=self.step_ns, slo=slo, dropped=dropped)  # fmt: skip
+        # behind counts the whole step's arrivals: over all it scheduled (sent or dropped).
+        sent = int(((records["kind"] == "chat") & (records["phase"] == OPEN_PHASE)).sum())
+        share = behind / max(sent + dropped, 1)
+        return self.generator(step, step_dir, round(share, 4))
 
 
 def _line(step: StepResult) -> str:
@@ -218,16 +246,9 @@ def run_open_sweep(
 ) -> int:
     """The sweep against the emulator (``config``) or --target, its result written."""
     with ExitStack() as stack:
-        if config is not None:
-            emulator = BackgroundEmulator(config)
-            stack.callback(emulator.stop)
-            host = emulator.base_url
-        else:
-            host = args.target.rstrip("/")
+        host, emulator = emulator_or_target(stack, args, config)
         make_run_dir(run_dir)
-        if config is not None:
-            emulator.start()
-            print(f"embedded emulator at {host} ({emulator_capacity(config)})")
+        start_emulator(emulator, config)
         print_target(host, api_key, args.target is None)
         print(f"open-model sweep {run_dir}: a synchronous run, a throughput run of "
               f"{args.max_users} users, {args.rates} rates ({args.arrivals} arrivals) and "

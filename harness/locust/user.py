@@ -199,8 +199,7 @@ def _gate(allowance: SlotAllowance, deadline_ns: int, requests: int = 1) -> int:
     if granted == 0 or due >= deadline_ns:
         return 0
     if due > now_ns:  # unpaced, or the pacer has room: no wait, no second reading of the clock
-        while (pause := due - time.monotonic_ns()) > 0:
-            gevent.sleep(pause / NS)
+        sleep_until(due)
     return granted
 
 
