@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from harness.capacity.steps import percentile
 from harness.report.charts import LIMIT_LINE, new_figure
 from harness.run.records import LATE_NS
 from harness.run.stage_plan import StagedCase
@@ -45,11 +46,8 @@ def _scheduled(chats: pd.DataFrame, case: StagedCase) -> pd.DataFrame:
 
 
 def _quantile(values: pd.Series, q: float) -> float | None:
-    return (
-        float(np.quantile(values.to_numpy(float), q, method="inverted_cdf"))
-        if len(values)
-        else None
-    )
+    """The nearest-rank percentile, as the capacity steps take theirs; None without values."""
+    return percentile(np.sort(values.to_numpy(float)), q)
 
 
 def stage_table(chats: pd.DataFrame, case: StagedCase) -> pd.DataFrame:
