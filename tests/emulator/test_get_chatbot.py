@@ -3,7 +3,6 @@ organisation (403) and an unknown id (404)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -51,7 +50,9 @@ def test_another_organisations_chatbot_is_403_and_left_alone(
     assert client.post(CHAT, json=chat_body(), headers=bearer(token)).status_code == 200
 
 
-@pytest.mark.parametrize("chatbot_id", [str(uuid.uuid4()), "not-a-uuid", "%20", "x" * 300])
+@pytest.mark.parametrize(
+    "chatbot_id", ["0b5f3c9e-2d4a-4e6f-9a1b-7c8d2e3f4a5b", "not-a-uuid", "%20", "x" * 300]
+)
 def test_an_unknown_chatbot_id_is_404(
     shared_client: httpx.Client, key_a: str, chatbot_id: str, bearer: Bearer, error_of: ErrorOf
 ) -> None:
