@@ -83,6 +83,18 @@ def _frame(
     return lo, hi, False
 
 
+def _group_codes(case: pd.Series, key: pd.Series) -> npt.NDArray[np.intp]:
+    """Each record's (case, key) group, numbered in order of first appearance (what a sort=False
+    group-by numbers): two factorizations and one of their pairs, hashing integers, not strings.
+    A record without a case or a key (the recorder writes neither) is in no group: -1."""
+    case_codes, _ = pd.factorize(case)
+    key_codes, key_values = pd.factorize(key)
+    pairs = case_codes * float(len(key_values)) + key_codes  # exact: far below 2**53
+    pairs[(case_codes < 0) | (key_codes < 0)] = np.nan
+    codes: npt.NDArray[np.intp] = pd.factorize(pairs)[0]
+    return codes
+
+
 _INTS = ("send_mono_ns", "recv_mono_ns", "send_wall_ns", "recv_wall_ns", "clock_offset_ns",
          "clock_offset_err_ns")  # fmt: skip
 
@@ -97,8 +109,7 @@ def buckets(data: CheckInput, case_names: set[str] | None = None) -> Iterator[Bu
     granularity = data.tolerance.granularity_ns
     if chats.empty:
         return
-    grouped = chats.groupby(["case", "key"], sort=False, observed=True)
-    group_codes = grouped.ngroup().to_numpy()
+    group_codes = _group_codes(chats["case"], chats["key"])
     order = np.argsort(group_codes, kind="stable")
     columns: dict[str, np.ndarray] = {name: chats[name].to_numpy(np.int64)[order] for name in _INTS}
     columns["process"] = pd.factorize(chats["process"])[0][order]
@@ -111,6 +122,8 @@ def buckets(data: CheckInput, case_names: set[str] | None = None) -> Iterator[Bu
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     ends = np.r_[starts[1:], len(sorted_codes)]
     for start, end in zip(starts, ends, strict=True):
+        if sorted_codes[start] < 0:
+            continue  # no case or no key: no bucket to judge it in
         first = int(order[start])
         case_name, key = chats["case"].iloc[first], chats["key"].iloc[first]
         case = data.cases.get(str(case_name))

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 __all__ = [
     "Phase",
@@ -24,10 +23,28 @@ __all__ = [
     "surely_in_aligned_window",
     "tight_windows",
     "too_few_before",
+    "window_max",
 ]
 
 Ints = npt.NDArray[np.int64]
 Index = npt.NDArray[np.intp]
+
+
+def window_max(values: Ints, size: int) -> Ints:
+    """``max(values[i : i + size])`` for every ``i`` of ``0 .. n - size``; ``size`` is 1 .. n.
+
+    van Herk / Gil-Werman: cut into blocks of ``size``; a window spans the end of one block and
+    the start of the next, so its maximum is the one block's suffix maximum and the next's prefix
+    maximum. O(n) whatever ``size``, in exact int64 (a float filter would round nanoseconds).
+    """
+    n, padding = len(values), -len(values) % size
+    padded = np.concatenate([values, np.full(padding, np.iinfo(np.int64).min, np.int64)])
+    blocks = padded.reshape(-1, size)
+    prefix = np.maximum.accumulate(blocks, axis=1).ravel()
+    suffix = np.maximum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+    count = n - size + 1
+    highest: Ints = np.maximum(suffix[:count], prefix[size - 1 : size - 1 + count])
+    return highest
 
 
 def tight_windows(lo: Ints, hi: Ints, size: int, bound: float, inclusive: bool = False) -> Index:
@@ -35,8 +52,7 @@ def tight_windows(lo: Ints, hi: Ints, size: int, bound: float, inclusive: bool =
     n = len(lo)
     if size < 1 or n < size:
         return np.empty(0, dtype=np.intp)
-    highest = pd.Series(hi).rolling(size).max().to_numpy()[size - 1 :]
-    hull = highest - lo[: n - size + 1]
+    hull = window_max(hi, size) - lo[: n - size + 1]
     return np.flatnonzero(hull <= bound if inclusive else hull < bound)
 
 
@@ -52,7 +68,7 @@ def anchored_windows(
     starts = tight_windows(lo, hi, limit + 1, short)
     if not len(starts):
         return starts
-    highest = pd.Series(hi).rolling(limit + 1).max().to_numpy()[limit:][starts]
+    highest = window_max(hi, limit + 1)[starts]
     upper = highest - short  # latest possible boundary-making starter
     lower = lo[starts] - long  # anything ending before this was a window earlier
     sorted_lo, sorted_hi = np.sort(starters_lo), np.sort(starters_hi)

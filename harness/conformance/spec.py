@@ -16,7 +16,7 @@ import pandas as pd
 from harness.api.chatbot import RateLimitVaryBy
 from harness.api.duration import format_duration
 from harness.run.plan import RunPlan
-from harness.run.records import PROBE_PHASE_PREFIX, is_load_chat
+from harness.run.records import PROBE_PHASE_PREFIX, is_load_chat, starts_with
 
 __all__ = ["CHECK_COLUMNS", "CaseSpec", "CheckInput", "RateSpec", "Tolerance", "check_input"]
 
@@ -108,8 +108,8 @@ class CheckInput:
     @cached_property
     def probes(self) -> pd.DataFrame:
         """The set-up's requests: settings round trip and access probes."""
-        phase = self.records["phase"].astype(str)
-        return self.records[(phase == "roundtrip") | phase.str.startswith(PROBE_PHASE_PREFIX)]
+        phase = self.records["phase"]
+        return self.records[(phase == "roundtrip") | starts_with(phase, PROBE_PHASE_PREFIX)]
 
 
 def _case_spec(plan: RunPlan, name: str) -> CaseSpec:

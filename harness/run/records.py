@@ -73,6 +73,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -93,6 +94,7 @@ __all__ = [
     "Times",
     "is_load_chat",
     "records_to_table",
+    "starts_with",
 ]
 
 # The phases of the set-up's access probes (chats too, but not the load's).
@@ -241,8 +243,18 @@ def records_to_table(records: Sequence[Record]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=RECORD_SCHEMA)
 
 
+def starts_with(values: pd.Series, prefix: str) -> pd.Series:
+    """Which values start with ``prefix`` (a missing value does not). A categorical column is
+    tested once per distinct value, not once per row: millions of records, a handful of phases."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        hits = np.append(values.cat.categories.astype(str).str.startswith(prefix), False)
+        return pd.Series(hits[codes], index=values.index)  # code -1 (missing) takes the False
+    return values.astype(str).str.startswith(prefix) & values.notna()
+
+
 def is_load_chat(records: pd.DataFrame) -> pd.Series:
     """The load's chat requests among a run's records: chats that are not the set-up's probes."""
-    probe = records["phase"].astype(str).str.startswith(PROBE_PHASE_PREFIX)
+    probe = starts_with(records["phase"], PROBE_PHASE_PREFIX)
     chat: pd.Series = (records["kind"] == "chat") & ~probe
     return chat

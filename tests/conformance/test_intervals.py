@@ -26,6 +26,7 @@ from harness.conformance.intervals import (
     surely_in_aligned_window,
     tight_windows,
     too_few_before,
+    window_max,
 )
 
 ADMITTED, THROTTLED = 0, 1
@@ -57,6 +58,22 @@ def requests(draw: st.DrawFn, max_size: int = 10) -> tuple[Ints, Ints, npt.NDArr
         ints(*(a + w for a, w in zip(lo, width, strict=True))),
         np.asarray(code, dtype=np.int8),
     )
+
+
+# window_max ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(
+    values=st.lists(st.integers(-(2**62), 2**62), min_size=1, max_size=40),
+    size=st.integers(1, 40),
+)
+def test_window_max_is_the_maximum_of_every_run_of_size(values: list[int], size: int) -> None:
+    if size > len(values):
+        size = len(values)
+    got = window_max(ints(*values), size)
+    assert got.dtype == np.int64  # exact: no float64 rounding of nanosecond instants
+    assert got.tolist() == [max(values[i : i + size]) for i in range(len(values) - size + 1)]
 
 
 # tight_windows ------------------------------------------------------------------------------

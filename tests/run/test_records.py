@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+import pandas as pd
 import pyarrow as pa
+import pytest
 
 from harness.api.answer import ErrorClass, classify_answer, transport_answer
 from harness.run import records as records_module
@@ -13,7 +15,9 @@ from harness.run.records import (
     RECORD_COLUMNS,
     RECORD_SCHEMA,
     Record,
+    is_load_chat,
     records_to_table,
+    starts_with,
 )
 
 RecordFactory = Callable[..., Record]
@@ -68,3 +72,21 @@ def test_an_empty_batch_is_an_empty_table_in_the_schema() -> None:
     table = records_to_table([])
     assert table.schema == RECORD_SCHEMA
     assert table.num_rows == 0
+
+
+PHASES = ["hammer", "access:no-token", None, "access:other-org", "roundtrip", "access:no-token"]
+
+
+@pytest.mark.parametrize("dtype", ["category", "object", "str"])
+def test_starts_with_tests_each_value_and_a_missing_one_is_false(dtype: str) -> None:
+    values = pd.Series(PHASES, index=[5, 4, 3, 2, 1, 0], dtype=dtype)
+    hits = starts_with(values, "access:")
+    assert hits.tolist() == [False, True, False, True, False, True]
+    assert hits.index.tolist() == [5, 4, 3, 2, 1, 0]
+
+
+def test_a_load_chat_is_a_chat_outside_the_access_probes() -> None:
+    records = pd.DataFrame(
+        {"kind": ["chat", "chat", "chat", "create", "update"], "phase": PHASES[:5]}
+    ).astype("category")
+    assert is_load_chat(records).tolist() == [True, False, True, False, False]
