@@ -13,8 +13,8 @@ from harness.api.answer import UNREAD_BODY
 from harness.api.duration import CANONICAL_DURATION
 from harness.api.status import DOMAIN, GrpcCode
 from harness.conformance.context import CheckContext
-from harness.conformance.evidence_rows import rows_evidence, shown
-from harness.conformance.findings import MAX_EVIDENCE, Evidence, Finding, Outcome, failure
+from harness.conformance.evidence_rows import first_rows, rows_evidence, shown
+from harness.conformance.findings import Evidence, Finding, Outcome, failure
 from harness.conformance.power import REMEDY_RATE, Power, by_case, case_power, with_power
 from harness.conformance.power import throttled as power_throttled
 from harness.conformance.registry import check
@@ -32,10 +32,7 @@ __all__ = [
 
 SECONDS_TEXT = r"^\d+\.\d{6}$"
 UNSPECIFIED_VARY = {"", "RATE_LIMIT_VARY_BY_UNSPECIFIED"}
-_ANSWER_COLUMNS = [
-    "request_id", "outcome", "http_status", "grpc_code", "domain", "body_valid", "body_error",
-    "error_class", "kind", "case", "answer_chars",
-]  # fmt: skip
+Mask = npt.NDArray[np.bool_]
 
 
 class AnswerProblem(StrEnum):
@@ -58,19 +55,20 @@ class MetadataProblem(StrEnum):
 
 
 def _empty_answers(
-    records: pd.DataFrame, answered: pd.DataFrame, allowed: set[str]
+    records: pd.DataFrame, answered: Mask, allowed: set[str]
 ) -> list[tuple[str, Evidence]]:
     """Admitted chats that answered nothing, in cases whose chat does not allow it."""
-    chars = answered["answer_chars"]
-    empty = answered[
-        (answered["kind"] == "chat") & (answered["outcome"] == "ok") & chars.notna()
-        & (chars == 0) & ~answered["case"].isin(allowed)
-    ]  # fmt: skip
-    if empty.empty:
+    chars = records["answer_chars"]
+    empty_mask = answered & _mask(
+        (records["kind"] == "chat") & (records["outcome"] == "ok") & chars.notna()
+        & (chars == 0) & ~records["case"].isin(allowed)
+    )  # fmt: skip
+    if not empty_mask.any():
         return []
+    empty = records.loc[empty_mask, ["request_id", "case", "key"]]
     expected = "an admitted chat answers something (or the scenario's chat allows empty answers)"
     proofs = [
-        rows_evidence(AnswerProblem.EMPTY_ANSWER, rows, expected, 'answer ""', source=records)
+        rows_evidence(AnswerProblem.EMPTY_ANSWER, rows, expected, 'answer ""')
         for _, rows in empty.groupby("case", observed=True, sort=True)
     ]
     cases = ", ".join(proof.case for proof in proofs)
@@ -78,62 +76,68 @@ def _empty_answers(
             for proof in proofs]  # fmt: skip
 
 
+def _mask(values: pd.Series | npt.NDArray[np.bool_]) -> Mask:
+    return np.asarray(values, dtype=bool)
+
+
 def _answer_problems(
-    records: pd.DataFrame, answered: pd.DataFrame, allowed: set[str]
+    records: pd.DataFrame, answered: Mask, allowed: set[str]
 ) -> list[tuple[str, Evidence]]:
-    """``answered``: the judged columns of the records that got an answer; ``allowed``: the
-    cases whose empty answers are answers."""
+    """``answered``: which records got an answer; ``allowed``: the cases whose empty answers
+    are answers. Judged with row masks: only the first rows breaking a rule are copied."""
     problems: list[tuple[str, Evidence]] = _empty_answers(records, answered, allowed)
-    server = answered[answered["outcome"] == "server_error"]
-    if len(server):
-        status = shown(server["http_status"].iloc[0])
-        proof = rows_evidence(
-            AnswerProblem.SERVER_ERROR, server, "no 5xx", f"HTTP {status}", source=records
-        )
-        problems.append((f"{len(server)} answers were 5xx (never a way to throttle)", proof))
+    outcome = records["outcome"]
+    server = answered & _mask(outcome == "server_error")
+    if server.any():
+        rows = first_rows(records, server)
+        status = shown(rows["http_status"].iloc[0])
+        proof = rows_evidence(AnswerProblem.SERVER_ERROR, rows, "no 5xx", f"HTTP {status}")
+        problems.append((f"{int(server.sum())} answers were 5xx (never a way to throttle)", proof))
     # A body cut short (by the target, or by our size bound) is not judged: only its status.
-    answered = answered[~answered["error_class"].isin(UNREAD_BODY)]
-    invalid = answered[~answered["body_valid"].astype(bool)]
-    if len(invalid):
-        first = str(invalid["body_error"].iloc[0])
+    answered = answered & ~_mask(records["error_class"].isin(UNREAD_BODY))
+    invalid = answered & ~_mask(records["body_valid"].astype(bool))
+    if invalid.any():
+        rows = first_rows(records, invalid)
+        first = str(rows["body_error"].iloc[0])
         expected = "a body the contract documents"
-        proof = rows_evidence(AnswerProblem.INVALID_BODY, invalid, expected, first, source=records)
-        problems.append((f"{len(invalid)} bodies break the contract (first: {first})", proof))
-    limits = answered[answered["outcome"].isin(["throttled", "out_of_quota"])]
-    wrong = limits[
-        (limits["grpc_code"] != GrpcCode.RESOURCE_EXHAUSTED) | (limits["domain"] != DOMAIN)
-    ]
-    if len(wrong):
-        got = f"code {shown(wrong['grpc_code'].iloc[0])}, domain {shown(wrong['domain'].iloc[0])}"
+        proof = rows_evidence(AnswerProblem.INVALID_BODY, rows, expected, first)
+        problems.append((f"{int(invalid.sum())} bodies break the contract (first: {first})", proof))
+    limits = answered & _mask(outcome.isin(["throttled", "out_of_quota"]))
+    wrong = limits & _mask(
+        (records["grpc_code"] != GrpcCode.RESOURCE_EXHAUSTED) | (records["domain"] != DOMAIN)
+    )
+    if wrong.any():
+        rows = first_rows(records, wrong)
+        got = f"code {shown(rows['grpc_code'].iloc[0])}, domain {shown(rows['domain'].iloc[0])}"
         expected = f"code {int(GrpcCode.RESOURCE_EXHAUSTED)}, domain {DOMAIN}"
-        proof = rows_evidence(AnswerProblem.LIMIT_STATUS, wrong, expected, got, source=records)
-        problems.append((f"{len(wrong)} 429s without code 8 or domain {DOMAIN!r}", proof))
-    unknown = answered[(answered["http_status"] == 429) & (answered["outcome"] == "client_error")]
-    if len(unknown):
+        proof = rows_evidence(AnswerProblem.LIMIT_STATUS, rows, expected, got)
+        problems.append((f"{int(wrong.sum())} 429s without code 8 or domain {DOMAIN!r}", proof))
+    unknown = answered & _mask((records["http_status"] == 429) & (outcome == "client_error"))
+    if unknown.any():
         expected = "a 429 that says throttling or out of quota"
         kind = AnswerProblem.UNDOCUMENTED_REASON
-        proof = rows_evidence(kind, unknown, expected, "a 429 with another reason", source=records)
-        problems.append((f"{len(unknown)} 429s without a documented reason", proof))
+        rows = first_rows(records, unknown)
+        proof = rows_evidence(kind, rows, expected, "a 429 with another reason")
+        problems.append((f"{int(unknown.sum())} 429s without a documented reason", proof))
     return problems
 
 
 @check(1, "well-formed", "Answers are well-formed")
 def well_formed_finding(context: CheckContext) -> Finding:
     records = context.data.records
-    # Only the columns judged here: a row filter copies what it keeps.
-    answered = records.loc[records["outcome"] != "transport_error", _ANSWER_COLUMNS]
-    if answered.empty:
+    answered = _mask(records["outcome"] != "transport_error")
+    if not answered.any():
         return Finding(Outcome.INCONCLUSIVE, "no request got an answer")
     allowed = {name for name, case in context.data.cases.items() if case.allow_empty_answers}
     problems = _answer_problems(records, answered, allowed)
-    unread = int(answered["error_class"].isin(UNREAD_BODY).sum())
-    transport = int((records["outcome"] == "transport_error").sum())
+    unread = int((answered & _mask(records["error_class"].isin(UNREAD_BODY))).sum())
+    transport = int((~answered).sum())
     note = f"; {transport} requests got no answer" if transport else ""
     note += f"; {unread} bodies not read whole (truncated or too large)" if unread else ""
     if problems:
         summary = "; ".join(dict.fromkeys(text for text, _ in problems)) + note
         return failure(summary, (proof for _, proof in problems))
-    return Finding(Outcome.PASS, f"{len(answered) - unread} answers match the contract{note}")
+    return Finding(Outcome.PASS, f"{int(answered.sum()) - unread} answers match the contract{note}")
 
 
 def _fullmatch(texts: pd.Series, pattern: str) -> pd.Series:
@@ -229,7 +233,7 @@ def _complaints(context: CheckContext, throttled: np.ndarray) -> list[tuple[str,
         case = context.data.cases.get(str(case_name))
         if case is None or case.rate is None:
             kind, expected = MetadataProblem.NO_RATE_LIMIT, "no throttle: the case has no limit"
-            first = chats.iloc[np.flatnonzero(in_case)[:MAX_EVIDENCE]]
+            first = first_rows(chats, in_case)
             proof = rows_evidence(kind, first, expected, "throttled")
             text = f"case {case_name!r}: throttled although the case has no rate limit"
             found.append((text, int(in_case.sum()), proof))
@@ -238,7 +242,7 @@ def _complaints(context: CheckContext, throttled: np.ndarray) -> list[tuple[str,
         for rule in _metadata_rules(chats, shapes, case.rate, longest):
             bad = in_case & np.asarray(rule.broken, dtype=bool)
             if bad.any():
-                first = chats.iloc[np.flatnonzero(bad)[:MAX_EVIDENCE]]
+                first = first_rows(chats, bad)
                 observed = shown(first[rule.shows].iloc[0])
                 proof = rows_evidence(rule.kind, first, rule.expected, observed)
                 found.append((f"case {case_name!r}: {rule.complaint}", int(bad.sum()), proof))

@@ -71,7 +71,7 @@ class Bucket:
 
 
 def _frame(
-    columns: dict[str, np.ndarray], rows: slice, granularity_ns: int
+    columns: dict[str, np.ndarray], rows: npt.NDArray[np.intp], granularity_ns: int
 ) -> tuple[Ints, Ints, bool]:
     process = columns["process"][rows]
     if len(process) == 0 or (process == process[0]).all():
@@ -83,15 +83,25 @@ def _frame(
     return lo, hi, False
 
 
+def _codes(values: pd.Series) -> tuple[npt.NDArray[np.intp], int]:
+    """Each value's number (-1: missing) and how many numbers there are: a categorical's own
+    codes (no hashing of millions of rows), else a factorization."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return np.asarray(values.cat.codes, dtype=np.intp), len(values.cat.categories)
+    codes, uniques = pd.factorize(values)
+    return codes, len(uniques)
+
+
 def _group_codes(case: pd.Series, key: pd.Series) -> npt.NDArray[np.intp]:
     """Each record's (case, key) group, numbered in order of first appearance (what a sort=False
-    group-by numbers): two factorizations and one of their pairs, hashing integers, not strings.
-    A record without a case or a key (the recorder writes neither) is in no group: -1."""
-    case_codes, _ = pd.factorize(case)
-    key_codes, key_values = pd.factorize(key)
-    pairs = case_codes * float(len(key_values)) + key_codes  # exact: far below 2**53
-    pairs[(case_codes < 0) | (key_codes < 0)] = np.nan
-    codes: npt.NDArray[np.intp] = pd.factorize(pairs)[0]
+    group-by numbers): one factorization of integer pairs, not of strings. A record without a
+    case or a key (the recorder writes neither) is in no group: -1."""
+    case_codes, _ = _codes(case)
+    key_codes, keys = _codes(key)
+    pairs = case_codes.astype(np.int64) * keys + key_codes  # exact: cases x keys << 2**63
+    grouped = (case_codes >= 0) & (key_codes >= 0)
+    codes = np.full(len(pairs), -1, dtype=np.intp)
+    codes[grouped] = pd.factorize(pairs[grouped])[0]
     return codes
 
 
@@ -102,8 +112,9 @@ _INTS = ("send_mono_ns", "recv_mono_ns", "send_wall_ns", "recv_wall_ns", "clock_
 def buckets(data: CheckInput, case_names: set[str] | None = None) -> Iterator[Bucket]:
     """Every key of every rate-limited case (optionally only some cases).
 
-    One stable sort by (case, key) and slices, rather than a group-by that would copy every
-    column per key: the checks must stay linear in millions of records.
+    One stable sort by (case, key), and each key's rows gathered from the columns as they are
+    (not every column reordered first): the checks must stay linear in millions of records, and
+    a key on one clock reads only the columns its clock needs.
     """
     chats = data.chats
     granularity = data.tolerance.granularity_ns
@@ -111,12 +122,11 @@ def buckets(data: CheckInput, case_names: set[str] | None = None) -> Iterator[Bu
         return
     group_codes = _group_codes(chats["case"], chats["key"])
     order = np.argsort(group_codes, kind="stable")
-    columns: dict[str, np.ndarray] = {name: chats[name].to_numpy(np.int64)[order] for name in _INTS}
-    columns["process"] = pd.factorize(chats["process"])[0][order]
-    columns["code"] = np.asarray(chats["outcome"].map(_CODES).fillna(OTHER), dtype=np.int8)[order]
-    columns["wait"] = chats["wait_ns"].to_numpy(np.float64, na_value=np.nan)[order]
-    columns["retry"] = np.asarray(chats["phase"] == "polite-retry", dtype=bool)[order]
-    columns["row"] = order
+    columns: dict[str, np.ndarray] = {name: chats[name].to_numpy(np.int64) for name in _INTS}
+    columns["process"] = _codes(chats["process"])[0]
+    code = np.asarray(chats["outcome"].map(_CODES).fillna(OTHER), dtype=np.int8)
+    wait = chats["wait_ns"].to_numpy(np.float64, na_value=np.nan)
+    retry = np.asarray(chats["phase"] == "polite-retry", dtype=bool)
     source = chats["request_id"]
     sorted_codes = group_codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
@@ -131,7 +141,7 @@ def buckets(data: CheckInput, case_names: set[str] | None = None) -> Iterator[Bu
             continue
         if case_names is not None and case.name not in case_names:
             continue
-        rows = slice(int(start), int(end))
+        rows = order[start:end]
         lo, hi, one_clock = _frame(columns, rows, granularity)
         # Relative to the bucket's first instant: small numbers stay exact in float64 too.
         base = lo.min()
@@ -141,17 +151,18 @@ def buckets(data: CheckInput, case_names: set[str] | None = None) -> Iterator[Bu
             wall_of_zero += int(np.median(wall_minus_mono))
         lo, hi = lo - base, hi - base
         within = np.argsort(lo, kind="stable")
+        rows = rows[within]
         yield Bucket(
             case=case,
             rate=case.rate,
             key=str(key),
             lo=lo[within],
             hi=hi[within],
-            code=columns["code"][rows][within],
-            wait_ns=columns["wait"][rows][within],
-            rows=columns["row"][rows][within],
+            code=code[rows],
+            wait_ns=wait[rows],
+            rows=rows,
             source=source,
-            retries=int(np.count_nonzero(columns["retry"][rows])),
+            retries=int(np.count_nonzero(retry[rows])),
             one_clock=one_clock,
             wall_of_zero_ns=wall_of_zero,
         )

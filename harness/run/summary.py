@@ -55,7 +55,9 @@ def late_sends(records: pd.DataFrame) -> dict[str, int]:
     instant (every sender of the key was busy, or the process fell behind its schedule)."""
     if "intended_send_mono_ns" not in records:
         return {}
-    scheduled = records[records["intended_send_mono_ns"].notna()]
+    # Only the three columns read: a row filter copies every column it keeps.
+    columns = ["case", "send_mono_ns", "intended_send_mono_ns"]
+    scheduled = records.loc[records["intended_send_mono_ns"].notna(), columns]
     late = scheduled["send_mono_ns"] - scheduled["intended_send_mono_ns"] > LATE_NS
     counts = late.groupby(scheduled["case"].astype(str)).sum()
     return {str(case): int(count) for case, count in counts.items()}

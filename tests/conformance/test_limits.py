@@ -25,6 +25,7 @@ from harness.conformance.limits import (
     under_admissions,
     vary_isolation_finding,
 )
+from harness.conformance.power import shared_over_limit
 from harness.conformance.registry import Judge
 from harness.conformance.spec import CaseSpec, CheckInput, Tolerance
 
@@ -330,3 +331,22 @@ def test_a_key_throttled_by_another_keys_traffic_fails_vary_isolation(
     shared = make_case("shared", 2, D, keys=2, vary_by="")
     alone = [make_bucket(shared, [(6, 7, T)], key=k) for k in ("a", "b")]
     assert judged(vary_isolation_finding, alone).outcome is Outcome.SKIPPED
+
+
+def test_distinct_keys_have_isolation_power_only_over_one_keys_limit_together(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    two = make_case("two", 2, D, keys=2)
+
+    def together(*keys: list[Interval]) -> bool:
+        named = [make_bucket(two, requests, key=f"k{i}") for i, requests in enumerate(keys)]
+        return shared_over_limit(named, EXACT)
+
+    # Two each (the limit), four within one window together: a shared budget would show.
+    assert together([(0, 10, A), (20, 30, A)], [(40, 50, A), (60, 70, A)])
+    # The same traffic a window apart: no window holds more than one key's limit.
+    assert not together([(0, 10, A), (20, 30, A)], [(5_000, 5_010, A), (5_020, 5_030, A)])
+    # One key over the limit on its own, beside another key's answer that took a long time: the
+    # three of the one key are surely in one window, although no run of three in the keys'
+    # joint order is (the long answer is in each).
+    assert together([(0, 10, A), (1, 11, A), (2, 12, A)], [(1, 100_000, A)])
