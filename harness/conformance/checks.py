@@ -6,7 +6,9 @@ complete, so what iterates it (``CHECKS``, ``CHECK_IDS``, the verdict) sees ever
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
@@ -26,6 +28,10 @@ __all__ = ["CHECKS", "CHECK_IDS", "evaluate", "require_checks", "unanswered"]
 CHECK_MODULES = (answers, bursts, limits, waits, quota, probes)
 CHECKS: tuple[Check, ...] = tuple(REGISTRY)
 CHECK_IDS = REGISTRY.ids
+# Checks judged at once: each is a pure function of the shared, read-only context, and most of
+# their time is numpy and Arrow work that releases the GIL, so threads put both cores to use
+# (10 M records: judged in 5.0 s one at a time, 3.5-3.8 s two at a time; bench checks_scale).
+JUDGES = max(1, min(2, os.cpu_count() or 1))
 
 
 def require_checks(caught_by: Mapping[str, str]) -> None:
@@ -43,6 +49,10 @@ def unanswered(records: pd.DataFrame) -> dict[str, int]:
     return {str(name): int(count) for name, count in counts.items()}
 
 
+def _result(entry: Check, context: CheckContext) -> CheckResult:
+    return CheckResult.of(entry.id, entry.title, entry.judge(context))
+
+
 def evaluate(
     data: CheckInput,
     target: str,
@@ -57,7 +67,8 @@ def evaluate(
     """Every check over the run; conformant when none fails, every request was answered and
     the records judged are the whole run (``completeness``, ``lost_processes``)."""
     context = CheckContext.of(data)
-    results = [CheckResult.of(entry.id, entry.title, entry.judge(context)) for entry in CHECKS]
+    with ThreadPoolExecutor(JUDGES, thread_name_prefix="judge") as judges:
+        results = list(judges.map(lambda entry: _result(entry, context), CHECKS))
     missing = unanswered(data.records)
     whole = completeness or Completeness((), (), (), ())
     lost = sorted({*lost_processes, *whole.lost_workers})

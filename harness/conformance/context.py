@@ -32,4 +32,6 @@ class CheckContext:
     @classmethod
     def of(cls, data: CheckInput) -> CheckContext:
         keyed = list(buckets(data))
+        # Computed here, once: the checks read them from several threads (``checks.evaluate``).
+        data.chats.shape, data.probes.shape  # noqa: B018
         return cls(data, keyed, identify(keyed, data.tolerance))
