@@ -12,13 +12,17 @@ to expose them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
+from unittest.mock import patch
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.conformance import Outcome, evaluate
+from harness.conformance import checks as checks_module
 from harness.conformance.spec import CaseSpec, CheckInput
 from harness.emulator.policy import Policy
 
@@ -207,3 +211,41 @@ def test_a_halved_wait_fails_wait_honesty(
     assert judged(faulty, offsets, make_case, make_input)["wait-honesty"] is Outcome.FAIL
     correct = judged(simulator(family, 2, D), offsets, make_case, make_input)
     assert Outcome.FAIL not in correct.values()
+
+
+# Judged in threads: the checks are pure functions of one shared context, so judging them two at
+# a time must give the verdict judging them one at a time gives, and leave the records as they were.
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(run=runs(), fault=st.sampled_from((None, "extra", "early-throttle")))
+def test_checks_judged_in_threads_give_the_verdict_judged_one_at_a_time(
+    run: dict[str, Any],
+    fault: str | None,
+    simulator: Callable[..., Any],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    data = simulated_input(run, simulator, make_case, make_input)
+    if fault is not None:  # some checks fail too, with evidence to cite
+        data = replace(data, records=_seeded(data.records, fault))
+    before = pd.util.hash_pandas_object(data.records, index=True).to_numpy()
+    with patch.object(checks_module, "JUDGES", 1):
+        alone = evaluate(replace(data), "simulated")
+    with patch.object(checks_module, "JUDGES", 2):
+        together = evaluate(replace(data), "simulated")
+    assert together == alone
+    assert (pd.util.hash_pandas_object(data.records, index=True).to_numpy() == before).all()
+
+
+def _seeded(records: pd.DataFrame, fault: str) -> pd.DataFrame:
+    """``extra``: every throttle of the first key an admission (over-admission); ``early-throttle``:
+    its first admission a throttle (under-admission, and a throttle's metadata missing)."""
+    changed = records.copy()
+    first_key = changed["key"] == changed["key"].iloc[0]
+    if fault == "extra":
+        changed.loc[first_key & (changed["outcome"] == "throttled"), "outcome"] = "ok"
+    else:
+        first_ok = changed.index[first_key & (changed["outcome"] == "ok")][:1]
+        changed.loc[first_ok, "outcome"] = "throttled"
+    return changed
