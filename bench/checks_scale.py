@@ -150,6 +150,20 @@ def write_run(folder: Path, records: int, keys: int) -> None:
     for start in range(0, keys, chunk):
         table = _part(start, min(chunk, keys - start), per_key)
         pq.write_table(table, folder / "records" / f"part-local-{start:06d}.parquet")
+        if start == 0:
+            _write_setup(folder, table)
+
+
+def _write_setup(folder: Path, chats: pa.Table) -> None:
+    """The set-up requests every run has, before its load: they are not the load's chats, so
+    the reader must put the chats first (what once copied the whole table)."""
+    setup = chats.slice(0, 4)
+    for name, value in (("kind", "create_chatbot"), ("phase", "setup"), ("case", ""), ("key", "")):
+        index = setup.schema.get_field_index(name)
+        setup = setup.set_column(index, setup.field(index), pa.array([value] * len(setup)))
+    ids = pa.array([f"local-setup-{n}" for n in range(len(setup))])
+    setup = setup.set_column(setup.schema.get_field_index("request_id"), "request_id", ids)
+    pq.write_table(setup, folder / "records" / "part-local-0-setup.parquet")
 
 
 def run(records: int = 10_000_000, keys: int = 2_000) -> dict[str, Any]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from unittest.mock import patch
 
 import pandas as pd
 import pytest
 
+from harness.run import reader
 from harness.run.parts import records_dir
 from harness.run.reader import read_records
-from harness.run.records import RECORD_COLUMNS, Record, records_to_table
+from harness.run.records import RECORD_COLUMNS, Record, is_load_chat, records_to_table
 from harness.run.sink import RecordSink
 
 RecordFactory = Callable[..., Record]
@@ -47,3 +49,36 @@ def test_no_records_is_an_empty_frame_with_every_column(tmp_path: Path, make_dir
     frame = read_records(tmp_path)
     assert frame.empty
     assert list(frame.columns) == list(RECORD_COLUMNS)
+
+
+def _mixed_run(run_dir: Path, make_record: RecordFactory) -> None:
+    """Set-up before the load, a probe and a teardown among it, in two processes' parts."""
+
+    def chat(name: str, n: int) -> Record:
+        return make_record(request_id=name, send_mono_ns=n, wait_ns=n)
+
+    write(run_dir, "w0", [
+        make_record(request_id="setup-0", kind="create_chatbot", phase="setup"),
+        make_record(request_id="setup-1", kind="create_token", phase="setup"),
+        chat("w0-0", 0), chat("w0-1", 1), chat("w0-2", 2),
+        make_record(request_id="probe", phase="access:no-token", http_status=401),
+        chat("w0-3", 3), chat("w0-4", 4),
+        make_record(request_id="teardown", kind="delete_chatbot", phase="teardown"),
+    ])  # fmt: skip
+    write(run_dir, "w1", [chat("w1-0", 10), chat("w1-1", 11)])
+
+
+@pytest.mark.parametrize("most_stretches", [1_000, 1])  # zero-copy stretches, or row by row
+def test_chats_first_puts_the_load_chats_before_the_rest_and_keeps_every_record_whole(
+    tmp_path: Path, make_record: RecordFactory, most_stretches: int
+) -> None:
+    _mixed_run(tmp_path, make_record)
+    as_written = read_records(tmp_path)
+    chat = is_load_chat(as_written)
+    expected = pd.concat([as_written[chat], as_written[~chat]]).reset_index(drop=True)
+    with patch.object(reader, "_MOST_RUNS", most_stretches):
+        found = read_records(tmp_path, chats_first=True)
+    pd.testing.assert_frame_equal(found, expected)
+    assert list(found["request_id"][:7]) == ["w0-0", "w0-1", "w0-2", "w0-3", "w0-4", "w1-0", "w1-1"]
+    assert list(found["request_id"][7:]) == ["setup-0", "setup-1", "probe", "teardown"]
+    assert found["wait_ns"][:7].tolist() == [0, 1, 2, 3, 4, 10, 11]
