@@ -76,7 +76,7 @@ def _empty_answers(
             for proof in proofs]  # fmt: skip
 
 
-def _mask(values: pd.Series | npt.NDArray[np.bool_]) -> Mask:
+def _mask(values: pd.Series | Mask) -> Mask:
     return np.asarray(values, dtype=bool)
 
 

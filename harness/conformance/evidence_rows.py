@@ -35,15 +35,14 @@ def rows_evidence(
     observed: str,
     *,
     keyed: bool = True,
-    source: pd.DataFrame | None = None,
 ) -> Evidence:
     """The evidence of a violation the rows show: where the first one is, and who they are.
 
     ``keyed``: whether the rule is kept per rate-limit key (a quota is kept per chatbot);
-    ``source``: the frame that holds the rows' case and key, when ``rows`` has only the columns
-    a check judged (copying more of millions of rows would cost more than the check).
+    ``rows`` hold the case, key and request id (``first_rows`` takes them without a copy of
+    millions of rows).
     """
     cited = rows.head(MAX_EVIDENCE)
-    where = (cited if source is None else source.loc[cited.index]).iloc[0]
+    where = cited.iloc[0]
     key = str(where["key"]) if keyed else ""
     return Evidence(kind, str(where["case"]), key, cite(cited["request_id"]), expected, observed)

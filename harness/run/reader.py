@@ -116,11 +116,11 @@ def _readable(parts: list[Path]) -> tuple[list[Path], list[DamagedPart]]:
     return good, damaged
 
 
-Runs = list[tuple[int, int]]  # (offset, length) of stretches of rows, in their new order
-_MOST_RUNS = 1_000  # more stretches than this: rows taken one by one instead
+Stretches = list[tuple[int, int]]  # (offset, length) of stretches of rows, in their new order
+_MOST_STRETCHES = 1_000  # more stretches than this: rows taken one by one instead
 
 
-def _chats_first(table: pa.Table) -> Runs | npt.NDArray[np.intp] | None:
+def _chats_first(table: pa.Table) -> Stretches | npt.NDArray[np.intp] | None:
     """The order that puts the load's chat requests before the set-up's, so a reader can slice
     them (no copy): stretches of rows when there are few (set-up before the load, teardown after:
     zero-copy slices), else every row's index; None when the chats already come first."""
@@ -130,21 +130,21 @@ def _chats_first(table: pa.Table) -> Runs | npt.NDArray[np.intp] | None:
         return None
     edges = np.flatnonzero(np.diff(chat.astype(np.int8))) + 1
     starts, ends = np.r_[0, edges], np.r_[edges, len(chat)]
-    if len(starts) > _MOST_RUNS:
+    if len(starts) > _MOST_STRETCHES:
         return np.concatenate([chats, np.flatnonzero(~chat)])
     stretches = list(zip(starts.tolist(), (ends - starts).tolist(), strict=True))
     first = [stretch for stretch in stretches if chat[stretch[0]]]
     return first + [stretch for stretch in stretches if not chat[stretch[0]]]
 
 
-def _reordered(column: pa.ChunkedArray, order: Runs | npt.NDArray[np.intp]) -> pa.ChunkedArray:
+def _reordered(column: pa.ChunkedArray, order: Stretches | npt.NDArray[np.intp]) -> pa.ChunkedArray:
     if isinstance(order, np.ndarray):
         return pc.take(column, order, memory_pool=_POOL)
     pieces = [chunk for offset, length in order for chunk in column.slice(offset, length).chunks]
     return pa.chunked_array(pieces, type=column.type)
 
 
-def _frame(table: pa.Table, order: Runs | npt.NDArray[np.intp] | None = None) -> pd.DataFrame:
+def _frame(table: pa.Table, order: Stretches | npt.NDArray[np.intp] | None = None) -> pd.DataFrame:
     """The records as a frame, in ``order`` when one is given.
 
     Column by column, letting each Arrow column go once converted (and reordered): the peak is

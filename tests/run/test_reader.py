@@ -76,7 +76,7 @@ def test_chats_first_puts_the_load_chats_before_the_rest_and_keeps_every_record_
     as_written = read_records(tmp_path)
     chat = is_load_chat(as_written)
     expected = pd.concat([as_written[chat], as_written[~chat]]).reset_index(drop=True)
-    with patch.object(reader, "_MOST_RUNS", most_stretches):
+    with patch.object(reader, "_MOST_STRETCHES", most_stretches):
         found = read_records(tmp_path, chats_first=True)
     pd.testing.assert_frame_equal(found, expected)
     assert list(found["request_id"][:7]) == ["w0-0", "w0-1", "w0-2", "w0-3", "w0-4", "w1-0", "w1-1"]
