@@ -152,17 +152,12 @@ def shared_over_limit(buckets: list[Bucket], tolerance: Tolerance, span_ns: int 
     if len(buckets) < 2:
         return False
     slack = tolerance.boundary_ns
-    rate = buckets[0].rate
-    size, short = rate.limit + 1, tolerance.short(rate.duration_ns)
     pairs = [(_widened(bucket, span_ns), bucket.wall_of_zero_ns) for bucket in buckets]
-    # One key's requests over the limit in a window are such requests already (the keys
-    # together hold them): found per key in linear time, before sorting all keys' together.
-    if any(_fits(low - slack, high + slack, size, short) for (low, high), _ in pairs):
-        return True
     lo = np.concatenate([low + zero - slack for (low, _), zero in pairs])
     hi = np.concatenate([high + zero + slack for (_, high), zero in pairs])
     order = np.argsort(lo, kind="stable")
-    return _fits(lo[order], hi[order], size, short)
+    rate = buckets[0].rate
+    return _fits(lo[order], hi[order], rate.limit + 1, tolerance.short(rate.duration_ns))
 
 
 def admitted_latency_s(buckets: Iterable[Bucket]) -> float | None:
