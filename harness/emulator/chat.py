@@ -133,8 +133,12 @@ class ChatPath(EmulatorState):
         if gate is None:
             await self.delays.admitted()
         else:
-            async with gate:
-                await self.delays.admitted()
+            start_ns = await gate.enter(self.delays.now_ns())
+            end_ns = start_ns + self.delays.admitted_ns()
+            try:
+                await self.delays.until(end_ns)
+            finally:
+                gate.leave(end_ns)
         if self.policy.empty_answer:
             return answers.chat_answer("", b"[]")
         return answers.chat_answer(

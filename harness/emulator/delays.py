@@ -9,12 +9,15 @@ takes ``latency`` (the service's own time and the network's); an admitted answer
 
 ``sleep`` is injectable so a test can make the delays move a ``ManualClock`` and assert exact
 instants; a zero delay is not slept at all, so an emulator without delays never yields there.
+An answer in a model slot ends at a planned instant (``until``) on the clock its sleep runs on:
+the monotonic clock of ``asyncio.sleep``, or the clock an injected sleep moves (``now_ns``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 
 from harness.emulator.config import EmulatorConfig, LatencyRange
@@ -25,12 +28,18 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class Delays:
-    def __init__(self, config: EmulatorConfig, sleep: Sleep | None = None) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        sleep: Sleep | None = None,
+        now_ns: Callable[[], int] | None = None,
+    ) -> None:
         self._decision = config.decision_delay
         self._latency = config.latency
         self._model = config.model_latency
         self._random = random.Random(config.seed)
         self._sleep = sleep or asyncio.sleep
+        self.now_ns = now_ns or time.monotonic_ns
 
     def _draw_ns(self, span: LatencyRange | None) -> int:
         if span is None or span.high_ns == 0:
@@ -49,6 +58,13 @@ class Delays:
         """What a refused (or malformed, or unauthenticated) chat takes after its decision."""
         await self.pause(self._draw_ns(self._latency))
 
-    async def admitted(self) -> None:
+    def admitted_ns(self) -> int:
         """What an admitted chat takes after its decision: latency plus the model's time."""
-        await self.pause(self._draw_ns(self._latency) + self._draw_ns(self._model))
+        return self._draw_ns(self._latency) + self._draw_ns(self._model)
+
+    async def admitted(self) -> None:
+        await self.pause(self.admitted_ns())
+
+    async def until(self, end_ns: int) -> None:
+        """Sleep until ``end_ns`` on ``now_ns``'s clock (nothing when it has passed)."""
+        await self.pause(end_ns - self.now_ns())

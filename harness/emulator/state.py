@@ -38,7 +38,8 @@ class EmulatorState:
         self.limiter = LimiterTable(config.algorithm, config.max_rate_keys)
         self.quota = QuotaBook()
         self.stats = Stats()
-        self.delays = Delays(config, sleep)
+        # An injected sleep moves ``clock`` (tests); asyncio's runs on the monotonic clock.
+        self.delays = Delays(config, sleep, clock.now_ns if sleep is not None else None)
         self._quota_zone = UTC_ZONE if self.policy.quota_day_in_utc else config.org_timezone
         self.gate = (
             ConcurrencyGate(config.max_concurrency, config.max_queue)

@@ -12,12 +12,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from harness.conformance import CheckContext, Finding, Outcome
+from harness.conformance import CheckContext, Finding, Outcome, power
 from harness.conformance.buckets import ADMITTED, OTHER, THROTTLED, Bucket
 from harness.conformance.bursts import burst_finding, concurrency_finding
 from harness.conformance.identify import Family, Identification
-from harness.conformance.intervals import Phase
+from harness.conformance.intervals import Phase, tight_windows
 from harness.conformance.limits import (
     over_admission_finding,
     over_admissions,
@@ -346,3 +348,53 @@ def test_distinct_keys_have_isolation_power_only_over_one_keys_limit_together(
     assert together([(0, 10, A), (20, 30, A)], [(40, 50, A), (60, 70, A)])
     # The same traffic a window apart: no window holds more than one key's limit.
     assert not together([(0, 10, A), (20, 30, A)], [(5_000, 5_010, A), (5_020, 5_030, A)])
+
+
+def _merged_at_once(buckets: list[Bucket], tolerance: Tolerance) -> bool:
+    """The reference: every key's decided requests sorted together in one stable sort."""
+    decided = [np.flatnonzero(b.code != OTHER) for b in buckets]
+    lo = np.concatenate(
+        [b.lo[d] - tolerance.boundary_ns for b, d in zip(buckets, decided, strict=True)]
+    )
+    hi = np.concatenate(
+        [b.hi[d] + tolerance.boundary_ns for b, d in zip(buckets, decided, strict=True)]
+    )
+    order = np.argsort(lo, kind="stable")
+    rate = buckets[0].rate
+    size, short = rate.limit + 1, tolerance.short(rate.duration_ns)
+    return size <= len(lo) and len(tight_windows(lo[order], hi[order], size, short)) > 0
+
+
+KEY_REQUESTS = st.lists(
+    st.tuples(st.integers(0, 3_000), st.integers(0, 300), st.sampled_from([A, A, T, X])),
+    max_size=16,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    keys=st.lists(KEY_REQUESTS, min_size=2, max_size=4),
+    limit=st.integers(1, 4),
+    slack=st.sampled_from([0, 30]),
+    stretch=st.sampled_from([1, 3, 8, 1 << 20]),
+)
+# The only three requests within one window straddle two stretches (a stretch spans D here).
+@example(
+    keys=[[(0, 10, A), (900, 10, A), (1_100, 10, A)], [(1_000, 10, A)]], limit=2, slack=0, stretch=1
+)
+def test_the_keys_merged_a_stretch_at_a_time_answer_as_one_merge_of_them_all(
+    make_case: Callable[..., CaseSpec],
+    keys: list[list[tuple[int, int, int]]],
+    limit: int,
+    slack: int,
+    stretch: int,
+) -> None:
+    case = make_case("joint", limit, D, keys=len(keys))
+    buckets = [
+        make_bucket(case, [(lo, lo + width, code) for lo, width, code in requests], key=f"k{i}")
+        for i, requests in enumerate(keys)
+    ]
+    tolerance = Tolerance(granularity_ns=0, boundary_ns=slack, rate_error=0.0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(power, "_STRETCH_REQUESTS", stretch)
+        assert shared_over_limit(buckets, tolerance) == _merged_at_once(buckets, tolerance)

@@ -189,3 +189,39 @@ def test_the_implied_capacity_is_slots_over_the_mean_time_an_admission_holds_one
 ) -> None:
     config = EmulatorConfig(api_keys=(SecretStr(KEY),), **settings)
     assert config.capacity_rps == (None if rps is None else pytest.approx(rps))
+
+
+def test_a_late_event_loop_does_not_stretch_the_answers_queued_behind_a_slot(
+    chatbot_body: Callable[..., dict[str, Any]], chat_body: Callable[..., dict[str, Any]]
+) -> None:
+    """Every sleep overshoots by 10 ms (a busy machine); one slot, answers of 100 ms. A waiter's
+    answer starts when the previous one was planned to end, so the three end 100 ms apart
+    (plus the last one's lateness), not 110 ms apart: the capacity stays what was configured."""
+    clock = ManualClock(1_800_000_000 * 1_000_000_000)
+    start = clock.now_ns()
+    asked: list[int] = []
+
+    async def late_sleep(seconds: float) -> None:
+        asked.append(round(seconds * 1e9))
+        await _settle()  # the other chats reach the gate while this one holds the slot
+        clock.advance(round(seconds * 1e9) + 10_000_000)
+
+    config = EmulatorConfig(
+        api_keys=(SecretStr(KEY),),
+        max_concurrency=1,
+        model_latency=LatencyRange(100_000_000, 100_000_000),
+    )
+    service = EmulatorService(config, clock, late_sleep)
+    token = _token(service, chatbot_body(limit=None))
+    raw = json.dumps(chat_body()).encode()
+
+    async def scenario() -> list[int]:
+        async def one() -> int:
+            await service.chat(f"Bearer {token}", raw, Peer("127.0.0.1"))
+            return clock.now_ns() - start
+
+        return list(await asyncio.gather(*(one() for _ in range(3))))
+
+    ended = asyncio.run(scenario())
+    assert asked == [100_000_000, 90_000_000, 90_000_000]
+    assert sorted(ended) == [110_000_000, 210_000_000, 310_000_000]
