@@ -21,7 +21,7 @@ import pyarrow.dataset as ds
 
 from harness.errors import ConfigError
 from harness.run.parts import ARROW, part_paths, read_part, records_dir
-from harness.run.records import RECORD_SCHEMA, is_load_chat
+from harness.run.records import RECORD_SCHEMA, load_chat_mask
 
 __all__ = ["DamagedPart", "RunRecords", "read_records", "read_run_records"]
 
@@ -124,7 +124,7 @@ def _chats_first(table: pa.Table) -> Stretches | npt.NDArray[np.intp] | None:
     """The order that puts the load's chat requests before the set-up's, so a reader can slice
     them (no copy): stretches of rows when there are few (set-up before the load, teardown after:
     zero-copy slices), else every row's index; None when the chats already come first."""
-    chat = is_load_chat(table.select(["kind", "phase"]).to_pandas()).to_numpy(bool)
+    chat = load_chat_mask(table)
     chats = np.flatnonzero(chat)
     if len(chats) == 0 or chats[-1] == len(chats) - 1:
         return None
