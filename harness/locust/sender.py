@@ -9,8 +9,9 @@ it was sent, and the target may have counted it.
 The request goes straight to the connection pool's ``HTTPClient``, not through Locust's
 ``FastHttpSession.request`` and geventhttpclient's ``UserAgent``: their URL parsing, header
 merging, retry and redirect loops and response wrapping are work the recorder does not need
-(a tenth of the recording user's CPU per request), and the recorder reports every request to
-Locust's statistics itself (``request`` event), as the session would.
+(without them a request and its read took 0.79x the CPU, median of 5 alternating rounds in one
+process), and the recorder reports every request to Locust's statistics itself (``request``
+event), as the session would.
 """
 
 from __future__ import annotations
