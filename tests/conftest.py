@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable, Iterator
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pytest
@@ -56,48 +60,89 @@ def make_verdict() -> Callable[..., Verdict]:
     return verdict
 
 
-# Tests that measure latency and compare it run with the cores to themselves: under pytest-xdist
-# every test holds a shared lock on one file while it runs, and ``cpu_alone`` takes it exclusive.
-# A turnstile in front gives the exclusive taker priority: while it waits, no new test starts,
-# so it waits for the tests running at most, never for a stream of them.
-@pytest.fixture(scope="session")
-def cpu_locks(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    return shared / "cpu-turnstile.lock", shared / "cpu.lock"
+# Tests that measure latency and compare it run with the cores to themselves. Under pytest-xdist
+# every worker holds a shared lock on one file for the whole of each test it runs (fixtures of
+# any scope included: ``pytest_runtest_protocol``), and ``cpu_alone`` turns that same lock
+# exclusive. A turnstile in front gives the exclusive taker priority: while it waits, no worker
+# starts a test, so it waits for the tests running at most, never for a stream of them. Without
+# xdist nothing runs beside a test and no lock is taken.
+_CPU_HANDLE: list[IO[str]] = []  # this worker's open lock file, once opened
+
+
+def _cpu_folder(run: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"aisk-harness-tests-{run}"
+
+
+def _cpu_files() -> tuple[Path, Path] | None:
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # the same in every worker of one session
+    if not run:
+        return None
+    folder = _cpu_folder(run)
+    folder.mkdir(exist_ok=True)
+    return folder / "turnstile.lock", folder / "cpu.lock"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controller names the session (xdist hands the name to its workers), so it can remove
+    # the workers' lock folder when they are done.
+    if not os.environ.get("PYTEST_XDIST_WORKER") and hasattr(config.option, "testrunuid"):
+        config.option.testrunuid = config.option.testrunuid or uuid.uuid4().hex
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = getattr(config.option, "testrunuid", None)
+    if run and not os.environ.get("PYTEST_XDIST_WORKER"):
+        shutil.rmtree(_cpu_folder(run), ignore_errors=True)
 
 
 @contextmanager
-def _flocked(path: Path, mode: int) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, mode)
+def _through_turnstile(turnstile: Path) -> Iterator[None]:
+    with turnstile.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@pytest.fixture(autouse=True)
-def _cpu_shared(cpu_locks: tuple[Path, Path]) -> Iterator[None]:
-    turnstile, cpu = cpu_locks
-    with cpu.open("a") as handle:
-        with _flocked(turnstile, fcntl.LOCK_EX):
-            fcntl.flock(handle, fcntl.LOCK_SH)  # taken before the turnstile is let go
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    files = _cpu_files()
+    if files is None:
+        return (yield)
+    turnstile, cpu = files
+    if not _CPU_HANDLE:
+        _CPU_HANDLE.append(cpu.open("a"))
+    with _through_turnstile(turnstile):
+        fcntl.flock(_CPU_HANDLE[0], fcntl.LOCK_SH)
+    try:
+        return (yield)
+    finally:
+        fcntl.flock(_CPU_HANDLE[0], fcntl.LOCK_UN)
+
+
+@contextmanager
+def _alone() -> Iterator[None]:
+    files = _cpu_files()
+    if files is None or not _CPU_HANDLE:
+        yield
+        return
+    turnstile, _ = files
+    handle = _CPU_HANDLE[0]
+    # Let go of this test's shared lock before queueing at the turnstile: two workers each
+    # holding theirs while one waits for the other's to go would wait for ever.
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    with _through_turnstile(turnstile):
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(handle, fcntl.LOCK_SH)  # back to shared before others may start
 
 
 @pytest.fixture(scope="session")
-def cpu_alone(cpu_locks: tuple[Path, Path]) -> Callable[[], AbstractContextManager[None]]:
-    """A context in which no other test of the session runs (for a module fixture: a test
-    holds its shared lock for as long as it runs, so a test cannot take this)."""
-    turnstile, cpu = cpu_locks
-
-    @contextmanager
-    def alone() -> Iterator[None]:
-        with _flocked(turnstile, fcntl.LOCK_EX), _flocked(cpu, fcntl.LOCK_EX):
-            yield
-
-    return alone
+def cpu_alone() -> Callable[[], AbstractContextManager[None]]:
+    """A context in which no other test of the session runs (any fixture or test may use it)."""
+    return _alone

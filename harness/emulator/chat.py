@@ -133,12 +133,13 @@ class ChatPath(EmulatorState):
         if gate is None:
             await self.delays.admitted()
         else:
-            start_ns = await gate.enter(self.delays.now_ns())
-            end_ns = start_ns + self.delays.admitted_ns()
+            start_ns = end_ns = await gate.enter(self.delays.now_ns())
             try:
+                end_ns = start_ns + self.delays.admitted_ns()
                 await self.delays.until(end_ns)
             finally:
-                gate.leave(end_ns)
+                # An answer cut short (cancelled) frees its slot now, not at its planned end.
+                gate.leave(min(end_ns, self.delays.now_ns()))
         if self.policy.empty_answer:
             return answers.chat_answer("", b"[]")
         return answers.chat_answer(

@@ -11,7 +11,8 @@ The request goes straight to the connection pool's ``HTTPClient``, not through L
 merging, retry and redirect loops and response wrapping are work the recorder does not need
 (without them a request and its read took 0.79x the CPU, median of 5 alternating rounds in one
 process), and the recorder reports every request to Locust's statistics itself (``request``
-event), as the session would.
+event): its response time the whole exchange, its length the bytes read, a failure a status
+outside ``ANSWERED`` or no whole answer (a deadline met while the body was read included).
 """
 
 from __future__ import annotations
@@ -88,8 +89,11 @@ def _exchange(
     except gevent.Timeout as timeout:
         if timeout is deadline:
             raise  # the whole exchange's deadline: ``send`` records it
-        return _failed(timeout), 0, timeout
-    except Exception as error:  # every transport failure: recorded, classified
+        # Locust's failures table groups by repr: a Timeout's names its address, one row each.
+        return _failed(timeout), 0, TimeoutError(str(timeout))
+    except (OSError, HTTPParseError, HTTPConnectionClosed) as error:
+        # The transport's failures (OSError covers refusals, resets, socket and TLS errors).
+        # Anything else is a bug or a bad setting: ``send`` records it and lets it go on.
         return _failed(error), 0, error
     status = raw.status_code
     data, size, problem, text = _read(raw)
@@ -179,10 +183,9 @@ class KeySender:
                 )
                 self._record(where, times, answer)
                 raise
-            answer = transport_answer(
-                ErrorClass.TIMEOUT, "no whole answer within the request timeout"
-            )
-            size, failure = 0, stop
+            why = "no whole answer within the request timeout"
+            answer = transport_answer(ErrorClass.TIMEOUT, why)
+            size, failure = 0, TimeoutError(why)  # one row in Locust's failures, not one each
         finally:
             deadline.close()
         self._record(where, (send_wall, recv_wall, send_mono, recv_mono, intended_mono_ns), answer)

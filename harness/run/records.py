@@ -265,7 +265,7 @@ def is_load_chat(records: pd.DataFrame) -> pd.Series:
 
 def load_chat_mask(table: pa.Table) -> npt.NDArray[np.bool_]:
     """``is_load_chat`` of an Arrow table's records, without a frame: each chunk of a dictionary
-    column judged once per distinct value (10 M records: 0.05 s, 0.4-0.7 s through pandas)."""
+    column judged once per distinct value (10 M records: 0.14 s, 0.4-0.7 s through pandas)."""
     kind = _matches(table.column("kind"), lambda values: pc.equal(values, "chat"))
     probe = _matches(
         table.column("phase"), lambda values: pc.starts_with(values, PROBE_PHASE_PREFIX)
@@ -280,9 +280,8 @@ def _matches(
     parts = [np.zeros(0, dtype=bool)]
     for chunk in column.chunks:
         if pa.types.is_dictionary(chunk.type):
-            # The last entry is what a missing value (index -1 here) reads.
-            hits = np.append(np.asarray(test(chunk.dictionary).fill_null(False)), False)
-            parts.append(hits[chunk.indices.fill_null(-1).to_numpy()])
+            hits = pc.take(test(chunk.dictionary), chunk.indices)  # a missing index: null
+            parts.append(np.asarray(hits.fill_null(False), dtype=bool))
         else:
             parts.append(np.asarray(test(chunk).fill_null(False), dtype=bool))
     return np.concatenate(parts)
