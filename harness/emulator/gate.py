@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from types import TracebackType
 
 __all__ = ["ConcurrencyGate"]
 
@@ -37,7 +36,7 @@ class ConcurrencyGate:
         self.max_waiting = max_waiting
         self.active = 0
         self.peak_active = 0
-        self._waiters: deque[asyncio.Future[int | None]] = deque()
+        self._waiters: deque[asyncio.Future[int]] = deque()
 
     @property
     def waiting(self) -> int:
@@ -49,35 +48,23 @@ class ConcurrencyGate:
             return False
         return len(self._waiters) >= self.max_waiting
 
-    async def __aenter__(self) -> None:
-        await self.enter(0)
-
     async def enter(self, arrival_ns: int) -> int:
         """Take a slot (waiting in turn); the instant its answer starts: ``arrival_ns`` when a slot
         was free, else the instant its previous holder planned to leave (``leave``)."""
         if self.active < self.limit and not self._waiters:
             self._take()
             return arrival_ns
-        waiter: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
             # A leaving holder hands its slot over: ``active`` already counts us.
-            handed_at = await waiter
-            return arrival_ns if handed_at is None else max(arrival_ns, handed_at)
+            return max(arrival_ns, await waiter)
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self._release(waiter.result())  # handed a slot, then cancelled: pass it on
             elif waiter in self._waiters:
                 self._waiters.remove(waiter)
             raise
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._release()
 
     def leave(self, planned_end_ns: int) -> None:
         """Give the slot up; a waiter handed it starts its answer at ``planned_end_ns``."""
@@ -87,7 +74,7 @@ class ConcurrencyGate:
         self.active += 1
         self.peak_active = max(self.peak_active, self.active)
 
-    def _release(self, planned_end_ns: int | None = None) -> None:
+    def _release(self, planned_end_ns: int) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -39,8 +39,11 @@ class Model:
 
 
 async def _through(gate: ConcurrencyGate, model: Model, ident: int) -> None:
-    async with gate:
+    await gate.enter(0)
+    try:
         await model.work(ident)
+    finally:
+        gate.leave(0)
 
 
 async def _settle() -> None:
@@ -88,13 +91,13 @@ def test_a_waiter_cancelled_in_the_queue_or_after_its_turn_never_leaks_a_slot() 
     async def scenario() -> tuple[int, int, list[int]]:
         gate, model = ConcurrencyGate(1), Model()
         model.release.set()
-        await gate.__aenter__()  # the test holds the only slot
+        await gate.enter(0)  # the test holds the only slot
         queued = asyncio.create_task(_through(gate, model, 1))
         handed = asyncio.create_task(_through(gate, model, 2))
         last = asyncio.create_task(_through(gate, model, 3))
         await _settle()
         queued.cancel()  # leaves the queue before its turn
-        await gate.__aexit__(None, None, None)  # hands the slot over, with no await...
+        gate.leave(0)  # hands the slot over, with no await...
         handed.cancel()  # ...so ``handed`` is cancelled after its turn came, before it resumed
         await asyncio.gather(queued, handed, return_exceptions=True)
         await asyncio.wait_for(last, 10)  # a leaked slot would leave it waiting forever
