@@ -19,6 +19,7 @@ import pandas as pd
 
 from harness.conformance.findings import MAX_EVIDENCE, Evidence
 from harness.conformance.spec import CaseSpec, CheckInput, RateSpec
+from harness.run.records import per_category
 
 __all__ = ["ADMITTED", "OTHER", "OUT_OF_QUOTA", "THROTTLED", "Bucket", "buckets"]
 
@@ -127,10 +128,10 @@ def _outcome_codes(outcome: pd.Series) -> npt.NDArray[np.int8]:
     categories looked up once and the codes mapped through them (10 M records: 0.03 s, where a
     ``map`` of the column took 0.47 s)."""
     if isinstance(outcome.dtype, pd.CategoricalDtype):
-        categories = outcome.cat.categories
-        # The last entry is what a missing value's code (-1) reads.
-        lookup = np.array([*(_CODES.get(str(c), OTHER) for c in categories), OTHER], np.int8)
-        return lookup[outcome.cat.codes.to_numpy()]
+        codes = per_category(
+            outcome, lambda names: [_CODES.get(str(n), OTHER) for n in names], OTHER
+        )
+        return codes.astype(np.int8)
     return np.asarray(outcome.map(_CODES).fillna(OTHER), dtype=np.int8)
 
 

@@ -96,6 +96,7 @@ __all__ = [
     "Times",
     "is_load_chat",
     "load_chat_mask",
+    "per_category",
     "records_to_table",
     "starts_with",
 ]
@@ -250,10 +251,19 @@ def starts_with(values: pd.Series, prefix: str) -> pd.Series:
     """Which values start with ``prefix`` (a missing value does not). A categorical column is
     tested once per distinct value, not once per row: millions of records, a handful of phases."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
-        hits = np.append(values.cat.categories.astype(str).str.startswith(prefix), False)
-        return pd.Series(hits[codes], index=values.index)  # code -1 (missing) takes the False
+        hits = per_category(values, lambda names: names.astype(str).str.startswith(prefix), False)
+        return pd.Series(hits, index=values.index)
     return values.astype(str).str.startswith(prefix) & values.notna()
+
+
+def per_category(
+    values: pd.Series, judge: typing.Callable[[pd.Index], npt.ArrayLike], missing: bool | int
+) -> npt.NDArray[Any]:
+    """``judge`` of a categorical's every row, judged once per category (millions of records,
+    a handful of values); a missing value gets ``missing``."""
+    judged = np.asarray(judge(values.cat.categories))
+    lookup: npt.NDArray[Any] = np.append(judged, np.asarray([missing], dtype=judged.dtype))
+    return lookup[values.cat.codes.to_numpy()]  # code -1 (missing) reads the last entry
 
 
 def is_load_chat(records: pd.DataFrame) -> pd.Series:
