@@ -17,6 +17,7 @@ import pandas as pd
 
 from harness.conformance import (
     CHECK_COLUMNS,
+    QUOTA_RESET_COLUMNS,
     Outcome,
     Verdict,
     check_input,
@@ -61,7 +62,9 @@ def judge(run_dir: Path) -> Verdict:
     plan = read_plan(run_dir)
     recording = _recording(run_dir)
     started = time.monotonic()
-    found = read_run_records(run_dir, CHECK_COLUMNS, chats_first=True)
+    found = read_run_records(
+        run_dir, CHECK_COLUMNS, chats_first=True, refusal_columns=QUOTA_RESET_COLUMNS
+    )
     read_s = time.monotonic() - started
     for part in found.damaged:
         print(f"aisk-harness check: error: {part.describe()}", file=sys.stderr)
@@ -69,8 +72,8 @@ def judge(run_dir: Path) -> Verdict:
     rows = found.frame["process"].astype(str).value_counts()
     whole = completeness({str(k): int(v) for k, v in rows.items()}, found.damaged, recording)
     verdict = evaluate(
-        check_input(plan, found.frame), plan.target, completeness=whole, run_id=plan.run_id,
-        harness_version=harness_version(),
+        check_input(plan, found.frame, resets=found.refusals), plan.target,
+        completeness=whole, run_id=plan.run_id, harness_version=harness_version(),
         dropped_sends=recording.dropped_sends if recording is not None else None, refused=refused,
     )  # fmt: skip
     judged_s = time.monotonic() - started - read_s

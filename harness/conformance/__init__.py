@@ -10,13 +10,20 @@ from harness.conformance.checks import CHECK_IDS, CHECKS, evaluate, require_chec
 from harness.conformance.context import CheckContext
 from harness.conformance.findings import Evidence, Finding, Outcome, contrast
 from harness.conformance.registry import UnknownCheckError
-from harness.conformance.spec import CHECK_COLUMNS, CheckInput, Tolerance, check_input
+from harness.conformance.spec import (
+    CHECK_COLUMNS,
+    QUOTA_RESET_COLUMNS,
+    CheckInput,
+    Tolerance,
+    check_input,
+)
 from harness.conformance.verdict import Verdict, write_junit, write_verdict
 
 __all__ = [
     "CHECKS",
     "CHECK_COLUMNS",
     "CHECK_IDS",
+    "QUOTA_RESET_COLUMNS",
     "CheckContext",
     "CheckInput",
     "Evidence",

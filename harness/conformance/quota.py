@@ -29,7 +29,7 @@ from harness.conformance.findings import (
 )
 from harness.conformance.power import CasePower, Power, with_power
 from harness.conformance.registry import check
-from harness.conformance.spec import Tolerance
+from harness.conformance.spec import CheckInput
 
 __all__ = ["QuotaProblem", "quota_finding"]
 
@@ -174,8 +174,9 @@ def _refusal_rules(
     ]  # fmt: skip
 
 
-def _refusal_problems(days: _Days, quota: int, zone: ZoneInfo, granularity: int) -> list[Problem]:
-    refused = days.rows[days.rows["outcome"] == "out_of_quota"]
+def _refusal_problems(
+    days: _Days, refused: pd.DataFrame, quota: int, zone: ZoneInfo, granularity: int
+) -> list[Problem]:
     if refused.empty:
         return []
     problems: list[Problem] = []
@@ -217,12 +218,12 @@ def _reset_at_ok(
     return pd.Series(verdicts[groups.ngroup().to_numpy()], index=reset_at_ns.index, dtype=bool)
 
 
-def _case_problems(
-    rows: pd.DataFrame, quota: int, zone: ZoneInfo, tolerance: Tolerance
-) -> list[Problem]:
+def _case_problems(data: CheckInput, rows: pd.DataFrame, quota: int) -> list[Problem]:
+    zone, tolerance = data.org_timezone, data.tolerance
     days = _Days.of(rows, zone, tolerance.server_clock_ns)
     counting = _counting_problems(days, quota, zone)
-    return counting + _refusal_problems(days, quota, zone, tolerance.granularity_ns)
+    refused = data.with_resets(days.rows[days.rows["outcome"] == "out_of_quota"])
+    return counting + _refusal_problems(days, refused, quota, zone, tolerance.granularity_ns)
 
 
 @check(9, "quota", "Daily quota")
@@ -243,7 +244,7 @@ def quota_finding(context: CheckContext) -> Finding:
         judged += 1
         refused = int((rows["outcome"] == "out_of_quota").sum())
         refusals += refused
-        problems += _case_problems(rows, case.quota, data.org_timezone, context.tolerance)
+        problems += _case_problems(data, rows, case.quota)
         reached = refused > 0 or int((rows["outcome"] == "ok").sum()) > case.quota
         powers.append(
             CasePower(case.name, 1, 0, "")

@@ -18,7 +18,15 @@ from harness.api.duration import format_duration
 from harness.run.plan import RunPlan
 from harness.run.records import PROBE_PHASE_PREFIX, is_load_chat, starts_with
 
-__all__ = ["CHECK_COLUMNS", "CaseSpec", "CheckInput", "RateSpec", "Tolerance", "check_input"]
+__all__ = [
+    "CHECK_COLUMNS",
+    "QUOTA_RESET_COLUMNS",
+    "CaseSpec",
+    "CheckInput",
+    "RateSpec",
+    "Tolerance",
+    "check_input",
+]
 
 # The record columns the checks read: loading only these keeps millions of records small.
 CHECK_COLUMNS = (
@@ -29,6 +37,12 @@ CHECK_COLUMNS = (
     "m_duration", "m_limit", "m_throttle_message", "m_vary_by", "m_wait", "wait_ns",
     "m_wait_sec", "wait_sec", "m_reset_at", "reset_at_ns", "reset_at_offset_s",
     "m_reset_in", "reset_in_ns", "m_reset_in_sec", "reset_in_sec", "detail", "answer_chars",
+)  # fmt: skip
+# Among them, what a quota answer's reset says: read on the quota refusals' rows alone
+# (``read_run_records(refusal_columns=...)``), since no check reads them on any other row.
+QUOTA_RESET_COLUMNS = (
+    "m_reset_at", "reset_at_ns", "reset_at_offset_s", "m_reset_in", "reset_in_ns",
+    "m_reset_in_sec", "reset_in_sec",
 )  # fmt: skip
 
 
@@ -87,13 +101,21 @@ class CaseSpec:
 
 @dataclass(frozen=True)
 class CheckInput:
-    """Everything the checks judge: the records (all kinds) and the configuration."""
+    """Everything the checks judge: the records (all kinds) and the configuration.
+
+    ``resets``: the ``QUOTA_RESET_COLUMNS`` of the quota refusals, indexed like ``records``,
+    where the reader kept them out of the records; None when the records carry them."""
 
     records: pd.DataFrame
     cases: dict[str, CaseSpec]
     org_timezone: ZoneInfo
     second_org: bool
     tolerance: Tolerance = field(default_factory=Tolerance)
+    resets: pd.DataFrame | None = None
+
+    def with_resets(self, refused: pd.DataFrame) -> pd.DataFrame:
+        """Quota refusals among the records, with what their answers said of the reset."""
+        return refused if self.resets is None else refused.join(self.resets, how="left")
 
     @cached_property
     def chats(self) -> pd.DataFrame:
@@ -140,7 +162,10 @@ def _case_spec(plan: RunPlan, name: str) -> CaseSpec:
 
 
 def check_input(
-    plan: RunPlan, records: pd.DataFrame, tolerance: Tolerance | None = None
+    plan: RunPlan,
+    records: pd.DataFrame,
+    tolerance: Tolerance | None = None,
+    resets: pd.DataFrame | None = None,
 ) -> CheckInput:
     return CheckInput(
         records=records,
@@ -148,4 +173,5 @@ def check_input(
         org_timezone=ZoneInfo(plan.org_timezone),
         second_org=plan.second_org,
         tolerance=tolerance or Tolerance(),
+        resets=resets,
     )

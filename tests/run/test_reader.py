@@ -82,3 +82,50 @@ def test_chats_first_puts_the_load_chats_before_the_rest_and_keeps_every_record_
     assert list(found["request_id"][:7]) == ["w0-0", "w0-1", "w0-2", "w0-3", "w0-4", "w1-0", "w1-1"]
     assert list(found["request_id"][7:]) == ["setup-0", "setup-1", "probe", "teardown"]
     assert found["wait_ns"][:7].tolist() == [0, 1, 2, 3, 4, 10, 11]
+
+
+RESETS = ["m_reset_at", "reset_at_ns", "reset_in_ns", "m_reset_in"]
+
+
+@pytest.mark.parametrize("chats_first", [False, True])
+@pytest.mark.parametrize("most_stretches", [1_000, 1])
+def test_refusal_columns_are_read_on_the_quota_refusals_alone_at_their_places_in_the_frame(
+    tmp_path: Path, make_record: RecordFactory, chats_first: bool, most_stretches: int
+) -> None:
+    def refusal(name: str, n: int) -> Record:
+        return make_record(
+            request_id=name, outcome="out_of_quota", m_reset_at=f"day {n}",
+            reset_at_ns=10**18 + n, reset_in_ns=n, m_reset_in=f"{n}s",
+        )  # fmt: skip
+
+    write(tmp_path, "w0", [
+        make_record(request_id="setup-0", kind="create_chatbot", phase="setup"),
+        make_record(request_id="w0-0"), refusal("w0-1", 1), make_record(request_id="w0-2"),
+        make_record(request_id="probe", phase="access:no-token", http_status=401),
+        refusal("w0-3", 3),
+        make_record(request_id="teardown", kind="delete_chatbot", phase="teardown"),
+    ])  # fmt: skip
+    write(tmp_path, "w1", [refusal("w1-0", 10), make_record(request_id="w1-1")])
+    whole = read_records(tmp_path, chats_first=chats_first)
+    with patch.object(reader, "_MOST_STRETCHES", most_stretches):
+        found = reader.read_run_records(tmp_path, chats_first=chats_first, refusal_columns=RESETS)
+    assert found.refusals is not None
+    rest = [name for name in RECORD_COLUMNS if name not in RESETS]
+    pd.testing.assert_frame_equal(found.frame, whole[rest])
+    refused = whole[whole["outcome"] == "out_of_quota"]
+    assert found.refusals.index.tolist() == refused.index.tolist()
+    assert sorted(refused["request_id"]) == ["w0-1", "w0-3", "w1-0"]
+    pd.testing.assert_frame_equal(found.refusals, refused[RESETS], check_dtype=False)
+    # No refusal without its reset among the rows read: whole nanoseconds, not float64's.
+    assert sorted(found.refusals["reset_at_ns"]) == [10**18 + 1, 10**18 + 3, 10**18 + 10]
+
+
+def test_no_quota_refusal_reads_the_refusal_columns_as_no_rows(
+    tmp_path: Path, make_record: RecordFactory
+) -> None:
+    write(tmp_path, "w0", [make_record(request_id=f"w0-{n}") for n in range(3)])
+    found = reader.read_run_records(tmp_path, chats_first=True, refusal_columns=RESETS)
+    assert found.refusals is not None
+    assert list(found.refusals.columns) == RESETS
+    assert found.refusals.empty
+    assert not set(RESETS) & set(found.frame.columns)

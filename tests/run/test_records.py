@@ -8,8 +8,6 @@ from dataclasses import replace
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from harness.api.answer import ErrorClass, classify_answer, transport_answer
 from harness.run import records as records_module
@@ -18,7 +16,6 @@ from harness.run.records import (
     RECORD_SCHEMA,
     Record,
     is_load_chat,
-    load_chat_mask,
     records_to_table,
     starts_with,
 )
@@ -93,34 +90,3 @@ def test_a_load_chat_is_a_chat_outside_the_access_probes() -> None:
         {"kind": ["chat", "chat", "chat", "create", "update"], "phase": PHASES[:5]}
     ).astype("category")
     assert is_load_chat(records).tolist() == [True, False, True, False, False]
-
-
-KIND_VALUES = st.sampled_from(["chat", "create_chatbot", "get_chatbot", None])
-PHASE_VALUES = st.sampled_from(["hammer", "access:no-token", "access:", "polite-retry", "", None])
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    chunks=st.lists(
-        st.lists(st.tuples(KIND_VALUES, PHASE_VALUES), max_size=6), min_size=1, max_size=4
-    ),
-    dictionary=st.booleans(),
-)
-def test_the_load_chat_mask_of_an_arrow_table_is_is_load_chat_of_its_frame(
-    chunks: list[list[tuple[str | None, str | None]]], dictionary: bool
-) -> None:
-    def column(values: list[str | None]) -> pa.Array:
-        array = pa.array(values, type=pa.string())
-        return array.dictionary_encode() if dictionary else array
-
-    table = pa.Table.from_batches(
-        [
-            pa.record_batch(
-                [column([k for k, _ in rows]), column([p for _, p in rows])],
-                names=["kind", "phase"],
-            )
-            for rows in chunks
-        ]
-    )
-    expected = is_load_chat(table.to_pandas()).to_numpy(bool)
-    assert load_chat_mask(table).tolist() == expected.tolist()
