@@ -43,14 +43,15 @@ _UNITS = {
 
 # Exactly the texts ``format_duration`` produces for non-negative values: "0s", "999ns",
 # "1.5µs", "500ms", "59.9s", "1m0s", "1h0m0s". Lets a column of millions of texts be judged
-# canonical by one vectorised match instead of formatting each value.
+# canonical by one vectorised match instead of formatting each value. RE2 and Python's ``re``
+# read it alike: ASCII digits spelt ``[0-9]`` (Python's ``\d`` takes any Unicode digit too).
 CANONICAL_DURATION = (
     r"^(?:0s"
-    r"|[1-9]\d{0,2}ns"
-    r"|[1-9]\d{0,2}(?:\.\d{0,2}[1-9])?µs"
-    r"|[1-9]\d{0,2}(?:\.\d{0,5}[1-9])?ms"
-    r"|(?:[1-9]\d*h[1-5]?\dm[1-5]?\d|(?:[1-5]\d|[1-9])m[1-5]?\d|[1-5]\d|[1-9])"
-    r"(?:\.\d{0,8}[1-9])?s)$"
+    r"|[1-9][0-9]{0,2}ns"
+    r"|[1-9][0-9]{0,2}(?:\.[0-9]{0,2}[1-9])?µs"
+    r"|[1-9][0-9]{0,2}(?:\.[0-9]{0,5}[1-9])?ms"
+    r"|(?:[1-9][0-9]*h[1-5]?[0-9]m[1-5]?[0-9]|(?:[1-5][0-9]|[1-9])m[1-5]?[0-9]|[1-5][0-9]|[1-9])"
+    r"(?:\.[0-9]{0,8}[1-9])?s)$"
 )
 
 
