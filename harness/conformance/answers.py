@@ -8,11 +8,8 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from harness.api.answer import UNREAD_BODY
-from harness.api.duration import CANONICAL_DURATION
 from harness.api.status import DOMAIN, GrpcCode
 from harness.conformance.context import CheckContext
 from harness.conformance.evidence_rows import first_rows, rows_evidence, shown
@@ -21,7 +18,7 @@ from harness.conformance.power import REMEDY_RATE, Power, by_case, case_power, w
 from harness.conformance.power import throttled as power_throttled
 from harness.conformance.registry import check
 from harness.conformance.spec import RateSpec
-from harness.run.records import per_category
+from harness.conformance.text_shapes import duration_text_ok, seconds_text_ok
 
 __all__ = [
     "AnswerProblem",
@@ -33,7 +30,6 @@ __all__ = [
     "well_formed_finding",
 ]
 
-SECONDS_TEXT = r"^[0-9]+\.[0-9]{6}$"
 UNSPECIFIED_VARY = {"", "RATE_LIMIT_VARY_BY_UNSPECIFIED"}
 Mask = npt.NDArray[np.bool_]
 
@@ -141,43 +137,6 @@ def well_formed_finding(context: CheckContext) -> Finding:
         summary = "; ".join(dict.fromkeys(text for text, _ in problems)) + note
         return failure(summary, (proof for _, proof in problems))
     return Finding(Outcome.PASS, f"{int(answered.sum()) - unread} answers match the contract{note}")
-
-
-def _fullmatch(texts: pd.Series, pattern: str) -> pd.Series:
-    """Whether each text matches ``pattern`` (anchored, RE2's syntax); missing texts do not.
-
-    Arrow's RE2 over the column as it is, not pandas' ``str.fullmatch``, which first scans every
-    text for non-ASCII letters and newlines to decide whether Python's ``re`` must do it instead
-    (10 M waits: 0.6 s of scanning before the match; with one "µs" among them, Python's ``re``
-    per row). A categorical is matched once per category."""
-    if isinstance(texts.dtype, pd.CategoricalDtype):
-        hits = per_category(texts, lambda names: _matched(pa.array(names), pattern), False)
-    else:
-        hits = _matched(pa.array(texts, from_pandas=True), pattern)
-    return pd.Series(hits, index=texts.index, dtype=bool)
-
-
-def _matched(values: pa.Array | pa.ChunkedArray, pattern: str) -> Mask:
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        values = values.cast(pa.string())  # all missing (null type), or not text at all
-    return np.asarray(pc.match_substring_regex(values, pattern).fill_null(False), dtype=bool)
-
-
-def duration_text_ok(texts: pd.Series, values: pd.Series) -> pd.Series:
-    """Whether each text is Go's canonical ``Duration.String()`` of its parsed value.
-
-    ``values`` were parsed from ``texts``, so a text of canonical shape that parsed is the
-    canonical text of its value (``CANONICAL_DURATION`` is tested against the formatter).
-    """
-    shaped = _fullmatch(texts, CANONICAL_DURATION)
-    return shaped & values.notna().to_numpy()
-
-
-def seconds_text_ok(texts: pd.Series, values: pd.Series, duration_ns: pd.Series) -> pd.Series:
-    """``*_sec`` is Go's ``%f`` (six decimals) of the same duration."""
-    shaped = _fullmatch(texts, SECONDS_TEXT)
-    close = (values.astype(float) - duration_ns.astype(float) / 1e9).abs() <= 5.01e-7
-    return shaped & close.fillna(False)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from harness.api.timestamps import format_rfc3339, next_reset_candidates
-from harness.conformance.answers import RowRule, duration_text_ok, seconds_text_ok
+from harness.conformance.answers import RowRule
 from harness.conformance.context import CheckContext
 from harness.conformance.evidence_rows import rows_evidence, shown
 from harness.conformance.findings import (
@@ -30,6 +30,7 @@ from harness.conformance.findings import (
 from harness.conformance.power import CasePower, Power, with_power
 from harness.conformance.registry import check
 from harness.conformance.spec import CheckInput
+from harness.conformance.text_shapes import duration_text_ok, seconds_text_ok
 
 __all__ = ["QuotaProblem", "quota_finding"]
 

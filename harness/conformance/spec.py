@@ -115,7 +115,9 @@ class CheckInput:
 
     def with_resets(self, refused: pd.DataFrame) -> pd.DataFrame:
         """Quota refusals among the records, with what their answers said of the reset."""
-        return refused if self.resets is None else refused.join(self.resets, how="left")
+        if self.resets is None:
+            return refused
+        return refused.drop(columns=self.resets.columns, errors="ignore").join(self.resets)
 
     @cached_property
     def chats(self) -> pd.DataFrame:

@@ -78,9 +78,11 @@ def _memory_pool() -> pa.MemoryPool:
     default on Linux, which here spends most of a large read in the kernel (10 M records read
     in 6.5-9.0 s with it, 3.2-3.8 s with jemalloc, same files, one sitting; bench checks_scale).
 
-    jemalloc hands freed pages back at once (decay 0, not its default 10 s): each Arrow column
-    freed once converted then leaves the process, so a read's peak is the frame and the columns
-    in conversion (10 M records: peak 2.36-2.41 GiB, not 2.94-3.22; the same time, 3 rounds)."""
+    jemalloc is told to hand freed pages back at once (decay 0, for the arenas it makes from
+    here on, in the whole process): an Arrow column freed once converted then leaves the
+    process rather than lingering for jemalloc's decay, so a read's peak is close to the frame
+    and the columns in conversion (10 M records: peak 2.36-2.41 GiB, not 2.94-3.22; the same
+    time, 3 rounds each way)."""
     try:
         pool = pa.jemalloc_memory_pool()
     except NotImplementedError:
@@ -238,6 +240,10 @@ def read_run_records(
     refusals = None
     if refusal_columns:
         apart = list(refusal_columns)
+        if not {*apart, "outcome"} <= set(names) or "outcome" in apart:
+            raise ValueError(
+                f"refusal_columns {apart} must be among the columns read, beside 'outcome'"
+            )
         refusals = _refusals(table[0], order, apart)
         table[0] = table[0].drop_columns(apart)
     frame = _frame(table.pop(), order)

@@ -129,3 +129,16 @@ def test_no_quota_refusal_reads_the_refusal_columns_as_no_rows(
     assert list(found.refusals.columns) == RESETS
     assert found.refusals.empty
     assert not set(RESETS) & set(found.frame.columns)
+
+
+@pytest.mark.parametrize(
+    ("columns", "apart"),
+    [(["request_id", "outcome"], ["m_reset_in"]), (["request_id", "m_reset_in"], ["m_reset_in"]),
+     (None, ["outcome"])],
+)  # fmt: skip
+def test_refusal_columns_outside_the_columns_read_are_refused_by_name(
+    tmp_path: Path, make_record: RecordFactory, columns: list[str] | None, apart: list[str]
+) -> None:
+    write(tmp_path, "w0", [make_record()])
+    with pytest.raises(ValueError, match="refusal_columns"):
+        reader.read_run_records(tmp_path, columns, refusal_columns=apart)
