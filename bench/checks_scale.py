@@ -192,14 +192,12 @@ def run(records: int = 10_000_000, keys: int = 2_000) -> dict[str, Any]:
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from harness.conformance import CHECK_COLUMNS, QUOTA_RESET_COLUMNS, check_input, evaluate
+from harness.cli.check import read_check_input
+from harness.conformance import evaluate
 from harness.run.plan import read_plan
-from harness.run.reader import read_run_records
 folder = Path(sys.argv[1])
 t0 = time.perf_counter()
-found = read_run_records(folder, CHECK_COLUMNS, chats_first=True,
-                         refusal_columns=QUOTA_RESET_COLUMNS)
-data = check_input(read_plan(folder), found.frame, resets=found.refusals)
+data, _ = read_check_input(folder, read_plan(folder))
 t1 = time.perf_counter()
 verdict = evaluate(data, "synthetic")
 t2 = time.perf_counter()

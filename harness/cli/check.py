@@ -18,6 +18,7 @@ import pandas as pd
 from harness.conformance import (
     CHECK_COLUMNS,
     QUOTA_RESET_COLUMNS,
+    CheckInput,
     Outcome,
     Verdict,
     check_input,
@@ -27,8 +28,8 @@ from harness.conformance import (
 )
 from harness.errors import ConfigError
 from harness.run.completeness import completeness
-from harness.run.plan import read_plan
-from harness.run.reader import read_run_records
+from harness.run.plan import RunPlan, read_plan
+from harness.run.reader import RunRecords, read_run_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
 from harness.run.records import is_load_chat
 from harness.run.summary import REFUSAL_COLUMNS, RefusedChats, refused_chats
@@ -55,6 +56,16 @@ def _refused_chats(run_dir: Path, frame: pd.DataFrame) -> list[RefusedChats]:
     return refused_chats(read_run_records(run_dir, REFUSAL_COLUMNS).frame)
 
 
+def read_check_input(run_dir: Path, plan: RunPlan) -> tuple[CheckInput, RunRecords]:
+    """A run's records as the checks read them, and what was found reading them: only the
+    checks' columns, the load's chats first, a quota answer's reset columns on its refusals
+    alone (``QUOTA_RESET_COLUMNS``: no check reads them on any other row)."""
+    found = read_run_records(
+        run_dir, CHECK_COLUMNS, chats_first=True, refusal_columns=QUOTA_RESET_COLUMNS
+    )
+    return check_input(plan, found.frame, resets=found.refusals), found
+
+
 def judge(run_dir: Path) -> Verdict:
     """Run every check on the run directory and write verdict.json and junit.xml there."""
     if not run_dir.is_dir():
@@ -62,9 +73,7 @@ def judge(run_dir: Path) -> Verdict:
     plan = read_plan(run_dir)
     recording = _recording(run_dir)
     started = time.monotonic()
-    found = read_run_records(
-        run_dir, CHECK_COLUMNS, chats_first=True, refusal_columns=QUOTA_RESET_COLUMNS
-    )
+    data, found = read_check_input(run_dir, plan)
     read_s = time.monotonic() - started
     for part in found.damaged:
         print(f"aisk-harness check: error: {part.describe()}", file=sys.stderr)
@@ -72,8 +81,8 @@ def judge(run_dir: Path) -> Verdict:
     rows = found.frame["process"].astype(str).value_counts()
     whole = completeness({str(k): int(v) for k, v in rows.items()}, found.damaged, recording)
     verdict = evaluate(
-        check_input(plan, found.frame, resets=found.refusals), plan.target,
-        completeness=whole, run_id=plan.run_id, harness_version=harness_version(),
+        data, plan.target, completeness=whole, run_id=plan.run_id,
+        harness_version=harness_version(),
         dropped_sends=recording.dropped_sends if recording is not None else None, refused=refused,
     )  # fmt: skip
     judged_s = time.monotonic() - started - read_s

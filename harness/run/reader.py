@@ -190,12 +190,11 @@ def _frame(table: pa.Table, order: Stretches | npt.NDArray[np.intp] | None = Non
     return frame
 
 
-def _table_rows(order: Stretches | npt.NDArray[np.intp], rows: int) -> npt.NDArray[np.intp]:
-    """The table row of each place in ``order``."""
+def _table_rows(order: Stretches | npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """The table row of each place in ``order`` (which has at least one stretch)."""
     if isinstance(order, np.ndarray):
         return order
-    stretches = [np.arange(offset, offset + length) for offset, length in order]
-    return np.concatenate(stretches) if stretches else np.arange(rows)
+    return np.concatenate([np.arange(offset, offset + length) for offset, length in order])
 
 
 def _refusals(
@@ -208,7 +207,7 @@ def _refusals(
     places = np.flatnonzero(refused)
     rows = places
     if order is not None and len(places):
-        in_table = _table_rows(order, table.num_rows)
+        in_table = _table_rows(order)
         places = np.flatnonzero(refused[in_table])
         rows = in_table[places]
     frame: pd.DataFrame = table.select(names).take(rows).to_pandas(memory_pool=_POOL)
