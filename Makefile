@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest -m "not slow" -n 2
+	$(BIN)/pytest -m "not slow" -n 4 --dist worksteal
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow

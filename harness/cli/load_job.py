@@ -8,7 +8,9 @@ as one file (``--aisk-settings``) and its API keys in the environment, never on 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,7 +22,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from harness.cli.rails import check_target
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV
 from harness.load.settings import RunSettings, write_settings
 from harness.run.plan import PLAN_FILE
@@ -28,6 +30,7 @@ from harness.run.plan import PLAN_FILE
 __all__ = [
     "STOP_GRACE_S",
     "cli_spell",
+    "free_master_port",
     "locust_command",
     "make_run_dir",
     "run_dir_path",
@@ -37,6 +40,8 @@ __all__ = [
 ]
 
 STOP_GRACE_S = 60.0
+EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
+MASTER_PORT_FLOOR = 20000  # above the ports services commonly listen on
 LOCUSTFILES = Path(__file__).resolve().parents[2] / "locustfiles"
 
 
@@ -82,10 +87,32 @@ def target_api_key(target: str | None, api_key: str | None, allow_remote: bool) 
     return key
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands out to sockets bound to port 0 and to outgoing connections."""
+    try:
+        low, high = Path(EPHEMERAL_RANGE_FILE).read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)  # Linux's default
+
+
+def free_master_port(attempts: int = 64) -> int:
+    """A port for a Locust master to bind on every address, below the ephemeral range.
+
+    Between this probe and the master's bind, any port the kernel hands out (another test's
+    listener on port 0, any outgoing connection on a busy host) could take an ephemeral one,
+    and the master failed to start (seen beside other runs); a random port below the range is
+    taken only by another listener that chose it."""
+    ephemeral = _ephemeral_ports()
+    candidates = range(MASTER_PORT_FLOOR, max(ephemeral.start, MASTER_PORT_FLOOR + attempts))
+    for port in random.sample(candidates, attempts):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("", port))  # Locust's master binds tcp://*:port
+            except OSError:
+                continue
+            return port
+    raise HarnessError("no free port for Locust's master below the ephemeral range")
 
 
 def locust_command(
@@ -113,7 +140,7 @@ def locust_command(
         command += ["-u", str(users), "-r", str(users)]
     if processes > 1:
         # A port of our own: two distributed runs on one host must not share Locust's 5557.
-        port = str(_free_port())
+        port = str(free_master_port())
         command += ["--processes", str(processes), "--master-bind-port", port]
         command += ["--master-port", port]
     return [*command, *extra]
@@ -131,6 +158,8 @@ def run_locust(command: list[str], env: dict[str, str]) -> int:
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, not yet reaped
+        _stop_session(child.pid)  # its id cannot be anyone else's until it is reaped
         return child.wait()
     finally:
         if child.poll() is None:
@@ -141,3 +170,14 @@ def run_locust(command: list[str], env: dict[str, str]) -> int:
                 child.wait()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _stop_session(session: int) -> None:
+    """Kill what is left of the Locust child's session once the child has ended (before it is
+    reaped, so that the session's id is still its own).
+
+    The workers of ``--processes N`` outlive a master that failed (a port taken, a crash): they
+    would wait for it for ever, hold our output open, and join the next master that binds their
+    port. They hold no record (the master writes them), so nothing is lost."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(session, signal.SIGKILL)

@@ -12,7 +12,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
@@ -122,16 +123,21 @@ def test_the_search_finds_the_emulators_capacity_at_its_knee(tmp_path: Path) -> 
 
 
 @pytest.mark.locust
-def test_the_open_sweep_finds_the_emulators_capacity_within_five_percent(tmp_path: Path) -> None:
+def test_the_open_sweep_finds_the_emulators_capacity_within_five_percent(
+    tmp_path: Path, cpu_alone: Callable[..., AbstractContextManager[None]]
+) -> None:
     run_dir = tmp_path / "run"
-    done = subprocess.run(
-        capacity_command(
-            "--model", "open", "--max-concurrency", str(SERVERS), "--latency", LATENCY,
-            "--max-queue", "8", "--step-duration", "3s", "--out", str(run_dir),
-        ),
-        cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
-        timeout=RUN_TIMEOUT_S * 2, check=False,
-    )  # fmt: skip
+    # A hiccup of the sender at the capacity's rate fills the 8-deep queue: one test beside at
+    # most, as on two processes for two cores.
+    with cpu_alone(1):
+        done = subprocess.run(
+            capacity_command(
+                "--model", "open", "--max-concurrency", str(SERVERS), "--latency", LATENCY,
+                "--max-queue", "8", "--step-duration", "3s", "--out", str(run_dir),
+            ),
+            cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+            timeout=RUN_TIMEOUT_S * 2, check=False,
+        )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     result = read_result(run_dir)
     print(done.stdout[-3000:])
@@ -281,9 +287,14 @@ def overloaded_step(target: BackgroundEmulator, tmp_path: Path, seconds: int) ->
 
 @pytest.mark.locust
 def test_past_the_capacity_the_corrected_p99_grows_with_the_step_and_the_sent_one_does_not(
-    limited_target: BackgroundEmulator, tmp_path: Path
+    limited_target: BackgroundEmulator,
+    tmp_path: Path,
+    cpu_alone: Callable[..., AbstractContextManager[None]],
 ) -> None:
-    short, long = (overloaded_step(limited_target, tmp_path, s) for s in (3, 6))
+    # The sent-instant p99 is bounded by three service times of 40 ms (125 ms seen with two
+    # other tests beside on two cores): one test beside at most.
+    with cpu_alone(1):
+        short, long = (overloaded_step(limited_target, tmp_path, s) for s in (3, 6))
     print(short.model_dump_json(), long.model_dump_json())
     assert short.p99_s is not None
     assert long.p99_s is not None
