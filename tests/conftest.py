@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -71,6 +72,10 @@ def make_verdict() -> Callable[..., Verdict]:
 _OWN_LOCK: list[IO[str]] = []  # this worker's open lock file, once opened
 
 
+_ALONE_DEPTH: list[int] = [0]  # cpu_alone contexts this worker is in (an inner one is a no-op)
+_WORKER_ID = re.compile(r"gw(\d+)")
+
+
 @dataclass(frozen=True)
 class _Workers:
     folder: Path
@@ -84,6 +89,14 @@ class _Workers:
     def turnstile(self) -> Path:
         return self.folder / "turnstile.lock"
 
+    def others(self) -> list[int]:
+        """The other workers, the next after this one first: those of the session's count and
+        any that replaced a crashed one (xdist numbers those on, and they have a file)."""
+        numbers = {int(match[1]) for path in self.folder.glob("cpu-gw*.lock")
+                   if (match := _WORKER_ID.fullmatch(path.stem.removeprefix("cpu-")))}  # fmt: skip
+        ids = sorted((numbers | set(range(self.count))) - {self.me})
+        return [i for i in ids if i > self.me] + [i for i in ids if i < self.me]
+
 
 def _cpu_folder(run: str) -> Path:
     return Path(tempfile.gettempdir()) / f"aisk-harness-tests-{run}"
@@ -91,13 +104,13 @@ def _cpu_folder(run: str) -> Path:
 
 def _workers() -> _Workers | None:
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")  # the same in every worker of one session
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
+    worker = _WORKER_ID.fullmatch(os.environ.get("PYTEST_XDIST_WORKER", ""))  # gw0, gw1, ...
     count = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
-    if not run or not worker.startswith("gw") or not count:
+    if not run or worker is None or not count:
         return None
     folder = _cpu_folder(run)
     folder.mkdir(exist_ok=True)
-    return _Workers(folder, int(worker.removeprefix("gw")), int(count))
+    return _Workers(folder, int(worker[1]), int(count))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -150,18 +163,19 @@ def pytest_runtest_protocol(
 @contextmanager
 def _alone(beside: int = 0) -> Iterator[None]:
     workers = _workers()
-    if workers is None or not _OWN_LOCK:
-        yield
+    if workers is None or not _OWN_LOCK or _ALONE_DEPTH[0]:
+        yield  # an inner context: the outer one holds the locks (taking them again would wait)
         return
     own = _OWN_LOCK[0]
-    others = [(workers.me + step) % workers.count for step in range(1, workers.count)]
     with ExitStack() as held:
+        _ALONE_DEPTH[0] += 1
+        held.callback(_ALONE_DEPTH.__setitem__, 0, 0)
         # Let go of this test's own lock while queueing: a taker that holds the turnstile
         # waits for it, and this one would wait for that taker's turnstile for ever. It is
         # taken back before the turnstile is let go, so that no other taker runs beside.
         fcntl.flock(own, fcntl.LOCK_UN)
         with _flocked(workers.turnstile, fcntl.LOCK_EX):
-            for worker in others[beside:]:
+            for worker in workers.others()[beside:]:
                 held.enter_context(_flocked(workers.lock(worker), fcntl.LOCK_EX))
             fcntl.flock(own, fcntl.LOCK_SH)
         yield

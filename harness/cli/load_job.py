@@ -153,13 +153,17 @@ def run_locust(command: list[str], env: dict[str, str]) -> int:
     def forward(signum: int, frame: FrameType | None) -> None:
         # SIGTERM, whatever we got: Locust handles it in a greenlet of its own, whereas SIGINT
         # becomes a KeyboardInterrupt in whichever greenlet happens to run, mid-request.
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+        # Not child.poll(): it would reap the child under the wait below, whose session is
+        # then no longer known to be its own. Unreaped, its pid is still the child's.
+        if child.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, not yet reaped
-        _stop_session(child.pid)  # its id cannot be anyone else's until it is reaped
+        with contextlib.suppress(ChildProcessError):  # reaped already: the session is unknown
+            os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, not yet reaped
+            _stop_session(child.pid)  # its id cannot be anyone else's until it is reaped
         return child.wait()
     finally:
         if child.poll() is None:
