@@ -80,25 +80,6 @@ def test_the_notebooks_read_runs_through_the_run_and_report_packages() -> None:
         assert not {name.split(".")[0] for name in names} & GEVENT, path.relative_to(ROOT)
 
 
-MAX_MODULE_LINES = 300
-MAX_FUNCTION_LINES = 60
-
-
-def test_no_module_or_function_of_the_harness_outgrows_a_read() -> None:
-    # Small modules with one concept each: past these a module or a function is two of them.
-    too_long: list[str] = []
-    for path in modules("harness"):
-        source = path.read_text(encoding="utf-8")
-        if len(source.splitlines()) > MAX_MODULE_LINES:
-            too_long.append(f"{path.relative_to(ROOT)}: {len(source.splitlines())} lines")
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                length = (node.end_lineno or node.lineno) - node.lineno + 1
-                if length > MAX_FUNCTION_LINES:
-                    too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {length}")
-    assert not too_long
-
-
 def test_the_locust_package_is_typed_without_any() -> None:
     untyped = [
         f"{path.relative_to(ROOT)}:{node.lineno}"

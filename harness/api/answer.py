@@ -128,8 +128,22 @@ class Answer(NamedTuple):
 
 def transport_answer(error_class: ErrorClass, error_text: str) -> Answer:
     """The answer columns of a request that got no HTTP answer at all."""
-    return Answer(0, Outcome.TRANSPORT_ERROR, None, None, None, None, False, error_text[:200],
-                  error_class, 0, *NO_METADATA, "", None, None)  # fmt: skip
+    return Answer(
+        0,
+        Outcome.TRANSPORT_ERROR,
+        None,
+        None,
+        None,
+        None,
+        False,
+        error_text[:200],
+        error_class,
+        0,
+        *NO_METADATA,
+        "",
+        None,
+        None,
+    )
 
 
 def unread_answer(http_status: int, error_class: ErrorClass, error_text: str, size: int) -> Answer:
@@ -138,8 +152,22 @@ def unread_answer(http_status: int, error_class: ErrorClass, error_text: str, si
     The status still says what the target decided (a 2xx admitted the request); the body is not
     judged, and a 429 without its reason counts as neither throttle nor quota refusal.
     """
-    return Answer(http_status, outcome_of(http_status, None), None, None, None, None, False,
-                  error_text[:200], error_class, size, *NO_METADATA, "", None, None)  # fmt: skip
+    return Answer(
+        http_status,
+        outcome_of(http_status, None),
+        None,
+        None,
+        None,
+        None,
+        False,
+        error_text[:200],
+        error_class,
+        size,
+        *NO_METADATA,
+        "",
+        None,
+        None,
+    )
 
 
 def outcome_of(http_status: int, reason: str | None) -> Outcome:
@@ -159,9 +187,22 @@ def _error_answer(http_status: int, body: bytes) -> Answer:
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):  # RecursionError: nested too deep for json
-        return Answer(http_status, outcome_of(http_status, None), None, None, None, None, False,
-                      "body is empty" if not body else "body is not JSON", _body_class(body),
-                      len(body), *NO_METADATA, "", None, None)  # fmt: skip
+        return Answer(
+            http_status,
+            outcome_of(http_status, None),
+            None,
+            None,
+            None,
+            None,
+            False,
+            "body is empty" if not body else "body is not JSON",
+            _body_class(body),
+            len(body),
+            *NO_METADATA,
+            "",
+            None,
+            None,
+        )
     error = ""
     try:
         status = Status.model_validate(document)
@@ -243,8 +284,22 @@ def _success_answer(kind: str, http_status: int, body: bytes) -> Answer:
     unusable = (
         _body_class(body) if error in ("body is empty", "body is not JSON") else ErrorClass.NONE
     )
-    return Answer(http_status, Outcome.OK, None, None, None, None, not error, error, unusable,
-                  len(body), *NO_METADATA, detail, answer_chars, citations)  # fmt: skip
+    return Answer(
+        http_status,
+        Outcome.OK,
+        None,
+        None,
+        None,
+        None,
+        not error,
+        error,
+        unusable,
+        len(body),
+        *NO_METADATA,
+        detail,
+        answer_chars,
+        citations,
+    )
 
 
 def _body_class(body: bytes) -> ErrorClass:

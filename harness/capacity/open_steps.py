@@ -98,10 +98,14 @@ class _Window:
         inside = (intended >= start) & (intended < end)
         step = load[inside]
         return cls(
-            start, end, intended[inside], _int(step["send_mono_ns"]), _int(step["recv_mono_ns"]),
+            start,
+            end,
+            intended[inside],
+            _int(step["send_mono_ns"]),
+            _int(step["recv_mono_ns"]),
             step["outcome"].astype(str).to_numpy(),
             step["answer_chars"].to_numpy(np.float64, na_value=0.0),
-        )  # fmt: skip
+        )
 
     def count(self, outcome: Outcome) -> int:
         return int((self.outcome == outcome.value).sum())
@@ -143,17 +147,30 @@ def measure_open_step(
     wall = _int(load["send_wall_ns"] + load["clock_offset_ns"] - load["send_mono_ns"])
     to_wall = int(np.median(wall)) if wall.size else 0
     return StepResult(
-        index=index, offered=rate, offered_unit="req/s",
-        start_ns=w.start + to_wall, end_ns=w.end + to_wall,
-        requests=requests, errors=errors + unserved,
-        throughput_rps=completed / seconds, error_rate=error_rate,
-        p50_s=percentile(corrected, 0.50), p95_s=p95, p99_s=percentile(corrected, 0.99),
+        index=index,
+        offered=rate,
+        offered_unit="req/s",
+        start_ns=w.start + to_wall,
+        end_ns=w.end + to_wall,
+        requests=requests,
+        errors=errors + unserved,
+        throughput_rps=completed / seconds,
+        error_rate=error_rate,
+        p50_s=percentile(corrected, 0.50),
+        p95_s=p95,
+        p99_s=percentile(corrected, 0.99),
         within_slo=within and error_rate <= slo.max_error_rate,
-        label=label, sent_rps=requests / seconds, goodput_rps=good / seconds,
-        p50_sent_s=percentile(actual, 0.50), p95_sent_s=percentile(actual, 0.95),
+        label=label,
+        sent_rps=requests / seconds,
+        goodput_rps=good / seconds,
+        p50_sent_s=percentile(actual, 0.50),
+        p95_sent_s=percentile(actual, 0.95),
         p99_sent_s=percentile(actual, 0.99),
-        late=int(((w.send - w.intended) > LATE_NS).sum()), unserved=unserved,
-        throttled=w.count(Outcome.THROTTLED), out_of_quota=w.count(Outcome.OUT_OF_QUOTA),
-        in_flight=in_flight, littles_in_flight=littles,
+        late=int(((w.send - w.intended) > LATE_NS).sum()),
+        unserved=unserved,
+        throttled=w.count(Outcome.THROTTLED),
+        out_of_quota=w.count(Outcome.OUT_OF_QUOTA),
+        in_flight=in_flight,
+        littles_in_flight=littles,
         steady=quiet or abs(in_flight - littles) <= LITTLE_TOLERANCE * max(in_flight, littles),
-    )  # fmt: skip
+    )

@@ -20,9 +20,19 @@ __all__ = ["FIGURES", "combine", "interval"]
 
 # The figures averaged over the runs of a step (and given an interval).
 FIGURES = (
-    "throughput_rps", "goodput_rps", "sent_rps", "error_rate", "p50_s", "p95_s", "p99_s",
-    "p50_sent_s", "p95_sent_s", "p99_sent_s", "in_flight", "littles_in_flight",
-)  # fmt: skip
+    "throughput_rps",
+    "goodput_rps",
+    "sent_rps",
+    "error_rate",
+    "p50_s",
+    "p95_s",
+    "p99_s",
+    "p50_sent_s",
+    "p95_sent_s",
+    "p99_sent_s",
+    "in_flight",
+    "littles_in_flight",
+)
 COUNTS = ("requests", "errors", "late", "unserved", "throttled", "out_of_quota")
 
 

@@ -81,8 +81,11 @@ def generator_note(steps: list[StepResult]) -> str:
     worst = max(bound, key=lambda step: step.generator_cpu_percent or 0)
     names = ", ".join(step.label or str(step.index) for step in bound)
     behind = max((step.behind_share or 0 for step in bound), default=0)
-    why = [f"Locust process {worst.generator_process} at {worst.generator_cpu_percent:.0f}% CPU"
-           ] if worst.generator_cpu_percent is not None else []  # fmt: skip
+    why = (
+        [f"Locust process {worst.generator_process} at {worst.generator_cpu_percent:.0f}% CPU"]
+        if worst.generator_cpu_percent is not None
+        else []
+    )
     if behind > 0:
         why.append(f"its schedule handed up to {behind * 100:.1f}% of arrivals over late")
     return (

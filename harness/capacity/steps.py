@@ -18,8 +18,14 @@ from harness.capacity.result import Slo, StepResult
 from harness.run.step_log import StepLog
 
 __all__ = [
-    "LOAD_PHASE", "SETTLE_FRACTION", "Requests", "Window", "measure", "percentile", "windows_of",
-]  # fmt: skip
+    "LOAD_PHASE",
+    "SETTLE_FRACTION",
+    "Requests",
+    "Window",
+    "measure",
+    "percentile",
+    "windows_of",
+]
 
 SETTLE_FRACTION = 0.25
 LOAD_PHASE = "hammer"  # the phase of the stepped load's chat requests (not the set-up probes)

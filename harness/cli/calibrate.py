@@ -87,9 +87,12 @@ def calibrate(
             try:
                 token = client.create_chatbot_token(chatbot.id).get_secret_value()
                 wait_until_ready(
-                    {"calibration": chatbot}, client.get_chatbot, ready_timeout_s,
-                    sleep=time.sleep, clock=time.monotonic,
-                )  # fmt: skip
+                    {"calibration": chatbot},
+                    client.get_chatbot,
+                    ready_timeout_s,
+                    sleep=time.sleep,
+                    clock=time.monotonic,
+                )
                 timed = [_chat(client, token) for _ in range(CALIBRATION_CHATS)]
             finally:
                 client.delete_chatbot(chatbot.id)

@@ -160,9 +160,14 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 def _closed(
-    args: argparse.Namespace, slo: Slo, users: list[int], api_key: str,
-    config: EmulatorConfig | None, run_dir: Path, report: bool = True,
-) -> int:  # fmt: skip
+    args: argparse.Namespace,
+    slo: Slo,
+    users: list[int],
+    api_key: str,
+    config: EmulatorConfig | None,
+    run_dir: Path,
+    report: bool = True,
+) -> int:
     step_ns = parse_duration(args.step_duration)
     # One slot per user, each hammering a chatbot with no rate limit and no quota.
     scenario = one_case_scenario(
@@ -171,10 +176,14 @@ def _closed(
     with ExitStack() as stack:
         host, emulator = emulator_or_target(stack, args, config)
         settings = run_settings(
-            option_values(args), spell=cli_spell, run_id=run_id_now(), run_dir=run_dir,
-            target=host, emulator=emulator_description(args) if config else None,
+            option_values(args),
+            spell=cli_spell,
+            run_id=run_id_now(),
+            run_dir=run_dir,
+            target=host,
+            emulator=emulator_description(args) if config else None,
             scenario=scenario,
-        )  # fmt: skip
+        )
         make_run_dir(run_dir)
         start_emulator(emulator, config)
         print_target(host, api_key, args.target is None)
@@ -225,46 +234,68 @@ def add_parser(subparsers: Any) -> None:
     )
     add_allow_remote_option(parser)
     parser.add_argument(
-        "--slo-p95", default="2s", metavar="T",
+        "--slo-p95",
+        default="2s",
+        metavar="T",
         help="the p95 latency a step may have, a Go duration (default: %(default)s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--max-error-rate", default="1%", metavar="P",
+        "--max-error-rate",
+        default="1%",
+        metavar="P",
         help="the share of failed requests a step may have, e.g. '0.5%%' (default: 1%%)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--step-users", type=int, default=2, metavar="N",
+        "--step-users",
+        type=int,
+        default=2,
+        metavar="N",
         help="users added at each step; the first step has N (default: %(default)s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--max-users", type=int, default=16, metavar="N",
+        "--max-users",
+        type=int,
+        default=16,
+        metavar="N",
         help="users of the last step (default: %(default)s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--step-duration", default="6s", metavar="T",
+        "--step-duration",
+        default="6s",
+        metavar="T",
         help="how long each step lasts, at least 2s; its first quarter is not measured "
         "(default: %(default)s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--model", choices=("closed", "open", "both"), default="closed",
+        "--model",
+        choices=("closed", "open", "both"),
+        default="closed",
         help="closed: step up users (default); open: sweep arrival rates, latency measured from "
         "each request's intended send instant; both: the closed search (in closed/), then the "
         "sweep, and one report of the two",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--rates", type=int, default=5, metavar="K",
+        "--rates",
+        type=int,
+        default=5,
+        metavar="K",
         help="--model open: rates spread between the synchronous and the throughput run, before "
         "bisection (default: %(default)s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--repeat", type=int, default=1, metavar="N",
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
         help="--model open: run each rate N times and give each figure with its 95%% confidence "
         "interval (default: %(default)s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--arrivals", choices=("constant", "poisson"), default="constant",
+        "--arrivals",
+        choices=("constant", "poisson"),
+        default="constant",
         help="--model open: arrivals evenly spaced or a Poisson process (default: %(default)s)",
-    )  # fmt: skip
+    )
     add_emulator_options(parser, zone=False)
     parser.set_defaults(handler=_handle)
 

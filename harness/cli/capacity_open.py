@@ -41,23 +41,36 @@ from harness.run.reader import read_records
 from harness.run.recording import read_recording
 
 __all__ = [
-    "OPEN_KEYS", "emulator_capacity", "emulator_or_target", "one_case_scenario", "open_sweep",
-    "run_open_sweep", "start_emulator",
-]  # fmt: skip
+    "OPEN_KEYS",
+    "emulator_capacity",
+    "emulator_or_target",
+    "one_case_scenario",
+    "open_sweep",
+    "run_open_sweep",
+    "start_emulator",
+]
 
 OPEN_KEYS = 4  # the schedule is shared by this many keys (users), so no one key's senders bind
 COLUMNS = [
-    "kind", "phase", "send_wall_ns", "recv_wall_ns", "send_mono_ns", "recv_mono_ns",
-    "intended_send_mono_ns", "clock_offset_ns", "latency_ms", "outcome", "answer_chars",
-]  # fmt: skip
+    "kind",
+    "phase",
+    "send_wall_ns",
+    "recv_wall_ns",
+    "send_mono_ns",
+    "recv_mono_ns",
+    "intended_send_mono_ns",
+    "clock_offset_ns",
+    "latency_ms",
+    "outcome",
+    "answer_chars",
+]
 
 
 def one_case_scenario(
     name: str, behaviour: dict[str, object], keys: int, duration_ns: int
 ) -> Scenario:
     """A capacity run's scenario: one case, one user per key, on a chatbot with no limit."""
-    case = {"name": name, "behaviour": behaviour,
-            "population": {"keys": keys, "users_per_key": 1}}  # fmt: skip
+    case = {"name": name, "behaviour": behaviour, "population": {"keys": keys, "users_per_key": 1}}
     return parse_scenario(
         {"name": name, "duration": format_duration(duration_ns), "cases": [case]},
         "the capacity search's scenario",
@@ -98,8 +111,14 @@ def open_behaviour(rate: float, slo: Slo, arrivals: str) -> dict[str, object]:
 class _Steps:
     """Runs the sweep's steps one after another, each in its own run directory."""
 
-    def __init__(self, args: argparse.Namespace, host: str, api_key: str, run_dir: Path,
-                 emulator: dict[str, object] | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        host: str,
+        api_key: str,
+        run_dir: Path,
+        emulator: dict[str, object] | None,
+    ) -> None:
         self.args, self.host, self.api_key, self.run_dir = args, host, api_key, run_dir
         self.emulator = emulator
         self.step_ns = parse_duration(args.step_duration)
@@ -108,9 +127,14 @@ class _Steps:
     def run(self, label: str, scenario: Scenario, users: int) -> Path:
         step_dir = self.run_dir / "steps" / f"{self.count:02d}-{label}"
         settings = run_settings(
-            option_values(self.args), spell=cli_spell, run_id=run_id_now(), run_dir=step_dir,
-            target=self.host, emulator=self.emulator, scenario=scenario,
-        )  # fmt: skip
+            option_values(self.args),
+            spell=cli_spell,
+            run_id=run_id_now(),
+            run_dir=step_dir,
+            target=self.host,
+            emulator=self.emulator,
+            scenario=scenario,
+        )
         make_run_dir(step_dir)
         env = {**os.environ, API_KEY_ENV: self.api_key}
         code = run_locust(locust_command("aisk.py", settings, users=users), env)
@@ -152,8 +176,15 @@ class _Steps:
         dropped = recording.dropped_sends.get(OPEN_PHASE, 0)
         behind = recording.behind_schedule.get(OPEN_PHASE, 0)
         records = read_records(step_dir, COLUMNS)
-        step = measure_open_step(records, index=self.count - 1, label=label, rate=rate,
-                                 duration_ns=self.step_ns, slo=slo, dropped=dropped)  # fmt: skip
+        step = measure_open_step(
+            records,
+            index=self.count - 1,
+            label=label,
+            rate=rate,
+            duration_ns=self.step_ns,
+            slo=slo,
+            dropped=dropped,
+        )
         # behind counts the whole step's arrivals: over all it scheduled (sent or dropped).
         sent = int(((records["kind"] == "chat") & (records["phase"] == OPEN_PHASE)).sum())
         share = behind / max(sent + dropped, 1)
@@ -163,9 +194,11 @@ class _Steps:
 def _line(step: StepResult) -> str:
     p95 = "-" if step.p95_s is None else f"{step.p95_s:.3f}"
     if step.offered_unit == "users":
-        return (f"{step.label:>12}  {step.offered:g} users: {step.throughput_rps:.1f} req/s "
-                f"completed, p95 {p95} s, {step.error_rate * 100:.1f}% errors"
-                f"{_bound(step)}")  # fmt: skip
+        return (
+            f"{step.label:>12}  {step.offered:g} users: {step.throughput_rps:.1f} req/s "
+            f"completed, p95 {p95} s, {step.error_rate * 100:.1f}% errors"
+            f"{_bound(step)}"
+        )
     sent = "-" if step.p95_sent_s is None else f"{step.p95_sent_s:.3f}"
     return (
         f"{step.label:>12}  sent {step.sent_rps or 0:.1f}/s, ok {step.throughput_rps:.1f}/s, "
@@ -181,14 +214,20 @@ def _spread(step: StepResult) -> str:
     """The 95 % intervals of a repeated step's main figures."""
     if not step.repeats or not step.intervals:
         return ""
-    shown = [f"{name} {low:.3g}–{high:.3g}" for name, (low, high) in step.intervals.items()
-             if name in ("throughput_rps", "goodput_rps", "p95_s")]  # fmt: skip
+    shown = [
+        f"{name} {low:.3g}–{high:.3g}"
+        for name, (low, high) in step.intervals.items()
+        if name in ("throughput_rps", "goodput_rps", "p95_s")
+    ]
     return f"\n{'':>14}95% CI over {step.repeats} runs: {', '.join(shown)}"
 
 
 def _bound(step: StepResult) -> str:
-    parts = [] if step.generator_cpu_percent is None else [
-        f"Locust {step.generator_cpu_percent:.0f}% CPU"]  # fmt: skip
+    parts = (
+        []
+        if step.generator_cpu_percent is None
+        else [f"Locust {step.generator_cpu_percent:.0f}% CPU"]
+    )
     if step.behind_share:
         parts.append(f"{step.behind_share * 100:.1f}% handed over late")
     if not parts:
@@ -197,9 +236,14 @@ def _bound(step: StepResult) -> str:
 
 
 def open_sweep(
-    args: argparse.Namespace, slo: Slo, host: str, api_key: str, run_dir: Path,
-    emulator: dict[str, object] | None, say: Callable[[str], None] = print,
-) -> CapacityResult:  # fmt: skip
+    args: argparse.Namespace,
+    slo: Slo,
+    host: str,
+    api_key: str,
+    run_dir: Path,
+    emulator: dict[str, object] | None,
+    say: Callable[[str], None] = print,
+) -> CapacityResult:
     """Every step of the sweep, run and measured; its result (not yet written)."""
     steps = _Steps(args, host, api_key, run_dir, emulator)
     synchronous = steps.closed("synchronous", 1, slo)
@@ -250,9 +294,11 @@ def run_open_sweep(
         make_run_dir(run_dir)
         start_emulator(emulator, config)
         print_target(host, api_key, args.target is None)
-        print(f"open-model sweep {run_dir}: a synchronous run, a throughput run of "
-              f"{args.max_users} users, {args.rates} rates ({args.arrivals} arrivals) and "
-              f"bisection, {args.step_duration} each; target {host}")  # fmt: skip
+        print(
+            f"open-model sweep {run_dir}: a synchronous run, a throughput run of "
+            f"{args.max_users} users, {args.rates} rates ({args.arrivals} arrivals) and "
+            f"bisection, {args.step_duration} each; target {host}"
+        )
         description = emulator_description(args) if config is not None else None
         result = open_sweep(args, slo, host, api_key, run_dir, description)
     path = write_result(run_dir, result)

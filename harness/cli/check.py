@@ -81,10 +81,14 @@ def judge(run_dir: Path) -> Verdict:
     rows = found.frame["process"].astype(str).value_counts()
     whole = completeness({str(k): int(v) for k, v in rows.items()}, found.damaged, recording)
     verdict = evaluate(
-        data, plan.target, completeness=whole, run_id=plan.run_id,
+        data,
+        plan.target,
+        completeness=whole,
+        run_id=plan.run_id,
         harness_version=harness_version(),
-        dropped_sends=recording.dropped_sends if recording is not None else None, refused=refused,
-    )  # fmt: skip
+        dropped_sends=recording.dropped_sends if recording is not None else None,
+        refused=refused,
+    )
     judged_s = time.monotonic() - started - read_s
     print(f"judged {len(found.frame)} records: read in {read_s:.1f} s, checks in {judged_s:.1f} s")
     try:
@@ -104,8 +108,10 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         print(f"  {MARKS[check.outcome]:<12} {check.id:<{width}}  {check.summary}")
         if check.keys_without_power and check.keys_with_power is not None:
             keys = check.keys_with_power + check.keys_without_power
-            print(f"  {'':<12} {'':<{width}}  judged with power: {check.keys_with_power} of "
-                  f"{keys} keys")  # fmt: skip
+            print(
+                f"  {'':<12} {'':<{width}}  judged with power: {check.keys_with_power} of "
+                f"{keys} keys"
+            )
         if check.outcome is not Outcome.FAIL:
             continue
         if check.evidence:

@@ -53,8 +53,10 @@ def _cases(text: str | None) -> list[str] | None:
 def print_comparison(comparison: Comparison) -> None:
     base, candidate = comparison.base, comparison.candidate
     print(f"base:      {base.run_dir} ({base.label or base.run_id}, {base.created_at})")
-    print(f"candidate: {candidate.run_dir} ({candidate.label or candidate.run_id}, "
-          f"{candidate.created_at})")  # fmt: skip
+    print(
+        f"candidate: {candidate.run_dir} ({candidate.label or candidate.run_id}, "
+        f"{candidate.created_at})"
+    )
     print(f"\n{headline(comparison)}")
     for line in news_lines(comparison):
         print(f"  ! {line}")
@@ -109,20 +111,26 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("base", metavar="BASE", help="the run to compare with (the last release)")
     parser.add_argument("candidate", metavar="CANDIDATE", help="the run under test")
     parser.add_argument(
-        "--max-p95-increase", default="10%", metavar="P",
+        "--max-p95-increase",
+        default="10%",
+        metavar="P",
         help="the p95 increase of admitted answers a case may show, e.g. '10%%' (default: 10%%)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--max-capacity-drop", default="5%", metavar="P",
+        "--max-capacity-drop",
+        default="5%",
+        metavar="P",
         help="the capacity drop a capacity search may show (default: 5%%)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--cases", metavar="NAME,...",
+        "--cases",
+        metavar="NAME,...",
         help="compare only these cases (each must be configured alike in both runs)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--out", metavar="DIR",
+        "--out",
+        metavar="DIR",
         help="where compare.json, junit.xml and compare.html go "
         "(default: reports/compare/<BASE>-vs-<CANDIDATE>)",
-    )  # fmt: skip
+    )
     parser.set_defaults(handler=_handle)

@@ -41,10 +41,16 @@ class MasterPlan:
 
     def locust_args(self) -> list[str]:
         return [
-            "--master", "--master-bind-host", self.bind_host,
-            "--master-bind-port", str(self.port), "--expect-workers", str(self.expect_workers),
-            "--expect-workers-max-wait", str(max(1, math.ceil(self.wait_s))),
-        ]  # fmt: skip
+            "--master",
+            "--master-bind-host",
+            self.bind_host,
+            "--master-bind-port",
+            str(self.port),
+            "--expect-workers",
+            str(self.expect_workers),
+            "--expect-workers-max-wait",
+            str(max(1, math.ceil(self.wait_s))),
+        ]
 
 
 def parse_endpoint(text: str, option: str, *, default_host: str | None = None) -> tuple[str, int]:
@@ -62,24 +68,32 @@ def parse_endpoint(text: str, option: str, *, default_host: str | None = None) -
 
 def add_master_options(parser: Any) -> None:
     parser.add_argument(
-        "--master", action="store_true",
+        "--master",
+        action="store_true",
         help="lead workers on other hosts (aisk-harness worker --master HOST:PORT): the load "
         "comes from them, IP keys from their addresses",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--expect-workers", type=int, default=1, metavar="N",
+        "--expect-workers",
+        type=int,
+        default=1,
+        metavar="N",
         help="with --master: wait for N workers before the load (default: 1)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--master-bind", default=f"0.0.0.0:{DEFAULT_MASTER_PORT}", metavar="HOST:PORT",
+        "--master-bind",
+        default=f"0.0.0.0:{DEFAULT_MASTER_PORT}",
+        metavar="HOST:PORT",
         help="with --master: where workers connect (default: every interface, port "
         f"{DEFAULT_MASTER_PORT}); the chatbot tokens travel over it, so keep it private",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--worker-timeout", default=DEFAULT_WORKER_TIMEOUT, metavar="T",
+        "--worker-timeout",
+        default=DEFAULT_WORKER_TIMEOUT,
+        metavar="T",
         help=f"with --master: give up when the workers have not all joined in T (default: "
         f"{DEFAULT_WORKER_TIMEOUT})",
-    )  # fmt: skip
+    )
 
 
 def master_plan(args: Any) -> MasterPlan | None:

@@ -24,14 +24,18 @@ READ_TIMEOUT_S = 30.0
 
 def add_existing_options(parser: Any) -> None:
     parser.add_argument(
-        "--chatbot", action="append", default=[], metavar="ID",
+        "--chatbot",
+        action="append",
+        default=[],
+        metavar="ID",
         help="judge an existing chatbot as it is configured (repeatable; never changed or "
         "deleted; its token from $AISK_CHATBOT_TOKEN, or minted)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--allow-quota-burn", action="store_true",
+        "--allow-quota-burn",
+        action="store_true",
         help="with --chatbot: run even where the run could use up a chatbot's daily quota",
-    )  # fmt: skip
+    )
 
 
 def _read(target: str, api_key: str, ids: list[str]) -> list[tuple[str, Chatbot]]:

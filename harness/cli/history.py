@@ -70,23 +70,31 @@ def add_parser(subparsers: Any) -> None:
         "change points in each series (ruptures PELT, confirmed by a t-test and a minimum "
         "change). Writes history.csv and history.html. Exit 0 written, 2 bad input.",
     )
-    parser.add_argument("dirs", nargs="+", metavar="DIR",
-                        help="run directories, or folders holding them")  # fmt: skip
     parser.add_argument(
-        "--order", choices=("time", "label"), default="time",
+        "dirs", nargs="+", metavar="DIR", help="run directories, or folders holding them"
+    )
+    parser.add_argument(
+        "--order",
+        choices=("time", "label"),
+        default="time",
         help="order runs by start time or by label, naturally: v1.9 before v1.10 "
         "(default: %(default)s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--max-pvalue", default=str(MAX_PVALUE), metavar="P",
+        "--max-pvalue",
+        default=str(MAX_PVALUE),
+        metavar="P",
         help="a change must pass a t-test at this level (default: %(default)s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--min-magnitude", default=f"{MIN_MAGNITUDE * 100:g}%", metavar="P",
+        "--min-magnitude",
+        default=f"{MIN_MAGNITUDE * 100:g}%",
+        metavar="P",
         help="a change must move the mean by at least this much (default: %(default)s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--out", metavar="DIR",
+        "--out",
+        metavar="DIR",
         help=f"where history.csv and history.html go (default: {DEFAULT_OUT})",
-    )  # fmt: skip
+    )
     parser.set_defaults(handler=_handle)

@@ -130,12 +130,24 @@ def locust_command(
     run_dir = Path(settings.run_dir)
     settings_path = write_settings(run_dir, settings)
     command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILES / locustfile), "--headless",
-        "--host", settings.target, "--aisk-settings", str(settings_path),
-        "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILES / locustfile),
+        "--headless",
+        "--host",
+        settings.target,
+        "--aisk-settings",
+        str(settings_path),
+        "--csv",
+        str(run_dir / "locust"),
+        "--html",
+        str(run_dir / "locust.html"),
         # Locust's CSV can trail its last second; its JSON file holds the final counts.
-        "--json-file", str(run_dir / "locust_stats"),  # Locust adds ".json"
-    ]  # fmt: skip
+        "--json-file",
+        str(run_dir / "locust_stats"),  # Locust adds ".json"
+    ]
     if users is not None:
         command += ["-u", str(users), "-r", str(users)]
     if processes > 1:

@@ -32,9 +32,10 @@ __all__ = [
 def add_allow_remote_option(parser: Any) -> None:
     """The one rail of every command that sends load (``run``, ``capacity``)."""
     parser.add_argument(
-        "--allow-remote", action="store_true",
+        "--allow-remote",
+        action="store_true",
         help="allow a --target outside loopback (127.0.0.0/8, ::1, localhost)",
-    )  # fmt: skip
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -91,11 +92,23 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
     print(f"budget: {', '.join(caps)}, {format_duration(longest)} of load")
     if calibration is not None:
         refused = "-" if calibration.refused_s is None else f"{calibration.refused_s:.3g} s"
-        print(f"calibration: an admitted answer took {calibration.admitted_s:.3g} s, a refusal "
-              f"{refused} ({CALIBRATION_CHATS} chats on a chatbot made for them)")  # fmt: skip
+        print(
+            f"calibration: an admitted answer took {calibration.admitted_s:.3g} s, a refusal "
+            f"{refused} ({CALIBRATION_CHATS} chats on a chatbot made for them)"
+        )
     cases = {case.name: case for case in settings.scenario.cases}
-    rows = [("case", "behaviour", "keys", "requests ≤", "admitted ≤", "quota/day", "offers/s",
-             "in flight")]  # fmt: skip
+    rows = [
+        (
+            "case",
+            "behaviour",
+            "keys",
+            "requests ≤",
+            "admitted ≤",
+            "quota/day",
+            "offers/s",
+            "in flight",
+        )
+    ]
     warnings: list[str] = []
     for e in estimates:
         quota = "-" if e.quota is None else str(e.quota)
@@ -107,8 +120,18 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
             offers = "-" if reached.offered_rps is None else f"{reached.offered_rps:.3g}"
             in_flight = str(reached.in_flight)
             warnings += [reached.warning] if reached.warning else []
-        rows.append((e.case, e.behaviour, str(e.keys), str(e.max_requests), str(e.max_admitted),
-                     quota, offers, in_flight))  # fmt: skip
+        rows.append(
+            (
+                e.case,
+                e.behaviour,
+                str(e.keys),
+                str(e.max_requests),
+                str(e.max_admitted),
+                quota,
+                offers,
+                in_flight,
+            )
+        )
     total_requests = sum(e.max_requests for e in estimates)
     total_admitted = sum(e.max_admitted for e in estimates)
     rows.append(("total", "", "", str(total_requests), str(total_admitted), "", "", ""))

@@ -49,8 +49,17 @@ from harness.run.summary import late_sends, summarise
 __all__ = ["add_parser"]
 
 
-SUMMARY_COLUMNS = ["request_id", "kind", "phase", "case", "outcome", "latency_ms", "send_mono_ns",
-                   "intended_send_mono_ns", "answer_chars"]  # fmt: skip
+SUMMARY_COLUMNS = [
+    "request_id",
+    "kind",
+    "phase",
+    "case",
+    "outcome",
+    "latency_ms",
+    "send_mono_ns",
+    "intended_send_mono_ns",
+    "answer_chars",
+]
 
 
 def _print_summary(run_dir: Path, recording: Recording | None) -> None:
@@ -64,10 +73,13 @@ def _print_summary(run_dir: Path, recording: Recording | None) -> None:
     late = late_sends(records[is_load_chat(records)])
     dropped = recording.dropped_sends if recording is not None else {}
     if late or dropped:
-        print("open schedules: " + "; ".join(
-            f"{case} {late.get(case, 0)} late, {dropped.get(case, 0)} dropped"
-            for case in sorted({*late, *dropped})
-        ))  # fmt: skip
+        print(
+            "open schedules: "
+            + "; ".join(
+                f"{case} {late.get(case, 0)} late, {dropped.get(case, 0)} dropped"
+                for case in sorted({*late, *dropped})
+            )
+        )
     print(f"\nrun directory: {run_dir}")
     if (run_dir / "locust.html").exists():
         print(f"Locust report: {run_dir / 'locust.html'}")
@@ -85,16 +97,22 @@ def _print_recording(run_dir: Path) -> Recording | None:
     for process in recording.lost_workers:
         received = recording.processes[process].received if process in recording.processes else 0
         where = f" ({', '.join(senders[process])})" if senders.get(process) else ""
-        print(f"warning: worker {process}{where} was lost mid-run; its {received} records "
-              "shipped before that are kept, its last requests are not recorded, and the keys "
-              "it sent are not judged whole: the verdict cannot be CONFORMANT")  # fmt: skip
+        print(
+            f"warning: worker {process}{where} was lost mid-run; its {received} records "
+            "shipped before that are kept, its last requests are not recorded, and the keys "
+            "it sent are not judged whole: the verdict cannot be CONFORMANT"
+        )
     if recording.slots_not_run:
-        print(f"warning: {len(recording.slots_not_run)} slots of the scenario never ran: "
-              f"{', '.join(recording.slots_not_run[:10])}")  # fmt: skip
+        print(
+            f"warning: {len(recording.slots_not_run)} slots of the scenario never ran: "
+            f"{', '.join(recording.slots_not_run[:10])}"
+        )
     left = recording.chatbots_not_deleted
     if left:
-        print(f"warning: {len(left)} chatbots were not deleted (delete them by hand): "
-              f"{', '.join(left)}")  # fmt: skip
+        print(
+            f"warning: {len(left)} chatbots were not deleted (delete them by hand): "
+            f"{', '.join(left)}"
+        )
     return recording
 
 
@@ -105,11 +123,17 @@ def _settings(
         raise ConfigError("--chatbot needs --target (the embedded emulator starts empty)")
     scenario = existing_scenario(args, host, api_key) if args.target is not None else None
     return run_settings(
-        option_values(args), spell=cli_spell, run_id=run_id_now(), run_dir=run_dir, target=host,
+        option_values(args),
+        spell=cli_spell,
+        run_id=run_id_now(),
+        run_dir=run_dir,
+        target=host,
         emulator=emulator_description(args) if args.target is None else None,
-        autostop=True, dry_run=args.dry_run, scenario=scenario,
+        autostop=True,
+        dry_run=args.dry_run,
+        scenario=scenario,
         expect_workers=master.expect_workers if master is not None else None,
-    )  # fmt: skip
+    )
 
 
 def _keys(args: argparse.Namespace) -> tuple[str, str, EmulatorConfig | None]:
@@ -141,8 +165,10 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         make_run_dir(run_dir)
         if emulator is not None:
             emulator.start()
-            print(f"embedded emulator at {host} ({args.algorithm or 'sliding-log'}, "
-                  f"fault: {args.fault or 'none'})")  # fmt: skip
+            print(
+                f"embedded emulator at {host} ({args.algorithm or 'sliding-log'}, "
+                f"fault: {args.fault or 'none'})"
+            )
         print_target(host, api_key, emulator is not None)
         calibration = None
         if not args.no_calibrate:
@@ -156,9 +182,11 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         if master is None:
             command = locust_command("aisk.py", settings, users=users, processes=args.processes)
             return run_locust(command, env)
-        print(f"waiting up to {args.worker_timeout} for {master.expect_workers} workers at "
-              f"{master.bind_host}:{master.port}: on each host, `aisk-harness worker --master "
-              f"<this host>:{master.port}`")  # fmt: skip
+        print(
+            f"waiting up to {args.worker_timeout} for {master.expect_workers} workers at "
+            f"{master.bind_host}:{master.port}: on each host, `aisk-harness worker --master "
+            f"<this host>:{master.port}`"
+        )
         users = users_for_workers(users, master.expect_workers)
         command = locust_command("aisk.py", settings, users=users, extra=master.locust_args())
         code = run_locust(command, env)
@@ -174,8 +202,10 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
 def _dry_run_done(run_dir: Path, recording: Recording | None) -> int:
     plan = read_plan(run_dir)
     left = recording.chatbots_not_deleted if recording is not None else []
-    print(f"\ndry run: {len(plan.cases)} chatbots made, READY, probed and "
-          f"{'deleted' if not left else f'deleted but {len(left)}'}; no load was sent")  # fmt: skip
+    print(
+        f"\ndry run: {len(plan.cases)} chatbots made, READY, probed and "
+        f"{'deleted' if not left else f'deleted but {len(left)}'}; no load was sent"
+    )
     return 2 if left or recording is None else 0
 
 
@@ -215,16 +245,18 @@ def add_parser(subparsers: Any) -> None:
         "--processes", type=int, default=1, metavar="N", help="Locust processes (default: 1)"
     )
     parser.add_argument(
-        "--dry-run", action="store_true",
+        "--dry-run",
+        action="store_true",
         help="set up (chatbots, tokens, READY, probes), print the plan and its cost, tear down",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--no-report", action="store_true", help="skip the notebooks and report.html"
     )
     parser.add_argument(
-        "--no-calibrate", action="store_true",
+        "--no-calibrate",
+        action="store_true",
         help="skip the four calibration chats before the load (the plan then shows no rates)",
-    )  # fmt: skip
+    )
     add_master_options(parser)
     add_existing_options(parser)
     add_allow_remote_option(parser)

@@ -68,9 +68,18 @@ def parse_training(text: str | None, fails: bool) -> Training:
 
 # The options that only an embedded emulator takes (``run``/``capacity`` refuse them with --target).
 EMULATOR_ONLY = (
-    "algorithm", "latency", "model_latency", "decision_delay", "training", "training_fails",
-    "fault", "trust_forwarded_for", "seed", "max_concurrency", "max_queue",
-)  # fmt: skip
+    "algorithm",
+    "latency",
+    "model_latency",
+    "decision_delay",
+    "training",
+    "training_fails",
+    "fault",
+    "trust_forwarded_for",
+    "seed",
+    "max_concurrency",
+    "max_queue",
+)
 
 
 def add_emulator_options(parser: argparse.ArgumentParser, *, zone: bool = True) -> None:

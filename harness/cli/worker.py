@@ -23,12 +23,22 @@ __all__ = ["add_parser"]
 def _handle(args: argparse.Namespace) -> int:
     host, port = parse_endpoint(args.master, "--master")
     sources = worker_sources(args.source_ip or "")  # checked here: one line, before Locust
-    print(f"worker: joining the master at {host}:{port}; source addresses for IP keys: "
-          f"{', '.join(sources) or 'none'}")  # fmt: skip
+    print(
+        f"worker: joining the master at {host}:{port}; source addresses for IP keys: "
+        f"{', '.join(sources) or 'none'}"
+    )
     command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILES / "aisk.py"), "--worker",
-        "--master-host", host, "--master-port", str(port),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILES / "aisk.py"),
+        "--worker",
+        "--master-host",
+        host,
+        "--master-port",
+        str(port),
+    ]
     if args.source_ip:
         command += ["--aisk-source-ip", ",".join(sources)]
     return run_locust(command, dict(os.environ))
@@ -41,11 +51,16 @@ def add_parser(subparsers: Any) -> None:
         description="Join the master of `aisk-harness run --master`: this host sends the keys "
         "the master gives it (the IP keys of its own addresses) and ships every record to it.",
     )
-    parser.add_argument("--master", required=True, metavar="HOST[:PORT]",
-                        help="the master's address (port default: 5557)")  # fmt: skip
     parser.add_argument(
-        "--source-ip", metavar="LIST",
+        "--master",
+        required=True,
+        metavar="HOST[:PORT]",
+        help="the master's address (port default: 5557)",
+    )
+    parser.add_argument(
+        "--source-ip",
+        metavar="LIST",
         help="the addresses IP keys may leave from: IPv4 addresses or a CIDR block, "
         "comma-separated, each assigned to this host (default: its non-loopback IPv4 addresses)",
-    )  # fmt: skip
+    )
     parser.set_defaults(handler=_handle)

@@ -71,15 +71,26 @@ def capacity_gate(capacity: CapacityComparison, max_drop: float) -> Gate:
     candidate met the SLO where one of the base did."""
     base, candidate, shift = capacity.base_rps, capacity.candidate_rps, capacity.shift
     if base is None and candidate is None:
-        return Gate(subject="capacity", outcome="not compared",
-                    summary="no step of either search was within its SLO")  # fmt: skip
+        return Gate(
+            subject="capacity",
+            outcome="not compared",
+            summary="no step of either search was within its SLO",
+        )
     if candidate is None:
         assert base is not None
-        return Gate(subject="capacity", outcome="regression", summary=f"no step of CANDIDATE "
-                    f"was within the SLO; BASE sustained {base.value:.1f} req/s")  # fmt: skip
+        return Gate(
+            subject="capacity",
+            outcome="regression",
+            summary=f"no step of CANDIDATE "
+            f"was within the SLO; BASE sustained {base.value:.1f} req/s",
+        )
     if base is None:
-        return Gate(subject="capacity", outcome="improvement", summary=f"no step of BASE was "
-                    f"within the SLO; CANDIDATE sustains {candidate.value:.1f} req/s")  # fmt: skip
+        return Gate(
+            subject="capacity",
+            outcome="improvement",
+            summary=f"no step of BASE was "
+            f"within the SLO; CANDIDATE sustains {candidate.value:.1f} req/s",
+        )
     assert shift is not None
     figures = f"capacity {base.value:.1f} → {candidate.value:.1f} req/s"
     return shift_gate("capacity", figures, shift, max_drop, worse="down")

@@ -91,9 +91,14 @@ def shifts_figure(comparison: Comparison) -> Figure:
         high = np.array([p.shift.high for _, p in chosen]) * 100
         color = CANDIDATE_COLOR if q == 0.95 else "#868e96"
         ax.errorbar(
-            value, y, xerr=[value - low, high - value], fmt=marker, capsize=3, color=color,
+            value,
+            y,
+            xerr=[value - low, high - value],
+            fmt=marker,
+            capsize=3,
+            color=color,
             label=f"p{q * 100:g}",
-        )  # fmt: skip
+        )
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set_xlabel("candidate vs base, admitted answers (%), with 95 % bootstrap intervals")
@@ -111,8 +116,13 @@ def capacity_steps_figure(base: CapacityResult, candidate: CapacityResult) -> Fi
     ):
         offered = [step.offered for step in result.steps]
         left.plot(offered, [s.throughput_rps for s in result.steps], "-o", color=color, label=side)
-        right.plot(offered, [np.nan if s.p95_s is None else s.p95_s * 1e3 for s in result.steps],
-                   "-o", color=color, label=side)  # fmt: skip
+        right.plot(
+            offered,
+            [np.nan if s.p95_s is None else s.p95_s * 1e3 for s in result.steps],
+            "-o",
+            color=color,
+            label=side,
+        )
         best = next((s for s in result.steps if s.index == result.capacity_step), None)
         if best is not None:
             left.plot([best.offered], [best.throughput_rps], "*", ms=16, color=color)
@@ -161,8 +171,15 @@ def trend_figure(history: History) -> Figure:
             shown = [i for i, _ in cells]
             value, low, high = (np.array([cell[k] for _, cell in cells]) * 1e3 for k in range(3))
             color = colors(cases.index(case) % 10)
-            ax.errorbar(positions[shown], value, yerr=[value - low, high - value], fmt="-o",
-                        capsize=3, color=color, label=case)  # fmt: skip
+            ax.errorbar(
+                positions[shown],
+                value,
+                yerr=[value - low, high - value],
+                fmt="-o",
+                capsize=3,
+                color=color,
+                label=case,
+            )
             for point in metric.changes:
                 ax.axvline(point.index - 0.5, color=color, ls="--", lw=1.2)
         ax.set_ylabel(f"{name} of admitted answers (ms)\nwith 95 % intervals")

@@ -58,8 +58,13 @@ def check_gates(changes: list[CheckChange], base: Verdict, candidate: Verdict) -
         change = changed.get(check.id)
         subject = f"check {check.id}"
         if change is None:
-            gates.append(Gate(subject=subject, outcome="no significant change",
-                              summary=f"{check.outcome.value} in both runs"))  # fmt: skip
+            gates.append(
+                Gate(
+                    subject=subject,
+                    outcome="no significant change",
+                    summary=f"{check.outcome.value} in both runs",
+                )
+            )
             continue
         moved = f"{change.base} → {change.candidate}: {change.summary}"
         if change.candidate == Outcome.FAIL.value and change.base == Outcome.PASS.value:

@@ -81,8 +81,9 @@ def _capacity(
         return None, None
     if base.capacity is None or candidate.capacity is None:
         which = "BASE" if base.capacity is not None else "CANDIDATE"
-        return None, Gate(subject="capacity", outcome="not compared",
-                          summary=f"only {which} is a capacity search")  # fmt: skip
+        return None, Gate(
+            subject="capacity", outcome="not compared", summary=f"only {which} is a capacity search"
+        )
     if base.capacity.result.slo != candidate.capacity.result.slo:
         raise ConfigError(
             f"the capacity searches used different SLOs ({base.capacity.result.slo} vs "
@@ -115,8 +116,13 @@ def compare_runs(
         states = (base.verdict.state, candidate.verdict.state)
     elif base.verdict is not None or candidate.verdict is not None:
         missing = "CANDIDATE" if base.verdict is not None else "BASE"
-        gates.append(Gate(subject="checks", outcome="not compared", summary=f"{missing} has no "
-                          "verdict.json (aisk-harness check RUN_DIR makes it)"))  # fmt: skip
+        gates.append(
+            Gate(
+                subject="checks",
+                outcome="not compared",
+                summary=f"{missing} has no verdict.json (aisk-harness check RUN_DIR makes it)",
+            )
+        )
     left, right = _case_frames(base), _case_frames(candidate)
     empty = base.chats.iloc[0:0]
     compared: list[CaseComparison] = []

@@ -38,13 +38,18 @@ def shift_gate(
         f"{percent(shift.high)})"
     )
     if low > threshold:
-        return Gate(subject=subject, outcome="regression", summary=f"{text}: beyond the "
-                    f"{allowed} allowed")  # fmt: skip
+        return Gate(
+            subject=subject, outcome="regression", summary=f"{text}: beyond the {allowed} allowed"
+        )
     if high < -threshold:
         return Gate(subject=subject, outcome="improvement", summary=f"{text}: beyond {allowed}")
     if -threshold <= low and high <= threshold:
-        return Gate(subject=subject, outcome="no significant change",
-                    summary=f"{text}: within ±{allowed}")  # fmt: skip
+        return Gate(
+            subject=subject, outcome="no significant change", summary=f"{text}: within ±{allowed}"
+        )
     remedy = "more requests (a longer run, more clients) would tell"
-    return Gate(subject=subject, outcome="inconclusive",
-                summary=f"{text}: the interval reaches past ±{allowed}; {remedy}")  # fmt: skip
+    return Gate(
+        subject=subject,
+        outcome="inconclusive",
+        summary=f"{text}: the interval reaches past ±{allowed}; {remedy}",
+    )

@@ -25,9 +25,15 @@ from harness.run.step_log import read_step_log
 __all__ = ["CHAT_COLUMNS", "CapacityRun", "RunData", "chat_requests", "find_runs", "read_run"]
 
 RECORD_COLUMNS = [
-    "kind", "phase", "case", "outcome", "latency_ms",
-    "send_wall_ns", "recv_wall_ns", "clock_offset_ns",
-]  # fmt: skip
+    "kind",
+    "phase",
+    "case",
+    "outcome",
+    "latency_ms",
+    "send_wall_ns",
+    "recv_wall_ns",
+    "clock_offset_ns",
+]
 # The frame a comparison works on: one row per chat request of the load, in send order.
 CHAT_COLUMNS = ("case", "outcome", "latency_ms", "sent_ns", "done_ns")
 

@@ -91,10 +91,13 @@ def politis_white(values: Floats) -> float:
     correlation = np.abs(autocovariance / autocovariance[0])
     noise = 2 * math.sqrt(math.log10(n) / n)
     last = next(
-        (m for m in range(most_lags + 1)
-         if np.all(correlation[m + 1 : m + 1 + band_width] < noise)),
+        (
+            m
+            for m in range(most_lags + 1)
+            if np.all(correlation[m + 1 : m + 1 + band_width] < noise)
+        ),
         most_lags,
-    )  # fmt: skip
+    )
     window = min(2 * max(last, 1), most_lags, lags)
     k = np.arange(-window, window + 1)
     t = np.abs(k) / window

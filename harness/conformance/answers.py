@@ -59,9 +59,12 @@ def _empty_answers(
     """Admitted chats that answered nothing, in cases whose chat does not allow it."""
     chars = records["answer_chars"]
     empty_mask = answered & _mask(
-        (records["kind"] == "chat") & (records["outcome"] == "ok") & chars.notna()
-        & (chars == 0) & ~records["case"].isin(allowed)
-    )  # fmt: skip
+        (records["kind"] == "chat")
+        & (records["outcome"] == "ok")
+        & chars.notna()
+        & (chars == 0)
+        & ~records["case"].isin(allowed)
+    )
     if not empty_mask.any():
         return []
     empty = records.loc[empty_mask, ["request_id", "case", "key"]]
@@ -71,8 +74,10 @@ def _empty_answers(
         for _, rows in empty.groupby("case", observed=True, sort=True)
     ]
     cases = ", ".join(proof.case for proof in proofs)
-    return [(f"{len(empty)} admitted chats answered nothing (an empty answer; {cases})", proof)
-            for proof in proofs]  # fmt: skip
+    return [
+        (f"{len(empty)} admitted chats answered nothing (an empty answer; {cases})", proof)
+        for proof in proofs
+    ]
 
 
 def _mask(values: pd.Series | Mask) -> Mask:
@@ -179,21 +184,56 @@ def _metadata_rules(
     vary_wrong = ~shapes.vary_unset if not rate.vary_by else chats["m_vary_by"] != rate.vary_by
     duration, message, wait = rate.canonical_duration, rate.throttle_message, shapes.wait_ns
     return [
-        RowRule(MetadataProblem.DURATION, f"duration is not {duration!r}",
-                chats["m_duration"] != duration, duration, "m_duration"),
-        RowRule(MetadataProblem.LIMIT, f"limit is not '{rate.limit}'",
-                chats["m_limit"] != str(rate.limit), str(rate.limit), "m_limit"),
-        RowRule(MetadataProblem.THROTTLE_MESSAGE, "throttle_message is not the configured one",
-                chats["m_throttle_message"] != message, message, "m_throttle_message"),
-        RowRule(MetadataProblem.VARY_BY, f"vary_by is not {rate.vary_by or 'unset'!r}",
-                vary_wrong, rate.vary_by or "unset", "m_vary_by"),
-        RowRule(MetadataProblem.WAIT_TEXT, "wait is not a canonical Go duration",
-                ~shapes.wait_shaped, "a canonical Go duration", "m_wait"),
-        RowRule(MetadataProblem.WAIT_RANGE, f"wait is not in (0, {duration}]",
-                ~((wait > 0) & (wait <= longest_ns)), f"in (0, {duration}]", "m_wait"),
-        RowRule(MetadataProblem.WAIT_SEC, "wait_sec is not wait in six-decimal seconds",
-                ~shapes.seconds_shaped, "wait in six-decimal seconds", "m_wait_sec"),
-    ]  # fmt: skip
+        RowRule(
+            MetadataProblem.DURATION,
+            f"duration is not {duration!r}",
+            chats["m_duration"] != duration,
+            duration,
+            "m_duration",
+        ),
+        RowRule(
+            MetadataProblem.LIMIT,
+            f"limit is not '{rate.limit}'",
+            chats["m_limit"] != str(rate.limit),
+            str(rate.limit),
+            "m_limit",
+        ),
+        RowRule(
+            MetadataProblem.THROTTLE_MESSAGE,
+            "throttle_message is not the configured one",
+            chats["m_throttle_message"] != message,
+            message,
+            "m_throttle_message",
+        ),
+        RowRule(
+            MetadataProblem.VARY_BY,
+            f"vary_by is not {rate.vary_by or 'unset'!r}",
+            vary_wrong,
+            rate.vary_by or "unset",
+            "m_vary_by",
+        ),
+        RowRule(
+            MetadataProblem.WAIT_TEXT,
+            "wait is not a canonical Go duration",
+            ~shapes.wait_shaped,
+            "a canonical Go duration",
+            "m_wait",
+        ),
+        RowRule(
+            MetadataProblem.WAIT_RANGE,
+            f"wait is not in (0, {duration}]",
+            ~((wait > 0) & (wait <= longest_ns)),
+            f"in (0, {duration}]",
+            "m_wait",
+        ),
+        RowRule(
+            MetadataProblem.WAIT_SEC,
+            "wait_sec is not wait in six-decimal seconds",
+            ~shapes.seconds_shaped,
+            "wait in six-decimal seconds",
+            "m_wait_sec",
+        ),
+    ]
 
 
 def _complaints(context: CheckContext, throttled: np.ndarray) -> list[tuple[str, int, Evidence]]:

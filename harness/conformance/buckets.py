@@ -135,8 +135,14 @@ def _outcome_codes(outcome: pd.Series) -> npt.NDArray[np.int8]:
     return np.asarray(outcome.map(_CODES).fillna(OTHER), dtype=np.int8)
 
 
-_INTS = ("send_mono_ns", "recv_mono_ns", "send_wall_ns", "recv_wall_ns", "clock_offset_ns",
-         "clock_offset_err_ns")  # fmt: skip
+_INTS = (
+    "send_mono_ns",
+    "recv_mono_ns",
+    "send_wall_ns",
+    "recv_wall_ns",
+    "clock_offset_ns",
+    "clock_offset_err_ns",
+)
 
 
 def buckets(data: CheckInput, case_names: set[str] | None = None) -> Iterator[Bucket]:

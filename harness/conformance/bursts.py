@@ -63,18 +63,22 @@ def _burst_problem(bucket: Bucket, context: CheckContext) -> Problem | None:
         return Problem(
             f"a burst on a fresh key had {count} admitted; at most {allowed} allowed ({reading})",
             bucket.evidence(
-                BurstProblem.TOO_MANY, admitted,
-                f"at most {allowed} admitted ({reading})", f"{count} admitted",
+                BurstProblem.TOO_MANY,
+                admitted,
+                f"at most {allowed} admitted ({reading})",
+                f"{count} admitted",
             ),
-        )  # fmt: skip
+        )
     if len(throttled) and count + unknown < limit:
         return Problem(
             f"a burst on a fresh key had only {count} admitted before throttling (limit {limit})",
             bucket.evidence(
-                BurstProblem.TOO_FEW, [*admitted, *throttled[:1]],
-                f"{limit} admitted before a throttle", f"{count} admitted, then throttled",
+                BurstProblem.TOO_FEW,
+                [*admitted, *throttled[:1]],
+                f"{limit} admitted before a throttle",
+                f"{count} admitted, then throttled",
             ),
-        )  # fmt: skip
+        )
     return None
 
 

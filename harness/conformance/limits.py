@@ -122,9 +122,14 @@ def _beyond_one_window(
         return None
     starters = bucket.consumers()
     runs = anchored_windows(
-        bucket.lo[admitted], bucket.hi[admitted], limit, tolerance.short(duration),
-        tolerance.long(duration), bucket.lo[starters], bucket.hi[starters],
-    )  # fmt: skip
+        bucket.lo[admitted],
+        bucket.hi[admitted],
+        limit,
+        tolerance.short(duration),
+        tolerance.long(duration),
+        bucket.lo[starters],
+        bucket.hi[starters],
+    )
     return admitted[int(runs[0]) : int(runs[0]) + limit + 1] if len(runs) else None
 
 
@@ -170,9 +175,13 @@ def _crowd_problem(
     """A crowd of admissions as a violation: its words, and the span it surely fits in."""
     rate, size = bucket.rate, len(members)
     values = {
-        "size": size, "most": size - 1, "limit": rate.limit, "duration": rate.canonical_duration,
-        "windows": (size - 1) // rate.limit - 1, "family": family.value,
-    }  # fmt: skip
+        "size": size,
+        "most": size - 1,
+        "limit": rate.limit,
+        "duration": rate.canonical_duration,
+        "windows": (size - 1) // rate.limit - 1,
+        "family": family.value,
+    }
     text, expected = (words.format(**values) for words in _OVER_WORDS[kind])
     span = format_duration(int(bucket.hi[members].max() - bucket.lo[members].min()))
     observed = f"{size} admitted within {span}"

@@ -125,11 +125,13 @@ def _counting_problems(days: _Days, quota: int, zone: ZoneInfo) -> list[Problem]
             proof = rows_evidence(
                 QuotaProblem.EARLY_REFUSAL, refusal, expected, observed, keyed=False
             )
-            problems.append(Problem(
-                f"refused for quota on {day} after only {possible} requests that could "
-                "have used it (are throttled requests counted?)",
-                proof,
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    f"refused for quota on {day} after only {possible} requests that could "
+                    "have used it (are throttled requests counted?)",
+                    proof,
+                )
+            )
     return problems
 
 
@@ -151,28 +153,56 @@ def _refusal_rules(
     reset_in = refused["reset_in_ns"]
     reset_sec = seconds_text_ok(refused["m_reset_in_sec"], refused["reset_in_sec"], reset_in)
     reset_ok = _reset_at_ok(
-        refused["reset_at_ns"], refused["reset_at_offset_s"],
-        days.first.loc[refused.index], days.last.loc[refused.index], zone,
-    )  # fmt: skip
+        refused["reset_at_ns"],
+        refused["reset_at_offset_s"],
+        days.first.loc[refused.index],
+        days.last.loc[refused.index],
+        zone,
+    )
     return [
-        RowRule(QuotaProblem.LIMIT, f"limit is not '{quota}'", refused["m_limit"] != str(quota),
-                str(quota), "m_limit"),
-        RowRule(QuotaProblem.RESET_IN_TEXT, "reset_in is not a canonical Go duration",
-                ~duration_text_ok(refused["m_reset_in"], reset_in), "a canonical Go duration",
-                "m_reset_in"),
-        RowRule(QuotaProblem.RESET_IN_SEC, "reset_in_sec is not reset_in in six-decimal seconds",
-                ~reset_sec, "reset_in in six-decimal seconds", "m_reset_in_sec"),
-        RowRule(QuotaProblem.RESET_IN_RANGE, "reset_in is not within (0, 25h]",
-                ~((reset_in > 0) & (reset_in <= LONGEST_DAY_NS)).fillna(False), "within (0, 25h]",
-                "m_reset_in"),
-        RowRule(QuotaProblem.RESET_IN_INSTANT, "reset_at minus reset_in is not the answer's time",
-                ~((announced >= early - granularity) & (announced <= late + granularity)).fillna(
-                    False), "reset_at minus reset_in within the request's send and answer",
-                "m_reset_in"),
-        RowRule(QuotaProblem.RESET_AT,
-                "reset_at is not the next local midnight, with the zone's offset", ~reset_ok,
-                _expected_reset(days, refused[~reset_ok], zone), "m_reset_at"),
-    ]  # fmt: skip
+        RowRule(
+            QuotaProblem.LIMIT,
+            f"limit is not '{quota}'",
+            refused["m_limit"] != str(quota),
+            str(quota),
+            "m_limit",
+        ),
+        RowRule(
+            QuotaProblem.RESET_IN_TEXT,
+            "reset_in is not a canonical Go duration",
+            ~duration_text_ok(refused["m_reset_in"], reset_in),
+            "a canonical Go duration",
+            "m_reset_in",
+        ),
+        RowRule(
+            QuotaProblem.RESET_IN_SEC,
+            "reset_in_sec is not reset_in in six-decimal seconds",
+            ~reset_sec,
+            "reset_in in six-decimal seconds",
+            "m_reset_in_sec",
+        ),
+        RowRule(
+            QuotaProblem.RESET_IN_RANGE,
+            "reset_in is not within (0, 25h]",
+            ~((reset_in > 0) & (reset_in <= LONGEST_DAY_NS)).fillna(False),
+            "within (0, 25h]",
+            "m_reset_in",
+        ),
+        RowRule(
+            QuotaProblem.RESET_IN_INSTANT,
+            "reset_at minus reset_in is not the answer's time",
+            ~((announced >= early - granularity) & (announced <= late + granularity)).fillna(False),
+            "reset_at minus reset_in within the request's send and answer",
+            "m_reset_in",
+        ),
+        RowRule(
+            QuotaProblem.RESET_AT,
+            "reset_at is not the next local midnight, with the zone's offset",
+            ~reset_ok,
+            _expected_reset(days, refused[~reset_ok], zone),
+            "m_reset_at",
+        ),
+    ]
 
 
 def _refusal_problems(
@@ -256,8 +286,11 @@ def quota_finding(context: CheckContext) -> Finding:
         summary = "; ".join(f"case {p.evidence.case!r}: {p.text}" for p in problems)
         return failure(summary, (p.evidence for p in problems))
     if not judged and existing:
-        return Finding(Outcome.SKIPPED, "the quotas of existing chatbots are not judged (what "
-                       "they admitted earlier today is unknown)")  # fmt: skip
+        return Finding(
+            Outcome.SKIPPED,
+            "the quotas of existing chatbots are not judged (what "
+            "they admitted earlier today is unknown)",
+        )
     if not judged:
         return Finding(Outcome.SKIPPED, "no case has a quota")
     power = Power.of(powers)

@@ -30,20 +30,55 @@ __all__ = [
 
 # The record columns the checks read: loading only these keeps millions of records small.
 CHECK_COLUMNS = (
-    "request_id", "process", "kind", "phase", "case", "key",
-    "send_wall_ns", "recv_wall_ns", "send_mono_ns", "recv_mono_ns", "intended_send_mono_ns",
-    "clock_offset_ns", "clock_offset_err_ns",
-    "http_status", "outcome", "grpc_code", "domain", "body_valid", "body_error", "error_class",
-    "m_duration", "m_limit", "m_throttle_message", "m_vary_by", "m_wait", "wait_ns",
-    "m_wait_sec", "wait_sec", "m_reset_at", "reset_at_ns", "reset_at_offset_s",
-    "m_reset_in", "reset_in_ns", "m_reset_in_sec", "reset_in_sec", "detail", "answer_chars",
-)  # fmt: skip
+    "request_id",
+    "process",
+    "kind",
+    "phase",
+    "case",
+    "key",
+    "send_wall_ns",
+    "recv_wall_ns",
+    "send_mono_ns",
+    "recv_mono_ns",
+    "intended_send_mono_ns",
+    "clock_offset_ns",
+    "clock_offset_err_ns",
+    "http_status",
+    "outcome",
+    "grpc_code",
+    "domain",
+    "body_valid",
+    "body_error",
+    "error_class",
+    "m_duration",
+    "m_limit",
+    "m_throttle_message",
+    "m_vary_by",
+    "m_wait",
+    "wait_ns",
+    "m_wait_sec",
+    "wait_sec",
+    "m_reset_at",
+    "reset_at_ns",
+    "reset_at_offset_s",
+    "m_reset_in",
+    "reset_in_ns",
+    "m_reset_in_sec",
+    "reset_in_sec",
+    "detail",
+    "answer_chars",
+)
 # Among them, what a quota answer's reset says: read on the quota refusals' rows alone
 # (``read_run_records(refusal_columns=...)``), since no check reads them on any other row.
 QUOTA_RESET_COLUMNS = (
-    "m_reset_at", "reset_at_ns", "reset_at_offset_s", "m_reset_in", "reset_in_ns",
-    "m_reset_in_sec", "reset_in_sec",
-)  # fmt: skip
+    "m_reset_at",
+    "reset_at_ns",
+    "reset_at_offset_s",
+    "m_reset_in",
+    "reset_in_ns",
+    "m_reset_in_sec",
+    "reset_in_sec",
+)
 
 
 @dataclass(frozen=True, slots=True)

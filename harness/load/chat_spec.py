@@ -65,8 +65,10 @@ def _read_questions(path: Path, where: str) -> list[str]:
         raise ConfigError(f"{where}: {str(path)!r} holds no question (one per line)")
     too_long = next((n for n, q in enumerate(questions, 1) if len(q) > MAX_QUESTION_CHARS), None)
     if too_long is not None:
-        raise ConfigError(f"{where}: question {too_long} of {str(path)!r} is longer than "
-                          f"{MAX_QUESTION_CHARS} characters")  # fmt: skip
+        raise ConfigError(
+            f"{where}: question {too_long} of {str(path)!r} is longer than "
+            f"{MAX_QUESTION_CHARS} characters"
+        )
     if len(questions) > MAX_QUESTIONS:
         raise ConfigError(f"{where}: {str(path)!r} holds more than {MAX_QUESTIONS} questions")
     return questions

@@ -51,8 +51,10 @@ def _rate_limit(chatbot_id: str, chatbot: Chatbot) -> dict[str, Any]:
     spec: dict[str, Any] = {"limit": setting.limit, "duration": setting.duration, "vary_by": vary}
     if not setting.throttle_message:
         # What its throttles should then say is not documented: no check could hold them to it.
-        raise ConfigError(f"--chatbot {chatbot_id}: its rate limit has no throttle_message; "
-                          "give it one to judge it (the checks hold throttles to it)")  # fmt: skip
+        raise ConfigError(
+            f"--chatbot {chatbot_id}: its rate limit has no throttle_message; "
+            "give it one to judge it (the checks hold throttles to it)"
+        )
     spec["throttle_message"] = setting.throttle_message
     return spec
 
@@ -61,8 +63,13 @@ def _cases(
     prefix: str, chatbot_id: str, rate: dict[str, Any], window_s: float, quota: int | None
 ) -> list[dict[str, Any]]:
     def case(name: str, behaviour: dict[str, Any], **population: Any) -> dict[str, Any]:
-        made = {"name": f"{prefix}-{name}", "behaviour": behaviour, "population": population,
-                "rate_limit": rate, "chatbot_id": chatbot_id}  # fmt: skip
+        made = {
+            "name": f"{prefix}-{name}",
+            "behaviour": behaviour,
+            "population": population,
+            "rate_limit": rate,
+            "chatbot_id": chatbot_id,
+        }
         return {**made, "quota": {"limit": quota}} if quota is not None else made
 
     open_key = {"kind": "open", "over": 3, "max_in_flight": 32}

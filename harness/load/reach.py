@@ -45,11 +45,12 @@ def _closed(case: Case, clients: int, admitted_s: float, per_s: float | None) ->
     needed = rate.limit * NS / rate.duration_ns
     if offered <= needed:
         return Reach(
-            offered, clients,
+            offered,
+            clients,
             f"case {case.name!r} waits for each answer: at {admitted_s:.3g} s an admitted answer, "
             f"its keys offer at most {offered:.3g}/s, not over their limit of {needed:.3g}/s; "
             "give it kind = 'open'",
-        )  # fmt: skip
+        )
     return Reach(offered, clients, "")
 
 
@@ -75,15 +76,21 @@ def reach(case: Case, admitted_s: float) -> Reach:
         if rate is None:
             return Reach(None, behaviour.size, "")
         if behaviour.size <= rate.limit:
-            return Reach(None, behaviour.size,
-                         f"case {case.name!r}: a burst of {behaviour.size} never outnumbers its "
-                         f"limit of {rate.limit}")  # fmt: skip
+            return Reach(
+                None,
+                behaviour.size,
+                f"case {case.name!r}: a burst of {behaviour.size} never outnumbers its "
+                f"limit of {rate.limit}",
+            )
         sequential_s = (rate.limit + 1) * admitted_s
         if not behaviour.concurrent and sequential_s * NS >= rate.duration_ns:
-            return Reach(None, 1,
-                         f"case {case.name!r}: {rate.limit + 1} answers one after the other take "
-                         f"about {sequential_s:.3g} s, past its window of {rate.duration}; "
-                         "lengthen the window or lower the limit")  # fmt: skip
+            return Reach(
+                None,
+                1,
+                f"case {case.name!r}: {rate.limit + 1} answers one after the other take "
+                f"about {sequential_s:.3g} s, past its window of {rate.duration}; "
+                "lengthen the window or lower the limit",
+            )
         return Reach(None, behaviour.size if behaviour.concurrent else 1, "")
     per_s = behaviour.rate if isinstance(behaviour, Paced) else None
     return _closed(case, case.population.users_per_key, admitted_s, per_s)

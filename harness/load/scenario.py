@@ -161,8 +161,10 @@ class Open(_Strict):
     @model_validator(mode="after")
     def _one_rate(self) -> Open:
         if sum(given is not None for given in (self.rate, self.over, self.stages)) != 1:
-            raise ValueError("give exactly one of 'rate' (per second), 'over' (times the limit) "
-                             "and 'stages' (a rate that ramps)")  # fmt: skip
+            raise ValueError(
+                "give exactly one of 'rate' (per second), 'over' (times the limit) "
+                "and 'stages' (a rate that ramps)"
+            )
         return self
 
 
@@ -205,8 +207,9 @@ class Case(_Strict):
             raise ValueError("behaviour.over needs a rate_limit to be over (or give 'rate')")
         stages = self.behaviour.stages if isinstance(self.behaviour, Hammer) else None
         if stages and max(s.target for s in stages) > self.population.users_per_key:
-            raise ValueError("behaviour.stages: a target above population.users_per_key "
-                             "(the clients a key has)")  # fmt: skip
+            raise ValueError(
+                "behaviour.stages: a target above population.users_per_key (the clients a key has)"
+            )
         return self
 
     @property

@@ -209,10 +209,12 @@ def run_settings(
     timeout = _number(values, "request-timeout", spell, float)
     timeout = DEFAULT_REQUEST_TIMEOUT_S if timeout is None else timeout
     if not 0 < timeout <= 3600:
-        raise ConfigError(f"{spell('request-timeout')} {timeout!r}: expected seconds above 0, "
-                          "at most 3600")  # fmt: skip
-    ready_ns = _duration_ns(values.get("ready-timeout") or DEFAULT_READY_TIMEOUT,
-                            "ready-timeout", spell)  # fmt: skip
+        raise ConfigError(
+            f"{spell('request-timeout')} {timeout!r}: expected seconds above 0, at most 3600"
+        )
+    ready_ns = _duration_ns(
+        values.get("ready-timeout") or DEFAULT_READY_TIMEOUT, "ready-timeout", spell
+    )
     zone = values.get("org-timezone") or DEFAULT_ORG_TIMEZONE
     try:
         load_zone(zone)

@@ -23,9 +23,15 @@ from harness.api.duration import parse_duration
 from harness.load.go_duration import GoDuration
 
 __all__ = [
-    "Stage", "Think", "stage_bounds_ns", "staged_arrivals", "staged_count", "staged_instants",
-    "staged_level", "think_draws",
-]  # fmt: skip
+    "Stage",
+    "Think",
+    "stage_bounds_ns",
+    "staged_arrivals",
+    "staged_count",
+    "staged_instants",
+    "staged_level",
+    "think_draws",
+]
 
 NS = 1_000_000_000
 

@@ -29,8 +29,9 @@ class CpuSampler:
         while True:
             gevent.sleep(INTERVAL_S)
             now = time.time_ns()
-            self.samples.append(CpuSample(wall_ns=now, process=self._process,
-                                          percent=self._own.cpu_percent(None)))  # fmt: skip
+            self.samples.append(
+                CpuSample(wall_ns=now, process=self._process, percent=self._own.cpu_percent(None))
+            )
             for name, percent in self._workers().items():
                 self.samples.append(CpuSample(wall_ns=now, process=name, percent=percent))
 

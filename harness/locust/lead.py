@@ -77,9 +77,11 @@ class LeadSession(Session):
     def _users_for_every_slot(self, options: Namespace) -> None:
         """Unless told otherwise, Locust starts one user per slot of the scenario (its own
         default, one user, would run one slot of it and leave the rest unjudged)."""
-        scenario = self._preset.scenario if self._preset else scenario_of(
-            locust_option_values(options), spell
-        )  # fmt: skip
+        scenario = (
+            self._preset.scenario
+            if self._preset
+            else scenario_of(locust_option_values(options), spell)
+        )
         slots = slot_count(scenario)
         if getattr(options, "num_users", None) is None:
             options.num_users = slots
@@ -102,9 +104,13 @@ class LeadSession(Session):
         api_key, second_key = self._api_keys()
         try:
             chatbots = provision(
-                settings.target, api_key, settings.scenario, settings.run_id,
-                settings.ready_timeout_s, lead.provisioned,
-            )  # fmt: skip
+                settings.target,
+                api_key,
+                settings.scenario,
+                settings.run_id,
+                settings.ready_timeout_s,
+                lead.provisioned,
+            )
         except (AiskError, HarnessError) as exc:
             self.fail(str(exc))  # the stop that follows deletes what was made
             return
@@ -119,8 +125,12 @@ class LeadSession(Session):
         self.announce(run)
         lead.cpu = CpuSampler(self.process, self.worker_cpu)
         self.begin(run)
-        log.info("aisk-harness: run %s, %d slots, records in %s",
-                 settings.run_id, len(run.slots), settings.run_dir)  # fmt: skip
+        log.info(
+            "aisk-harness: run %s, %d slots, records in %s",
+            settings.run_id,
+            len(run.slots),
+            settings.run_dir,
+        )
         # Headless, nobody can start it again: quit once done. The web UI stays up.
         headless = bool(getattr(self.environment.parsed_options, "headless", False))
         gevent.spawn(self.stop_when_done, run, settings.autostop or headless)
@@ -134,8 +144,11 @@ class LeadSession(Session):
             log.warning(
                 "aisk-harness: %d users for %d slots: %d slots will not run, and the verdict "
                 "will be inconclusive (start %d users, one per slot)",
-                users, slots, slots - users, slots,
-            )  # fmt: skip
+                users,
+                slots,
+                slots - users,
+                slots,
+            )
 
     def on_quitting(self) -> None:
         if self.runner.state in (STATE_RUNNING, STATE_SPAWNING):
@@ -162,8 +175,12 @@ class LeadSession(Session):
         lead.recorder.stop()
         lead.recorder.flush()
         run = self.run
-        lead.writer.report(self.process, lead.recorder.recorded, run.dropped if run else {},
-                           run.behind if run else {})  # fmt: skip
+        lead.writer.report(
+            self.process,
+            lead.recorder.recorded,
+            run.dropped if run else {},
+            run.behind if run else {},
+        )
         lead.writer.close()
         left = self._tear_down(lead)
         recording = lead.writer.recording(self.lost_workers(), self._slots_not_run(lead), left)
@@ -210,8 +227,9 @@ class LeadSession(Session):
         stamp = datetime.now(UTC)
         run_id = getattr(options, "aisk_run_id", "") or stamp.strftime("%Y%m%dT%H%M%S%fZ")
         run_dir = Path(values.get("out") or Path("reports/runs") / stamp.strftime("%Y%m%dT%H%M%SZ"))
-        return run_settings(values, spell=spell, run_id=run_id, run_dir=run_dir,
-                            target=self.environment.host or "")  # fmt: skip
+        return run_settings(
+            values, spell=spell, run_id=run_id, run_dir=run_dir, target=self.environment.host or ""
+        )
 
     def _api_keys(self) -> tuple[str, str]:
         options = self.environment.parsed_options
@@ -255,8 +273,11 @@ class LeadSession(Session):
         slots = lead.settings.slots
         if self.run is None or lead.settings.dry_run:
             return []
-        return [f"{slot.case.name}/{slot.keys[0].index}" for slot in slots
-                if slot.index not in lead.dispenser.taken]  # fmt: skip
+        return [
+            f"{slot.case.name}/{slot.keys[0].index}"
+            for slot in slots
+            if slot.index not in lead.dispenser.taken
+        ]
 
     def _say(self, recording: Recording) -> None:
         """Every record accounted for, or the run exits 3 and says what is missing."""
@@ -266,15 +287,24 @@ class LeadSession(Session):
             if not seen.complete:
                 log.error(
                     "aisk-harness: %s recorded %d requests; %d reached the parts, %d counted lost",
-                    process, seen.recorded, seen.written, seen.lost,
-                )  # fmt: skip
+                    process,
+                    seen.recorded,
+                    seen.written,
+                    seen.lost,
+                )
         if recording.records_lost:
-            log.error("aisk-harness: %d records could not be written; the %d written are kept",
-                      recording.records_lost, recording.records_written)  # fmt: skip
+            log.error(
+                "aisk-harness: %d records could not be written; the %d written are kept",
+                recording.records_lost,
+                recording.records_written,
+            )
         if recording.slots_not_run:
             slots = ", ".join(recording.slots_not_run[:10])
-            log.warning("aisk-harness: %d slots of the scenario never ran (too few users?): %s",
-                        len(recording.slots_not_run), slots)  # fmt: skip
+            log.warning(
+                "aisk-harness: %d slots of the scenario never ran (too few users?): %s",
+                len(recording.slots_not_run),
+                slots,
+            )
         incomplete = not recording.invariant_holds or recording.slots_not_run
         if incomplete and self.environment.process_exit_code is None:
             self.environment.process_exit_code = 3

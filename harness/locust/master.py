@@ -90,8 +90,10 @@ class MasterSession(LeadSession):
         for client in sorted(clients, key=self.master.get_worker_index):
             offered = self._sources.get(client)
             if offered is None:
-                log.warning("aisk-harness: worker %s never said its source addresses; it gets "
-                            "no IP key", self.process_of(client))  # fmt: skip
+                log.warning(
+                    "aisk-harness: worker %s never said its source addresses; it gets no IP key",
+                    self.process_of(client),
+                )
             senders[self.process_of(client)] = [a for a in offered or [] if a not in claimed]
             claimed.update(offered or [])
         placed = planned_over_senders(settings, senders)
@@ -107,8 +109,12 @@ class MasterSession(LeadSession):
                 by_sender[sender] += [f"{slot.case.name}/{key.index}" for key in slot.keys]
         for sender, keys in by_sender.items():
             addresses = ", ".join((settings.senders or {}).get(sender, [])) or "no address"
-            log.info("aisk-harness: worker %s (%s) sends the IP keys %s; any worker the rest",
-                     sender, addresses, ", ".join(keys) or "none")  # fmt: skip
+            log.info(
+                "aisk-harness: worker %s (%s) sends the IP keys %s; any worker the rest",
+                sender,
+                addresses,
+                ", ".join(keys) or "none",
+            )
 
     def announce(self, run: Run) -> None:
         self._set_up, self._flushed = set(), set()
@@ -140,8 +146,10 @@ class MasterSession(LeadSession):
             log.warning(
                 "aisk-harness: worker %s%s was lost before it reported its last batch; the "
                 "records it shipped are kept, requests it sent after its last batch are not "
-                "recorded", process, f" ({addresses})" if addresses else "",
-            )  # fmt: skip
+                "recorded",
+                process,
+                f" ({addresses})" if addresses else "",
+            )
         return lost
 
     # -- messages ------------------------------------------------------------------------------
@@ -154,9 +162,12 @@ class MasterSession(LeadSession):
                 and self.process_of(client_id) not in run.settings.senders
             ):
                 addresses = ", ".join(self._sources.get(client_id, [])) or "no address"
-                log.warning("aisk-harness: worker %s (%s) joined after the keys were planned: "
-                            "it sends no IP key, only slots no one has taken",
-                            self.process_of(client_id), addresses)  # fmt: skip
+                log.warning(
+                    "aisk-harness: worker %s (%s) joined after the keys were planned: "
+                    "it sends no IP key, only slots no one has taken",
+                    self.process_of(client_id),
+                    addresses,
+                )
             self._send_set_up(run, client_id)
 
     def _joined(self, client_id: str, **_: object) -> None:
@@ -164,9 +175,11 @@ class MasterSession(LeadSession):
         first = client_id not in self._known
         self._known.add(client_id)
         if first and self.run is not None:
-            log.warning("aisk-harness: worker %s joined after the load began: it gets no keys "
-                        "and sends nothing (the running users stay where they are)",
-                        self.process_of(client_id))  # fmt: skip
+            log.warning(
+                "aisk-harness: worker %s joined after the load began: it gets no keys "
+                "and sends nothing (the running users stay where they are)",
+                self.process_of(client_id),
+            )
 
     def _worker_sources(self, sources: Sources, client_id: str) -> None:
         self._sources[client_id] = list(sources.addresses)
@@ -186,15 +199,20 @@ class MasterSession(LeadSession):
         if lead is None:
             return
         if lead.finished:
-            log.error("aisk-harness: %d records from %s arrived after the run was written: they "
-                      "are not in it", table.num_rows, process)  # fmt: skip
+            log.error(
+                "aisk-harness: %d records from %s arrived after the run was written: they "
+                "are not in it",
+                table.num_rows,
+                process,
+            )
         lead.writer.take(process, table)
 
     def _flushed_worker(self, flushed: Flushed, client_id: str) -> None:
         lead = self._lead
         if lead is not None:
-            lead.writer.report(self.process_of(client_id), flushed.recorded, flushed.dropped,
-                               flushed.behind)  # fmt: skip
+            lead.writer.report(
+                self.process_of(client_id), flushed.recorded, flushed.dropped, flushed.behind
+            )
         self._flushed.add(client_id)
 
     def _ping(self, ping: Ping, client_id: str) -> None:

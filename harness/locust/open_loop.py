@@ -77,8 +77,14 @@ class OpenKey:
         the share's pacer gates arrival by arrival)."""
         behaviour, seed = self.behaviour, schedule_seed(self.run_id, self.slot.index)
         if behaviour.stages is not None:
-            return staged_instants(time.monotonic_ns(), deadline_ns, behaviour.stages,
-                                   behaviour.start_rate, behaviour.arrivals, seed)  # fmt: skip
+            return staged_instants(
+                time.monotonic_ns(),
+                deadline_ns,
+                behaviour.stages,
+                behaviour.start_rate,
+                behaviour.arrivals,
+                seed,
+            )
         rate = self.slot.case.arrival_rate
         assert rate is not None  # an open case has one
         pacer = self.allowance.pacer

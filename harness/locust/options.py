@@ -46,18 +46,27 @@ def add_locust_options(parser: LocustArgumentParser) -> None:
     # On the parser itself: Locust's argument groups do not take include_in_web_ui.
     add_run_options(parser, LOCUST_PREFIX, _locust_keywords)
     parser.add_argument(
-        "--aisk-settings", default="", include_in_web_ui=False, metavar="FILE",
+        "--aisk-settings",
+        default="",
+        include_in_web_ui=False,
+        metavar="FILE",
         help="the settings file aisk-harness run writes (replaces every other --aisk- option)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--aisk-source-ip", default="", include_in_web_ui=False, metavar="LIST",
+        "--aisk-source-ip",
+        default="",
+        include_in_web_ui=False,
+        metavar="LIST",
         help="a worker's source addresses for IP keys: IPv4 addresses or a CIDR block, "
         "comma-separated (default: its non-loopback IPv4 addresses)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--aisk-run-id", default="", include_in_web_ui=False, metavar="ID",
+        "--aisk-run-id",
+        default="",
+        include_in_web_ui=False,
+        metavar="ID",
         help="run id (default: the UTC time the test starts)",
-    )  # fmt: skip
+    )
 
 
 def print_locust_options() -> None:

@@ -40,9 +40,13 @@ class ProbeResult:
 
 
 def _call(
-    http: httpx.Client, kind: str, method: str, path: str, authorization: str | None,
+    http: httpx.Client,
+    kind: str,
+    method: str,
+    path: str,
+    authorization: str | None,
     body: object | None,
-) -> tuple[Answer, tuple[int, int, int, int]]:  # fmt: skip
+) -> tuple[Answer, tuple[int, int, int, int]]:
     """The classified answer and the four instants; the body read up to ``MAX_BODY_BYTES``."""
     # identity: the body is read raw and bounded, never inflated (a compression bomb).
     headers = {"accept-encoding": "identity"}
@@ -92,11 +96,23 @@ def run_setup_probes(
         ]
         if second_api_key:
             probes += [
-                ("get_chatbot", "access:other-org-get", "GET",
-                 f"{CHATBOTS_PATH}/{chatbot_id}", second_api_key, None),
-                ("create_token", "access:other-org-token", "POST",
-                 f"{CHATBOTS_PATH}/{chatbot_id}/token", second_api_key, {}),
-            ]  # fmt: skip
+                (
+                    "get_chatbot",
+                    "access:other-org-get",
+                    "GET",
+                    f"{CHATBOTS_PATH}/{chatbot_id}",
+                    second_api_key,
+                    None,
+                ),
+                (
+                    "create_token",
+                    "access:other-org-token",
+                    "POST",
+                    f"{CHATBOTS_PATH}/{chatbot_id}/token",
+                    second_api_key,
+                    {},
+                ),
+            ]
         for kind, phase, method, path, credential, body in probes:
             answer, times = _call(http, kind, method, path, credential, body)
             yield ProbeResult(kind, phase, case, chatbot_id, times, answer)

@@ -149,8 +149,12 @@ def listen(
         try:
             message = kind.model_validate(msg.data or {})
         except ValidationError as exc:
-            log.error("aisk-harness: a malformed %s message from %s was dropped: %s",
-                      kind.kind, msg.node_id, exc.errors()[0]["msg"])  # fmt: skip
+            log.error(
+                "aisk-harness: a malformed %s message from %s was dropped: %s",
+                kind.kind,
+                msg.node_id,
+                exc.errors()[0]["msg"],
+            )
             return
         handler(message, str(msg.node_id))
 

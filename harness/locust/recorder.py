@@ -55,9 +55,16 @@ class Recorder:
     ) -> None:
         rows = self._rows
         rows.append(
-            (prefix, send_wall_ns, recv_wall_ns, send_mono_ns, recv_mono_ns,
-             intended_send_mono_ns, answer)
-        )  # fmt: skip
+            (
+                prefix,
+                send_wall_ns,
+                recv_wall_ns,
+                send_mono_ns,
+                recv_mono_ns,
+                intended_send_mono_ns,
+                answer,
+            )
+        )
         self.recorded += 1
         if len(rows) >= BATCH_ROWS:
             self.flush()

@@ -69,9 +69,10 @@ def provision(
                 chatbot = client.get_chatbot(case.chatbot_id)
                 if case.chatbot_id not in tokens:
                     tokens[case.chatbot_id] = (
-                        SecretStr(given) if given and len(existing) == 1
+                        SecretStr(given)
+                        if given and len(existing) == 1
                         else client.create_chatbot_token(case.chatbot_id)
-                    )  # fmt: skip
+                    )
                 token = tokens[case.chatbot_id]
             else:
                 chatbot = client.create_chatbot(chatbot_for_case(case, run_id))
@@ -81,17 +82,22 @@ def provision(
             created[case.name] = chatbot
         try:
             wait_until_ready(
-                created, client.get_chatbot, ready_timeout_s,
-                sleep=gevent.sleep, clock=clock, say=_say_waiting,
-            )  # fmt: skip
+                created,
+                client.get_chatbot,
+                ready_timeout_s,
+                sleep=gevent.sleep,
+                clock=clock,
+                say=_say_waiting,
+            )
         except NotReadyError as exc:
             raise TargetError(f"{exc} (--ready-timeout)") from None
     return access
 
 
 def _say_waiting(waiting: int, of: int, elapsed_s: float) -> None:
-    log.info("aisk-harness: waiting for %d of %d chatbots to be READY (%.0f s)",
-             waiting, of, elapsed_s)  # fmt: skip
+    log.info(
+        "aisk-harness: waiting for %d of %d chatbots to be READY (%.0f s)", waiting, of, elapsed_s
+    )
 
 
 def record_setup_probes(

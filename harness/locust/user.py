@@ -152,9 +152,13 @@ STAGE_POLL_S = 0.05  # how often an idle client of staged users looks whether it
 
 
 def _staged_hammer(
-    sender: KeySender, behaviour: Hammer, more: Callable[[], bool], go: Callable[[], bool],
-    deadline: int, seed: int,
-) -> Callable[[int], None]:  # fmt: skip
+    sender: KeySender,
+    behaviour: Hammer,
+    more: Callable[[], bool],
+    go: Callable[[], bool],
+    deadline: int,
+    seed: int,
+) -> Callable[[int], None]:
     """Closed-loop clients that think between requests, and (with stages) work only while the
     stages' level is above their number: client ``c`` sends while ``c < round(level)``."""
     start = time.monotonic_ns()

@@ -139,5 +139,9 @@ class WorkerSession(Session):
         self._reported = True
         run.recorder.stop()
         run.recorder.flush()
-        send(self.worker, Flushed(recorded=run.recorder.recorded, dropped=dict(run.dropped),
-                                  behind=dict(run.behind)))  # fmt: skip
+        send(
+            self.worker,
+            Flushed(
+                recorded=run.recorder.recorded, dropped=dict(run.dropped), behind=dict(run.behind)
+            ),
+        )

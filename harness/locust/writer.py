@@ -105,8 +105,11 @@ def _start_compactor(sink: RecordSink) -> gevent.subprocess.Popen[bytes] | None:
             preexec_fn=lowest_priority,
         )
     except OSError as exc:
-        log.warning("aisk-harness: no background compaction (%s): the parts are compacted "
-                    "when the run ends", exc)  # fmt: skip
+        log.warning(
+            "aisk-harness: no background compaction (%s): the parts are compacted "
+            "when the run ends",
+            exc,
+        )
         return None
 
 

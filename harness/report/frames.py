@@ -39,10 +39,23 @@ __all__ = [
 
 # What the notebooks read of the records: a fraction of every column.
 REPORT_COLUMNS = (
-    "request_id", "kind", "phase", "case", "key", "send_wall_ns", "recv_wall_ns",
-    "send_mono_ns", "recv_mono_ns", "clock_offset_ns", "latency_ms", "outcome", "wait_ns",
-    "reset_at_ns", "m_reset_at", "answer_chars",
-)  # fmt: skip
+    "request_id",
+    "kind",
+    "phase",
+    "case",
+    "key",
+    "send_wall_ns",
+    "recv_wall_ns",
+    "send_mono_ns",
+    "recv_mono_ns",
+    "clock_offset_ns",
+    "latency_ms",
+    "outcome",
+    "wait_ns",
+    "reset_at_ns",
+    "m_reset_at",
+    "answer_chars",
+)
 
 _TOLERANCE = Tolerance()
 

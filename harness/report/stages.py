@@ -23,9 +23,22 @@ __all__ = ["STAGE_COLUMNS", "stage_table", "stages_figure"]
 
 NS = 1_000_000_000
 STAGE_COLUMNS = (
-    "stage", "from_s", "to_s", "offered", "sent_rps", "ok_rps", "goodput_rps", "p50_s",
-    "p95_s", "p99_s", "p95_sent_s", "late", "throttled", "out_of_quota", "errors",
-)  # fmt: skip
+    "stage",
+    "from_s",
+    "to_s",
+    "offered",
+    "sent_rps",
+    "ok_rps",
+    "goodput_rps",
+    "p50_s",
+    "p95_s",
+    "p99_s",
+    "p95_sent_s",
+    "late",
+    "throttled",
+    "out_of_quota",
+    "errors",
+)
 
 
 def _scheduled(chats: pd.DataFrame, case: StagedCase) -> pd.DataFrame:
@@ -62,17 +75,25 @@ def stage_table(chats: pd.DataFrame, case: StagedCase) -> pd.DataFrame:
         good = ok[ok["answer_chars"].fillna(0) > 0]
         late = (inside["send_mono_ns"] - inside["intended_send_mono_ns"]) > LATE_NS
         refused = outcome.isin(["throttled", "out_of_quota"])
-        table.append({
-            "stage": number, "from_s": start, "to_s": end,
-            "offered": f"{low:g} → {high:g}{'' if case.model == 'rate' else ' users'}",
-            "sent_rps": len(inside) / seconds, "ok_rps": len(ok) / seconds,
-            "goodput_rps": len(good) / seconds, "p50_s": _quantile(ok["waited_s"], 0.5),
-            "p95_s": _quantile(ok["waited_s"], 0.95), "p99_s": _quantile(ok["waited_s"], 0.99),
-            "p95_sent_s": _quantile(ok["sent_s"], 0.95), "late": int(late.sum()),
-            "throttled": int((outcome == "throttled").sum()),
-            "out_of_quota": int((outcome == "out_of_quota").sum()),
-            "errors": int((~refused & (outcome != "ok")).sum()),
-        })  # fmt: skip
+        table.append(
+            {
+                "stage": number,
+                "from_s": start,
+                "to_s": end,
+                "offered": f"{low:g} → {high:g}{'' if case.model == 'rate' else ' users'}",
+                "sent_rps": len(inside) / seconds,
+                "ok_rps": len(ok) / seconds,
+                "goodput_rps": len(good) / seconds,
+                "p50_s": _quantile(ok["waited_s"], 0.5),
+                "p95_s": _quantile(ok["waited_s"], 0.95),
+                "p99_s": _quantile(ok["waited_s"], 0.99),
+                "p95_sent_s": _quantile(ok["sent_s"], 0.95),
+                "late": int(late.sum()),
+                "throttled": int((outcome == "throttled").sum()),
+                "out_of_quota": int((outcome == "out_of_quota").sum()),
+                "errors": int((~refused & (outcome != "ok")).sum()),
+            }
+        )
     return pd.DataFrame(table, columns=list(STAGE_COLUMNS))
 
 
@@ -84,8 +105,7 @@ def stages_figure(chats: pd.DataFrame, case: StagedCase, bin_s: float = 1.0) -> 
     edges = [case.stages[0][0], *(end for _, end, _, _ in case.stages)]
     targets = [case.stages[0][2], *(high for _, _, _, high in case.stages)]
     if case.model == "rate":
-        rates.plot(edges, targets, color="#868e96", lw=1.2, ls="--",
-                   label="offered (the stages)")  # fmt: skip
+        rates.plot(edges, targets, color="#868e96", lw=1.2, ls="--", label="offered (the stages)")
     else:
         users = rates.twinx()
         users.plot(edges, targets, color="#868e96", lw=1.2, ls="--", label="users (the stages)")
@@ -102,10 +122,19 @@ def stages_figure(chats: pd.DataFrame, case: StagedCase, bin_s: float = 1.0) -> 
     answered = rows[rows["outcome"].astype(str) == "ok"]
     by_bin = answered.groupby((answered["intended_s"] // bin_s) * bin_s)
     waited, sent_p95 = by_bin["waited_s"].quantile(0.95), by_bin["sent_s"].quantile(0.95)
-    latency.plot(waited.index + bin_s / 2, waited.to_numpy(), color="#1864ab",
-                 label="p95 from the intended send")  # fmt: skip
-    latency.plot(sent_p95.index + bin_s / 2, sent_p95.to_numpy(), color="#868e96", ls="--",
-                 label="p95 from the actual send")  # fmt: skip
+    latency.plot(
+        waited.index + bin_s / 2,
+        waited.to_numpy(),
+        color="#1864ab",
+        label="p95 from the intended send",
+    )
+    latency.plot(
+        sent_p95.index + bin_s / 2,
+        sent_p95.to_numpy(),
+        color="#868e96",
+        ls="--",
+        label="p95 from the actual send",
+    )
     latency.set_ylabel("latency (s)")
     latency.set_xlabel("time from the schedule's start (s)")
     for ax in figure.axes:

@@ -44,14 +44,21 @@ def staged_cases(plan: RunPlan) -> list[StagedCase]:
         levels = [start_level, *(stage.target for stage in behaviour.stages)]
         bounds = stage_bounds_ns(behaviour.stages)
         if isinstance(behaviour, Open):
-            first = next(staged_instants(0, 2**62, behaviour.stages, start_level,
-                                         "constant", 0), 0)  # fmt: skip
+            first = next(staged_instants(0, 2**62, behaviour.stages, start_level, "constant", 0), 0)
         else:
             first = _first_client_ns(behaviour.stages)
-        found.append(StagedCase(case.name, keys, tuple(
-            (start / NS, end / NS, levels[i] * keys, levels[i + 1] * keys)
-            for i, (start, end) in enumerate(bounds)
-        ), first / NS, "rate" if isinstance(behaviour, Open) else "users"))  # fmt: skip
+        found.append(
+            StagedCase(
+                case.name,
+                keys,
+                tuple(
+                    (start / NS, end / NS, levels[i] * keys, levels[i + 1] * keys)
+                    for i, (start, end) in enumerate(bounds)
+                ),
+                first / NS,
+                "rate" if isinstance(behaviour, Open) else "users",
+            )
+        )
     return found
 
 

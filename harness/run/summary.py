@@ -29,8 +29,9 @@ def summarise(records: pd.DataFrame) -> pd.DataFrame:
     """Per case: requests, each outcome, and latency percentiles (ms) from every request."""
     chats = records[is_load_chat(records)]
     if chats.empty:
-        return pd.DataFrame(columns=["case", "requests", *COUNT_COLUMNS, "p50_ms", "p95_ms",
-                                     "p99_ms"])  # fmt: skip
+        return pd.DataFrame(
+            columns=["case", "requests", *COUNT_COLUMNS, "p50_ms", "p95_ms", "p99_ms"]
+        )
     counts = chats.pivot_table(
         index="case", columns="outcome", values="request_id", aggfunc="count"
     )
