@@ -6,6 +6,13 @@ every worker still owing its last batch to flush now (whatever stopped the run: 
 ``quit`` fires ``test_stop`` before it tells the workers anything) and waits, bounded, until each
 has reported its total or is gone: only then is the sink closed. A worker that never reports is
 lost, and named.
+
+The run is over when every worker that had users at the start says ``UsersDone``, not when
+Locust's count of the workers' users reads 0: that count comes from the workers' reports, which
+on a busy host arrive seconds late (before the first one it reads 0, and a run was once ended a
+second into its load with every key unsent). A worker Locust marks missing (no heartbeat for
+about 3 s: a dead host, or one starved of CPU) is waited for ``MISSING_GRACE_S``: one that comes
+back finishes its slots and ships its records into the run; one that does not is lost.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from harness.locust.protocol import (
     SetUp,
     SlotGrant,
     Sources,
+    UsersDone,
     listen,
     send,
 )
@@ -48,6 +56,9 @@ log = logging.getLogger("aisk-harness")
 # (Locust marks it missing after three lost heartbeats, about 3 s).
 FLUSH_WAIT_S = 15.0
 SOURCES_WAIT_S = 10.0  # a worker says its addresses as it connects: this bounds a silent one
+# How long a worker marked missing may take to come back before it is lost: a host starved of
+# CPU for seconds resumes its heartbeats (Locust then says "self-healed"), a dead one never does.
+MISSING_GRACE_S = 10.0
 
 
 class MasterSession(LeadSession):
@@ -60,10 +71,14 @@ class MasterSession(LeadSession):
         self._flushed: set[str] = set()  # workers that reported their total
         self._sources: dict[str, list[str]] = {}  # each worker's source addresses, by client id
         self._known: set[str] = set()  # every worker that ever joined
+        self._owe_users: set[str] = set()  # workers at the run's start: each says UsersDone
+        self._users_done: set[str] = set()
+        self._missing_since: dict[str, float] = {}  # monotonic instant first seen missing
         listen(runner, Hello, self._hello)
         listen(runner, Claim, self._claim)
         listen(runner, Records, self._records)
         listen(runner, Flushed, self._flushed_worker)
+        listen(runner, UsersDone, self._worker_users_done)
         listen(runner, Ping, self._ping)
         listen(runner, Sources, self._worker_sources)
         keep_users_where_they_are(runner, lambda: self.run is not None)
@@ -117,9 +132,17 @@ class MasterSession(LeadSession):
             )
 
     def announce(self, run: Run) -> None:
-        self._set_up, self._flushed = set(), set()
+        self._set_up, self._flushed, self._users_done = set(), set(), set()
         for client in list(self.master.clients.all):
             self._send_set_up(run, client.id)
+        self._owe_users = set(self._set_up)  # a late joiner gets no users (quirks.py)
+
+    def users_done(self) -> bool:
+        """Locust sees no user left, and every worker that had users has said they are done
+        or is gone for good."""
+        if not super().users_done():
+            return False
+        return all(self._gone(client) for client in self._owe_users - self._users_done)
 
     def _send_set_up(self, run: Run, client_id: str) -> None:
         send(self.master, SetUp(settings=run.settings, chatbots=run.chatbots), client_id)
@@ -132,11 +155,18 @@ class MasterSession(LeadSession):
         deadline = time.monotonic() + FLUSH_WAIT_S
         while owing and time.monotonic() < deadline:
             gevent.sleep(0.05)
-            owing = {client for client in owing - self._flushed if self._alive(client)}
+            owing = {client for client in owing - self._flushed if not self._gone(client)}
 
-    def _alive(self, client_id: str) -> bool:
+    def _gone(self, client_id: str) -> bool:
+        """The worker quit, or has been missing longer than ``MISSING_GRACE_S``."""
         client = self.master.clients.get(client_id)
-        return client is not None and client.state != STATE_MISSING
+        if client is None:
+            return True
+        if client.state != STATE_MISSING:
+            self._missing_since.pop(client_id, None)
+            return False
+        since = self._missing_since.setdefault(client_id, time.monotonic())
+        return time.monotonic() - since > MISSING_GRACE_S
 
     def lost_workers(self) -> list[str]:
         lost = sorted(self.process_of(client) for client in self._set_up - self._flushed)
@@ -214,6 +244,9 @@ class MasterSession(LeadSession):
                 self.process_of(client_id), flushed.recorded, flushed.dropped, flushed.behind
             )
         self._flushed.add(client_id)
+
+    def _worker_users_done(self, _: UsersDone, client_id: str) -> None:
+        self._users_done.add(client_id)
 
     def _ping(self, ping: Ping, client_id: str) -> None:
         send(self.master, Pong(sent_ns=ping.sent_ns, master_ns=time.time_ns()), client_id)

@@ -9,7 +9,8 @@ master → workers: ``SetUp`` (the settings and every case's chatbot and token),
 (the answer to a claim), ``Pong``, ``FlushNow`` (the master is stopping: stop and report).
 worker → master: ``Sources`` (at its start: the source addresses it can send from), ``Hello`` (a
 worker that started without a set-up), ``Claim``, ``Records`` (a
-batch as Arrow IPC), ``Flushed`` (its last batch has gone: its total), ``Ping``.
+batch as Arrow IPC), ``UsersDone`` (every user it was given has run its slot), ``Flushed`` (its
+last batch has gone: its total), ``Ping``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "SetUp",
     "SlotGrant",
     "Sources",
+    "UsersDone",
     "listen",
     "send",
 ]
@@ -112,6 +114,14 @@ class Flushed(Message):
     recorded: int = Field(ge=0)  # every record this worker made, all batches sent before this
     dropped: dict[str, int] = Field(default_factory=dict)  # open-model arrivals never sent, by case
     behind: dict[str, int] = Field(default_factory=dict)  # those its scheduler handed over late
+
+
+class UsersDone(Message):
+    """Every user this worker was given for the run has ended. The master's own count of a
+    worker's users comes from Locust's reports, which lag on a busy host (before the first one
+    arrives it reads 0), so the master ends a run on this message, never on that count alone."""
+
+    kind = "aisk_users_done"
 
 
 class FlushNow(Message):

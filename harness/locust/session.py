@@ -125,6 +125,10 @@ class Session(ABC):
         self._ready.set()  # waiting users find no run and stop
         gevent.spawn_later(0.1, self.runner.quit)
 
+    def users_done(self) -> bool:
+        """Every user of the run has run its slot: in one process Locust's own count is exact."""
+        return self.runner.state == STATE_RUNNING and self.runner.user_count == 0
+
     def stop_when_done(self, run: Run, quit_after: bool) -> None:
         """Stop once every user has finished its slot (or the scenario's time is long past)."""
         runner = self.runner
@@ -134,7 +138,7 @@ class Session(ABC):
             gevent.sleep(0.5)
             if runner.state in STOPPED:
                 return
-            finished = runner.state == STATE_RUNNING and runner.user_count == 0
+            finished = self.users_done()
             if finished or time.monotonic() - started > limit_s:
                 if not finished:
                     log.warning("aisk-harness: the scenario overran its time; stopping the users")

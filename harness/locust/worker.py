@@ -3,8 +3,10 @@
 It learns the run from the master's ``SetUp`` (before any of its users starts: the master sends it
 before it spawns them), measures its clock's offset to the master's (the best of a few pings, as
 NTP does), and from then on its users claim slots one at a time. Every batch goes to the master;
-when the worker stops (the master's stop, ``FlushNow``, or its own quit) its last batch goes, then
-``Flushed`` with its total, so the master knows it has everything.
+once every user it was given has ended it says ``UsersDone`` (the master ends the run on that,
+not on Locust's lagging reports of its users); when the worker stops (the master's stop,
+``FlushNow``, or its own quit) its last batch goes, then ``Flushed`` with its total, so the master
+knows it has everything.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from harness.locust.protocol import (
     SetUp,
     SlotGrant,
     Sources,
+    UsersDone,
     listen,
     send,
 )
 from harness.locust.recorder import Recorder
-from harness.locust.session import Run, Session
+from harness.locust.session import STOPPED, Run, Session
 from harness.run.batches import table_to_bytes
 from harness.run.clock import ClockOffset, estimate_offset
 
@@ -46,6 +49,7 @@ log = logging.getLogger("aisk-harness")
 CLOCK_SAMPLES = 8
 CLOCK_WAIT_S = 2.0
 CLAIM_WAIT_S = 30.0
+USERS_POLL_S = 0.2  # how often a worker looks whether its users are all done
 
 
 class WorkerSession(Session):
@@ -98,7 +102,18 @@ class WorkerSession(Session):
         recorder = Recorder(self.process, self._clock_offset(), self._ship)
         recorder.start()
         self._reported = False
-        self.begin(Run(set_up.settings, set_up.chatbots, recorder))
+        run = Run(set_up.settings, set_up.chatbots, recorder)
+        self.begin(run)
+        gevent.spawn(self._say_when_users_done, run)
+
+    def _say_when_users_done(self, run: Run) -> None:
+        """``UsersDone`` once this worker's users have all run their slots (a worker given none
+        says it as soon as its spawn is complete); nothing if the run stops first."""
+        while self.run is run and self.worker.state not in STOPPED:
+            if self.worker.state == STATE_RUNNING and self.worker.user_count == 0:
+                send(self.worker, UsersDone())
+                return
+            gevent.sleep(USERS_POLL_S)
 
     def _clock_offset(self) -> ClockOffset:
         self._pongs = []

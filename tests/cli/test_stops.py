@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from run_target import API_KEY, RUN_TIMEOUT_S, Target, run, run_command, scenario_file
 from testkit import clean_env, load_chats
@@ -120,3 +121,57 @@ def test_distributed_runs_stopped_by_sigint_at_random_instants_lose_nothing(
 ) -> None:
     after_s = random.Random(repetition).uniform(0.0, 6.0)
     stop_at(target, tmp_path, signal.SIGINT, after_s, must_pass=after_s >= 3.5)
+
+
+def _locust_workers(run_pid: int) -> list[psutil.Process]:
+    """The Locust workers of a ``--processes`` run: its Locust master's forks (the master's
+    other child, the compactor, runs a command of its own)."""
+    masters = [p for p in psutil.Process(run_pid).children() if p.children()]
+    return [
+        child
+        for master in masters
+        for child in master.children()
+        if child.cmdline() == master.cmdline()
+    ]
+
+
+def test_a_worker_starved_past_locusts_heartbeat_limit_comes_back_into_the_run(
+    target: Target, tmp_path: Path
+) -> None:
+    # SIGSTOP is a host starved of CPU, as long as Locust's heartbeat allows and more: the master
+    # marks the worker missing (no heartbeat for about 3 s). It comes back before
+    # MISSING_GRACE_S: its slots run to their end, its records are in the run, nobody is lost.
+    run_dir = tmp_path / "run"
+    child = subprocess.Popen(
+        run_command("--target", target.url, "--api-key", API_KEY, "--scenario",
+                    str(scenario_file(tmp_path, "12s")), "--out", str(run_dir),
+                    "--processes", "2"),
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not target.load_started() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert target.load_started(), "the run never got going"
+        time.sleep(1.0)
+        workers = _locust_workers(child.pid)
+        assert len(workers) == 2, workers
+        workers[0].suspend()
+        time.sleep(6.0)  # twice Locust's three missed heartbeats
+        workers[0].resume()
+        stdout, stderr = child.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    output = stdout + stderr
+    assert "Traceback" not in output
+    assert "failed to send heartbeat, setting state to missing" in output  # it was starved
+    assert "self-healed" in output
+    assert_every_record_written(run_dir, output)
+    recording = json.loads((run_dir / "recording.json").read_text())
+    assert all(seen["written"] > 0 for seen in recording["processes"].values()), recording
+    assert {"w0", "w1"} <= set(recording["processes"])
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    assert verdict["lost_processes"] == []
+    assert verdict["slots_not_run"] == []
+    assert [check["id"] for check in verdict["checks"] if check["outcome"] == "fail"] == []
