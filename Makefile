@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow lint bench clean
+.PHONY: run test test-slow test-timing lint bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -22,7 +22,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest -m "not slow" -n 4 --dist worksteal
+	$(BIN)/pytest -m "not slow and not timing" -n 4 --dist worksteal
+
+# Tests whose assertion is a measured speed or latency: one process, nothing else beside them.
+test-timing: $(STAMP)
+	$(BIN)/pytest -m timing -p no:xdist
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow

@@ -12,8 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -122,22 +121,20 @@ def test_the_search_finds_the_emulators_capacity_at_its_knee(tmp_path: Path) -> 
     assert html.escape(result.sentence) in report
 
 
+@pytest.mark.timing
 @pytest.mark.locust
-def test_the_open_sweep_finds_the_emulators_capacity_within_five_percent(
-    tmp_path: Path, cpu_alone: Callable[..., AbstractContextManager[None]]
-) -> None:
+def test_the_open_sweep_finds_the_emulators_capacity_within_five_percent(tmp_path: Path) -> None:
+    # A measurement: a hiccup of the sender at the capacity's rate fills the 8-deep queue, so it
+    # runs in the timing tier, alone on the cores (make test-timing), never in make test.
     run_dir = tmp_path / "run"
-    # A hiccup of the sender at the capacity's rate fills the 8-deep queue: one test beside at
-    # most, as on two processes for two cores.
-    with cpu_alone(1):
-        done = subprocess.run(
-            capacity_command(
-                "--model", "open", "--max-concurrency", str(SERVERS), "--latency", LATENCY,
-                "--max-queue", "8", "--step-duration", "3s", "--out", str(run_dir),
-            ),
-            cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
-            timeout=RUN_TIMEOUT_S * 2, check=False,
-        )  # fmt: skip
+    done = subprocess.run(
+        capacity_command(
+            "--model", "open", "--max-concurrency", str(SERVERS), "--latency", LATENCY,
+            "--max-queue", "8", "--step-duration", "3s", "--out", str(run_dir),
+        ),
+        cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_S * 2, check=False,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     result = read_result(run_dir)
     print(done.stdout[-3000:])
@@ -285,16 +282,14 @@ def overloaded_step(target: BackgroundEmulator, tmp_path: Path, seconds: int) ->
     )  # fmt: skip
 
 
+@pytest.mark.timing
 @pytest.mark.locust
 def test_past_the_capacity_the_corrected_p99_grows_with_the_step_and_the_sent_one_does_not(
-    limited_target: BackgroundEmulator,
-    tmp_path: Path,
-    cpu_alone: Callable[..., AbstractContextManager[None]],
+    limited_target: BackgroundEmulator, tmp_path: Path
 ) -> None:
-    # The sent-instant p99 is bounded by three service times of 40 ms (125 ms seen with two
-    # other tests beside on two cores): one test beside at most.
-    with cpu_alone(1):
-        short, long = (overloaded_step(limited_target, tmp_path, s) for s in (3, 6))
+    # A measurement: the sent-instant p99 is bounded by three service times of 40 ms (125 ms
+    # seen with two other tests beside on two cores), so it runs in the timing tier, alone.
+    short, long = (overloaded_step(limited_target, tmp_path, s) for s in (3, 6))
     print(short.model_dump_json(), long.model_dump_json())
     assert short.p99_s is not None
     assert long.p99_s is not None
