@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "DEFAULT_ORG_TIMEZONE",
     "TimestampError",
     "first_instant_of_day",
     "format_rfc3339",
@@ -23,6 +24,10 @@ __all__ = [
     "next_reset_candidates",
     "parse_rfc3339",
 ]
+
+# The organisation's time zone when nobody says otherwise: its quota day starts at local midnight
+# (the service's documented examples are in Taipei time). The emulator and the harness both take it.
+DEFAULT_ORG_TIMEZONE = "Asia/Taipei"
 
 # RFC 3339 as Go's time.Parse(time.RFC3339, ...) accepts it: optional fraction, Z or ±hh:mm.
 _RFC3339 = re.compile(

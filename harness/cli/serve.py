@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from harness.api.duration import DurationError, parse_duration
-from harness.api.timestamps import TimestampError, load_zone
+from harness.api.timestamps import DEFAULT_ORG_TIMEZONE, TimestampError, load_zone
 from harness.conformance import require_checks
 from harness.emulator import (
     FAULTS,
@@ -26,7 +26,7 @@ from harness.emulator import (
     serve,
 )
 from harness.errors import ConfigError
-from harness.load.options import API_KEY_ENV, DEFAULT_ORG_TIMEZONE, ArgumentAdder
+from harness.load.options import API_KEY_ENV, ArgumentAdder
 
 # Each fault --fault offers names the check meant to catch it: a name no check is registered
 # under would make that fault's proof vacuous, so it stops the import, not a test run later.

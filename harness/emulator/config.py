@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
+from harness.api.timestamps import DEFAULT_ORG_TIMEZONE
 from harness.emulator.limiter import Algorithm
 from harness.emulator.policy import CORRECT, Policy
 from harness.emulator.training import NO_TRAINING, Training
@@ -32,7 +33,7 @@ class EmulatorConfig:
 
     api_keys: tuple[SecretStr, ...]
     algorithm: Algorithm = Algorithm.SLIDING_LOG
-    org_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Taipei"))
+    org_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_ORG_TIMEZONE))
     # Delays of a chat answer (``delays.py``): arrival to decision; decision to any answer; and
     # the language model's extra time for an admitted answer. None: no delay.
     decision_delay: LatencyRange | None = None

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from harness.load.budget import NS, SlotShare, slot_request_ceiling
 from harness.load.schedule import Slot
 
-__all__ = ["CaseEstimate", "estimate_cases"]
+__all__ = ["CaseEstimate", "admission_bound", "estimate_cases"]
+
+
+def admission_bound(limit: int, duration_ns: int, keys: int, span_ns: int) -> int:
+    """At most how many chats a conformant limiter admits to ``keys`` limiter keys over
+    ``span_ns``: ``limit`` for every window the span covers, and one more window for the one that
+    straddles its start (whatever the family: no window of ``duration_ns`` holds more)."""
+    windows = -(-span_ns // duration_ns) + 1
+    return keys * limit * windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +67,8 @@ def estimate_cases(
         if rate is not None:
             limiter_keys = 1 if case.vary_mode == "none" else keys
             hull_ns = duration_ns + int(request_timeout_s * NS)
-            windows = -(-hull_ns // rate.duration_ns) + 1
-            admitted = min(admitted, limiter_keys * rate.limit * windows)
+            bound = admission_bound(rate.limit, rate.duration_ns, limiter_keys, hull_ns)
+            admitted = min(admitted, bound)
         quota = case.quota.limit if case.quota is not None else None
         if quota is not None:
             admitted = min(admitted, quota)

@@ -24,6 +24,7 @@ from typing import Any
 from harness.api.chatbot import Chatbot, RateLimitVaryBy
 from harness.api.duration import parse_duration
 from harness.errors import ConfigError
+from harness.load.estimate import admission_bound
 from harness.load.scenario import Burst, Scenario, parse_scenario
 
 __all__ = ["DEFAULT_DURATION_S", "quota_burn", "quota_of", "scenario_for_chatbots"]
@@ -124,11 +125,12 @@ def quota_burn(scenario: Scenario, chatbot_id: str) -> int:
     for case in scenario.cases:
         if case.chatbot_id != chatbot_id or case.rate_limit is None:
             continue
-        windows = math.ceil(scenario.case_duration_ns(case) / case.rate_limit.duration_ns) + 1
         keys = case.population.keys
         if isinstance(case.behaviour, Burst):
             keys *= case.behaviour.repeat
         if case.rate_limit.vary_by == "none":
             keys = 1
-        admitted += keys * case.rate_limit.limit * windows
+        rate = case.rate_limit
+        span_ns = scenario.case_duration_ns(case)
+        admitted += admission_bound(rate.limit, rate.duration_ns, keys, span_ns)
     return admitted

@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from harness.api.timestamps import DEFAULT_ORG_TIMEZONE
+
 __all__ = [
     "API_KEY_ENV",
     "CHATBOT_TOKEN_ENV",
-    "DEFAULT_ORG_TIMEZONE",
     "DEFAULT_READY_TIMEOUT",
     "DEFAULT_REQUEST_TIMEOUT_S",
     "RUN_OPTIONS",
@@ -29,7 +30,6 @@ __all__ = [
 API_KEY_ENV = "AISK_API_KEY"
 SECOND_API_KEY_ENV = "AISK_SECOND_API_KEY"
 CHATBOT_TOKEN_ENV = "AISK_CHATBOT_TOKEN"  # run --chatbot: a token of the existing chatbot
-DEFAULT_ORG_TIMEZONE = "Asia/Taipei"
 DEFAULT_REQUEST_TIMEOUT_S = 30.0
 DEFAULT_READY_TIMEOUT = "5m"
 

@@ -18,12 +18,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.api.duration import DurationError, format_duration, parse_duration
-from harness.api.timestamps import TimestampError, load_zone
+from harness.api.timestamps import DEFAULT_ORG_TIMEZONE, TimestampError, load_zone
 from harness.errors import ConfigError
 from harness.load.budget import RunBudget, SlotShare, split_budget
 from harness.load.keys import KeyPlan, needs_host_addresses, plan_keys, url_host
 from harness.load.options import (
-    DEFAULT_ORG_TIMEZONE,
     DEFAULT_READY_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT_S,
 )
