@@ -17,6 +17,7 @@ from harness.capacity.result import CapacityResult
 from harness.compare.history import History
 from harness.compare.result import Comparison
 from harness.compare.stats import Floats
+from harness.conformance.findings import Outcome
 from harness.report.charts import CHECK_COLORS, LIMIT_LINE, WIDTH_IN, grid
 
 __all__ = [
@@ -137,10 +138,10 @@ def capacity_steps_figure(base: CapacityResult, candidate: CapacityResult) -> Fi
 
 
 _STATE_COLORS = {
-    "conformant": CHECK_COLORS["pass"],
-    "not conformant": CHECK_COLORS["fail"],
-    "inconclusive": CHECK_COLORS["inconclusive"],
-    "not judged": CHECK_COLORS["skipped"],
+    "conformant": CHECK_COLORS[Outcome.PASS],
+    "not conformant": CHECK_COLORS[Outcome.FAIL],
+    "inconclusive": CHECK_COLORS[Outcome.INCONCLUSIVE],
+    "not judged": CHECK_COLORS[Outcome.SKIPPED],
 }
 
 

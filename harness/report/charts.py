@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from harness.conformance.findings import Outcome
+
 __all__ = [
     "CHECK_COLORS",
     "LIMIT_COLOR",
@@ -47,10 +49,10 @@ OUTCOME_LABELS = {
     "transport_error": "no answer",
 }
 CHECK_COLORS = {
-    "pass": "#2b8a3e",
-    "fail": "#c92a2a",
-    "inconclusive": "#f08c00",
-    "skipped": "#868e96",
+    Outcome.PASS: "#2b8a3e",
+    Outcome.FAIL: "#c92a2a",
+    Outcome.INCONCLUSIVE: "#f08c00",
+    Outcome.SKIPPED: "#868e96",
 }
 LIMIT_COLOR = "#c92a2a"  # every configured bound (limit, quota, SLO) is drawn in this red
 LIMIT_LINE: dict[str, Any] = {"color": LIMIT_COLOR, "ls": "--", "lw": 1.4}
@@ -164,7 +166,8 @@ def checks_figure(checks: pd.DataFrame, columns: int = 4) -> Figure:
     ax = figure.axes[0]
     for index, check in enumerate(checks.itertuples()):
         row, col = divmod(index, columns)
-        color = CHECK_COLORS.get(str(check.outcome), "#868e96")
+        outcome = str(check.outcome)
+        color = CHECK_COLORS[Outcome(outcome) if outcome in set(Outcome) else Outcome.SKIPPED]
         ax.add_patch(Rectangle((col + 0.02, row + 0.08), 0.96, 0.84, color=color))
         ax.text(
             col + 0.06,

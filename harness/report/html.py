@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from nbformat import NotebookNode
 
 from harness.conformance import contrast
+from harness.conformance.findings import Outcome
 
 __all__ = [
     "FigureFile",
@@ -28,7 +29,6 @@ __all__ = [
 ]
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
-OUTCOME_ORDER = ("fail", "inconclusive", "skipped", "pass")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,14 +178,14 @@ def _verdict_table(verdict: Mapping[str, Any] | None, capacity_run: bool) -> str
             "(run <code>aisk-harness check RUN_DIR</code>)</div>"
         )
     checks: Sequence[Mapping[str, Any]] = verdict.get("checks", [])
-    failed = [c for c in checks if c.get("outcome") == "fail"]
+    failed = [c for c in checks if c.get("outcome") == Outcome.FAIL]
     # verdict.json's status; runs from before it had one read by ``conformant`` alone.
     status = str(verdict.get("status") or ("conformant" if verdict.get("conformant") else ""))
     state, css = _BANNERS.get(status, ("NOT CONFORMANT", "bad"))
     rows = []
     for check in checks:
         outcome = escape(str(check.get("outcome", "")))
-        proof = _proof(check) if outcome == "fail" else ""
+        proof = _proof(check) if outcome == Outcome.FAIL else ""
         rows.append(
             f'<tr class="{outcome}"><td><code>{escape(str(check.get("id", "")))}</code></td>'
             f"<td>{escape(str(check.get('title', '')))}</td>"
