@@ -11,7 +11,7 @@ from pathlib import Path
 from harness.capacity.result import read_result
 from harness.report.capacity import capacity_figure, steps_frame
 from harness.report.display import note, show, table
-from harness.report.open_sweep import models_figure, open_steps_frame, open_sweep_figure
+from harness.report.open_sweep import models_figure, open_steps_frame
 
 # %% tags=["parameters"]
 run_dir = "."
@@ -29,7 +29,7 @@ if capacity.model == "open" and (closed_dir / "capacity.json").exists():
     show(models_figure(closed, capacity), "both models")
     show(capacity_figure(closed), "closed")
 if capacity.model == "open":
-    show(open_sweep_figure(capacity), "capacity")
+    show(capacity_figure(capacity), "capacity")
     baselines = [step for step in capacity.steps if step.offered_unit == "users"]
     for step in baselines:
         p95 = "-" if step.p95_s is None else f"{step.p95_s:.3g} s"

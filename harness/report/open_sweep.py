@@ -1,22 +1,17 @@
-"""The capacity section of an open-model sweep: its rate steps charted against the offered rate.
-
-Three panels over the offered arrival rate: what the target completed (throughput, goodput)
-beside what was sent and the line where completed equals offered; latency percentiles from the
-intended send instant (coordinated omission corrected) beside the p95 from the actual send, with
-the SLO; errors and unserved arrivals against the SLO's budget. Repeated rates carry their 95 %
-intervals as error bars; generator-bound steps are drawn apart (crosses) and never starred.
-"""
+"""The capacity section of an open-model sweep: its rate steps as a table, and both load models
+of one target in one chart (the sweep's own chart is ``capacity_chart.py``, shared with the
+closed search)."""
 
 from __future__ import annotations
 
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.capacity.result import CapacityResult, StepResult
-from harness.report.charts import LIMIT_COLOR, LIMIT_LINE, OUTCOME_COLORS, new_figure
+from harness.report.capacity_chart import chart_steps
+from harness.report.charts import LIMIT_LINE, new_figure
 
-__all__ = ["OPEN_STEP_COLUMNS", "models_figure", "open_steps_frame", "open_sweep_figure"]
+__all__ = ["OPEN_STEP_COLUMNS", "models_figure", "open_steps_frame"]
 
 OPEN_STEP_COLUMNS = (
     "index",
@@ -44,7 +39,7 @@ _BLUE, _GREEN, _GREY = "#1864ab", "#2b8a3e", "#868e96"
 
 
 def _rates(result: CapacityResult) -> list[StepResult]:
-    return sorted((s for s in result.steps if s.offered_unit == "req/s"), key=lambda s: s.offered)
+    return chart_steps(result)
 
 
 def open_steps_frame(result: CapacityResult) -> pd.DataFrame:
@@ -53,145 +48,6 @@ def open_steps_frame(result: CapacityResult) -> pd.DataFrame:
         [step.model_dump(include=set(OPEN_STEP_COLUMNS)) for step in _rates(result)],
         columns=list(OPEN_STEP_COLUMNS),
     )
-
-
-def _error_bars(steps: list[StepResult], figure: str) -> list[list[float]] | None:
-    """Matplotlib's yerr (distance below, above) from each step's interval, if any has one."""
-    if not any(step.intervals and figure in step.intervals for step in steps):
-        return None
-    below, above = [], []
-    for step in steps:
-        value = getattr(step, figure) or 0.0
-        low, high = (step.intervals or {}).get(figure, [value, value])
-        below.append(max(value - low, 0.0))
-        above.append(max(high - value, 0.0))
-    return [below, above]
-
-
-def open_sweep_figure(result: CapacityResult) -> Figure:
-    figure = new_figure(7.2, 3, 1, sharex=True)
-    completed, latency, errors = figure.axes
-    steps = _rates(result)
-    _completed_panel(completed, steps, result)
-    _latency_panel(latency, steps, result)
-    _errors_panel(errors, steps, result)
-    for ax in figure.axes:
-        if result.capacity_rps is not None:
-            ax.axvline(
-                result.capacity_rps,
-                color="#f08c00",
-                lw=1.0,
-                ls="-.",
-                label="capacity" if ax is errors else None,
-            )
-        if result.knee_rps is not None:
-            ax.axvline(
-                result.knee_rps,
-                color="#495057",
-                lw=1.0,
-                ls=":",
-                label="knee: latency turns up" if ax is latency else None,
-            )
-        ax.grid(color="#dee2e6", lw=0.6)
-        ax.legend(loc="upper left", fontsize=8)
-    return figure
-
-
-def _completed_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) -> None:
-    offered = [step.offered for step in steps]
-    ax.plot(offered, offered, color=_GREY, lw=0.8, ls=":", label="completed = offered")
-    for figure, color, name in (
-        ("throughput_rps", _BLUE, "throughput (admitted)"),
-        ("goodput_rps", _GREEN, "goodput (within the SLO)"),
-    ):
-        values = [getattr(step, figure) or 0.0 for step in steps]
-        ax.errorbar(
-            offered,
-            values,
-            yerr=_error_bars(steps, figure),
-            color=color,
-            marker="o",
-            ms=3,
-            lw=1.4,
-            capsize=3,
-            label=name,
-        )
-    bound = [step for step in steps if step.generator_bound]
-    if bound:
-        ax.scatter(
-            [s.offered for s in bound],
-            [s.throughput_rps for s in bound],
-            marker="x",
-            s=80,
-            color=LIMIT_COLOR,
-            zorder=4,
-            label="generator-bound (not counted)",
-        )
-    best = next((s for s in steps if s.index == result.capacity_step), None)
-    if best is not None:
-        ax.scatter(
-            [best.offered],
-            [best.goodput_rps or best.throughput_rps],
-            marker="*",
-            s=260,
-            color="#f08c00",
-            zorder=5,
-            label=f"capacity: {best.offered:.4g} req/s",
-        )
-    ax.set_ylabel("completed (req/s)")
-    ax.set_title(
-        "Open-model sweep: completed against offered rate",
-        loc="left",
-        fontsize=11,
-        fontweight="bold",
-    )
-
-
-def _latency_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) -> None:
-    offered = [step.offered for step in steps]
-    for figure, style in (("p50_s", "-"), ("p95_s", "--"), ("p99_s", ":")):
-        values = [getattr(step, figure) for step in steps]
-        ax.errorbar(
-            offered,
-            values,
-            yerr=_error_bars(steps, figure),
-            ls=style,
-            marker="o",
-            ms=3,
-            lw=1.5,
-            capsize=3,
-            color=_BLUE,
-            label=f"{figure.removesuffix('_s')} from the intended send",
-        )
-    sent = [step.p95_sent_s if step.p95_sent_s is not None else float("nan") for step in steps]
-    ax.plot(
-        offered,
-        sent,
-        ls="--",
-        marker=".",
-        lw=1.0,
-        color=_GREY,
-        label="p95 from the actual send (uncorrected)",
-    )
-    ax.axhline(result.slo.p95_s, label=f"SLO p95 = {result.slo.p95_s:g} s", **LIMIT_LINE)
-    ax.set_ylabel("latency (s)")
-    ax.set_ylim(bottom=0)
-
-
-def _errors_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) -> None:
-    ax.plot(
-        [step.offered for step in steps],
-        [step.error_rate * 100 for step in steps],
-        marker="o",
-        ms=3,
-        color=OUTCOME_COLORS["client_error"],
-        label="errors and unserved arrivals",
-    )
-    budget = result.slo.max_error_rate * 100
-    ax.axhline(budget, label=f"max error rate = {budget:g} %", **LIMIT_LINE)
-    ax.set_ylabel("errors (%)")
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("offered arrival rate (req/s; open model)")
 
 
 def models_figure(closed: CapacityResult, open_model: CapacityResult) -> Figure:

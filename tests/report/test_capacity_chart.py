@@ -44,7 +44,7 @@ def test_nulls_are_allowed_where_the_search_found_nothing(
     capacity = read_capacity(write(tmp_path, document))
     assert capacity.capacity_step is None
     figure = capacity_figure(capacity)  # nothing to mark, still a chart
-    assert figure.axes[0].get_ylabel() == "throughput (req/s)"
+    assert figure.axes[0].get_ylabel() == "completed (req/s)"
 
 
 @pytest.mark.parametrize(
@@ -95,6 +95,6 @@ def test_the_chart_marks_the_slo_the_error_budget_and_the_knee(capacity_fixture:
     assert labels["max error rate = 1 %"][2:] == [1.0, 1.0]
     assert labels["knee: latency turns up"][:2] == [8.0, 8.0]
     assert labels["errors begin"][:2] == [32.0, 32.0]
-    assert "capacity: 160.0 req/s" in throughput.get_legend_handles_labels()[1]
+    assert "capacity: 160 req/s" in throughput.get_legend_handles_labels()[1]
     assert errors.get_xlabel() == "offered load (users; closed model)"
     assert latency.get_ylabel() == "latency (s)"

@@ -12,7 +12,8 @@ from harness.capacity.open_result import open_result
 from harness.capacity.repeats import combine
 from harness.errors import ConfigError
 from harness.report.build import build_report
-from harness.report.open_sweep import models_figure, open_steps_frame, open_sweep_figure
+from harness.report.capacity_chart import capacity_figure
+from harness.report.open_sweep import models_figure, open_steps_frame
 
 SLO = Slo(p95_s=2.0, max_error_rate=0.01)
 
@@ -54,7 +55,7 @@ def test_the_frame_holds_the_rate_steps_in_rate_order() -> None:
 
 
 def test_the_figure_draws_completed_latency_and_errors_against_the_rate() -> None:
-    figure = open_sweep_figure(result())
+    figure = capacity_figure(result())
     completed, latency, errors = figure.axes
     assert completed.get_ylabel() == "completed (req/s)"
     assert latency.get_ylabel() == "latency (s)"
