@@ -243,7 +243,8 @@ def test_undetermined_steady_keys_have_no_power_against_one_too_many_per_window(
     )
     assert "1 keys could show only 5 or more within one window" in finding.summary
     assert "run at least 3 windows (≥ 3µs)" in finding.summary
-    assert finding.power is not None and finding.power.with_power == 0
+    assert finding.power is not None
+    assert finding.power.with_power == 0
     # Held to a family, the same key has that power.
     assert judged(over_admission_finding, [offered], LOG).outcome is Outcome.PASS
     # A gross violation still fails, undetermined or not.
@@ -297,7 +298,8 @@ def test_undetermined_bursts_at_different_phases_prove_one_too_many(burst: CaseS
     ]
     passed = judged(burst_finding, exact)
     assert passed.outcome is Outcome.PASS
-    assert passed.power is not None and passed.power.with_power == 2
+    assert passed.power is not None
+    assert passed.power.with_power == 2
 
 
 def test_a_token_bucket_burst_may_admit_one_more_per_refill(burst: CaseSpec) -> None:
