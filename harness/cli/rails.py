@@ -143,6 +143,10 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
             "  "
             + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+    for line in settings.cut:
+        print(f"fitted to the source addresses: {line}")
+    for away in settings.planned_away:
+        print(f"planned away: {away.describe()}")
     # What the scenario cannot give the checks that look for one request too many.
     warnings += [f"no power: {line}" for line in power_warnings(settings.scenario)]
     for warning in warnings:
