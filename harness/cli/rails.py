@@ -79,6 +79,9 @@ def print_target(host: str, api_key: str, embedded: bool) -> None:
     )
 
 
+CAPPED = "*"  # a ceiling that is only the case's max_requests_per_key
+
+
 def print_estimate(settings: RunSettings, calibration: Calibration | None) -> list[str]:
     """The budget and, per case, the most the run may send and a conformant target may admit,
     what its keys offer per second and need in flight at the calibrated answer time; returns the
@@ -127,7 +130,7 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
                 e.case,
                 e.behaviour,
                 str(e.keys),
-                str(e.max_requests),
+                f"{e.max_requests}{CAPPED if e.capped else ''}",
                 str(e.max_admitted),
                 quota,
                 offers,
@@ -142,6 +145,11 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
         print(
             "  "
             + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    if any(e.capped for e in estimates):
+        print(
+            f"  {CAPPED} only max_requests_per_key bounds a closed loop that is never held back "
+            "(no schedule, wait or budget): set it in the case, or --max-requests"
         )
     for line in settings.cut:
         print(f"fitted to the source addresses: {line}")

@@ -144,6 +144,11 @@ def test_the_estimate_bounds_requests_by_the_budget_and_admissions_by_limits_and
     capped = estimate_cases(slots, split_budget(slots, None, 6.0), 30.0)
     # At most capacity + rate·duration per slot: the whole run stays within 6/s·10 s + 15.
     assert sum(e.max_requests for e in capped) <= 6 * 10 + 5 + 10
+    # Only the hammer's ceiling is nothing but max_requests_per_key (the plan marks it so)...
+    assert [free[name].capped for name in ("hammer", "paced", "burst")] == [True, False, False]
+    # ... until a budget holds it back.
+    budgeted = estimate_cases(slots, split_budget(slots, 1_000, None), 30.0)
+    assert not any(e.capped for e in budgeted)
 
 
 def _polite_sends(
