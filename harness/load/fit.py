@@ -46,7 +46,7 @@ class Fitted:
     scenario: Scenario
     keys: dict[str, list[KeyPlan]]
     planned_away: tuple[PlannedAway, ...] = ()
-    cut: tuple[str, ...] = ()  # "case 'ip-open': 1 key of 4 (this host has 1 address)"
+    cut: tuple[str, ...] = ()  # "case 'ip-open': 1 key of 4 keys (source addresses: ...)"
 
 
 def _needs_ips(case: Case) -> bool:
@@ -68,7 +68,8 @@ def _with(
 
 def _smaller(case: Case) -> Iterator[Case]:
     """The case with fewer keys, then (one key) fewer rotated addresses or repetitions: each
-    still tests what the case is for, largest first."""
+    still tests what the case is for, largest first, each needing no more addresses than the
+    one before (so the ones that fit are a suffix: ``_largest`` bisects)."""
     for keys in range(case.population.keys - 1, 0, -1):
         yield _with(case, keys)
     if case.population.rotate == "ip":
@@ -80,6 +81,15 @@ def _smaller(case: Case) -> Iterator[Case]:
 
 
 Planner = Callable[[Scenario], dict[str, list[KeyPlan]]]
+
+
+def _largest(candidates: list[Case], fits: Callable[[Case], bool]) -> Case | None:
+    """The first candidate that fits, by bisection: those that fit are a suffix."""
+    low, high = 0, len(candidates)  # every candidate before ``low`` does not fit
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if fits(candidates[middle]) else (middle + 1, high)
+    return candidates[low] if low < len(candidates) else None
 
 
 def _fits(cases: list[Case], scenario: Scenario, planner: Planner) -> bool:
@@ -164,8 +174,9 @@ def fit_keys(
         if not _needs_ips(case) or _fits([*cases, case], scenario, planner):
             cases.append(case)
             continue
-        smaller = (c for c in _smaller(case) if _fits([*cases, c], scenario, planner))
-        fitted = next(smaller, None)
+        fitted = _largest(
+            list(_smaller(case)), lambda smaller: _fits([*cases, smaller], scenario, planner)
+        )
         away += _lost(case, fitted, sources)
         if fitted is None:
             cut.append(f"case {case.name!r}: not run (source addresses: {sources})")

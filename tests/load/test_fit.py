@@ -104,3 +104,12 @@ def test_a_burst_on_ip_keys_repeats_as_often_as_there_are_addresses() -> None:
     assert case.behaviour.kind == "burst"
     assert case.behaviour.repeat == 2
     assert fitted.planned_away == ()
+
+
+def test_a_case_gets_as_many_ip_keys_as_there_are_addresses() -> None:
+    scenario = parse_scenario({"cases": [ip_case("ip", {"kind": "hammer"}, keys=200)]})
+    three = host("10.0.0.2", "10.0.0.3", "10.0.0.4")
+    fitted = fit_keys(scenario, "r", target_host=REMOTE, senders=three)
+    assert [len(keys) for keys in fitted.keys.values()] == [3]
+    assert fitted.cut == ("case 'ip': 3 keys of 200 keys (source addresses: this host has 3)",)
+    assert fitted.planned_away == ()
