@@ -88,6 +88,7 @@ def judge(run_dir: Path) -> Verdict:
         harness_version=harness_version(),
         dropped_sends=recording.dropped_sends if recording is not None else None,
         refused=refused,
+        planned_away=plan.planned_away,
     )
     judged_s = time.monotonic() - started - read_s
     print(f"judged {len(found.frame)} records: read in {read_s:.1f} s, checks in {judged_s:.1f} s")
@@ -130,6 +131,9 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         state += f"; {verdict.unanswered_summary}{judged}"
     for reason in verdict.incomplete:
         state += f"; {reason}"
+    away = [c.id for c in verdict.checks if c.outcome is Outcome.SKIPPED and "/" in c.id]
+    if away:
+        state += f"; skipped for want of source addresses: {', '.join(away)}"
     undecided = [check.id for check in verdict.checks if check.outcome is Outcome.INCONCLUSIVE]
     if undecided and not verdict.failed:
         state += (

@@ -15,11 +15,12 @@ import pandas as pd
 from harness.api.answer import UNREAD_BODY, ErrorClass
 from harness.conformance import answers, bursts, limits, probes, quota, waits
 from harness.conformance.context import CheckContext
-from harness.conformance.findings import Outcome
+from harness.conformance.findings import Finding, Outcome
 from harness.conformance.registry import REGISTRY, Check
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult, Status, Verdict, status_of
 from harness.run.completeness import Completeness
+from harness.run.plan import PlannedAway
 from harness.run.summary import RefusedChats, late_sends
 
 __all__ = ["CHECKS", "CHECK_IDS", "evaluate", "require_checks", "unanswered"]
@@ -53,6 +54,24 @@ def _result(entry: Check, context: CheckContext) -> CheckResult:
     return CheckResult.of(entry.id, entry.title, entry.judge(context))
 
 
+def with_planned_away(
+    results: list[CheckResult], planned_away: Sequence[PlannedAway]
+) -> list[CheckResult]:
+    """The checks' results, each followed by the parts of it planned away for want of source
+    addresses: skipped, never passed, each under an id of its own (``check/case``) and with
+    its reason ("needs 2 source addresses, this host has 1": the outcome says skipped)."""
+    merged = []
+    for result in results:
+        merged.append(result)
+        for away in planned_away:
+            if away.check != result.id:
+                continue
+            finding = Finding(Outcome.SKIPPED, away.reason)
+            title = f"{result.title}: {away.what}"
+            merged.append(CheckResult.of(f"{away.check}/{away.case}", title, finding))
+    return merged
+
+
 def evaluate(
     data: CheckInput,
     target: str,
@@ -63,12 +82,15 @@ def evaluate(
     harness_version: str = "",
     dropped_sends: Mapping[str, int] | None = None,
     refused: Sequence[RefusedChats] = (),
+    planned_away: Sequence[PlannedAway] = (),
 ) -> Verdict:
     """Every check over the run; conformant when none fails, every request was answered and
-    the records judged are the whole run (``completeness``, ``lost_processes``)."""
+    the records judged are the whole run (``completeness``, ``lost_processes``); the parts of
+    checks ``planned_away`` are skipped (their results follow their check's)."""
     context = CheckContext.of(data)
     with ThreadPoolExecutor(JUDGES, thread_name_prefix="judge") as judges:
         results = list(judges.map(lambda entry: _result(entry, context), CHECKS))
+    results = with_planned_away(results, planned_away)
     missing = unanswered(data.records)
     whole = completeness or Completeness((), (), (), ())
     lost = sorted({*lost_processes, *whole.lost_workers})

@@ -22,7 +22,7 @@ from harness.conformance.buckets import ADMITTED, THROTTLED, Bucket
 from harness.conformance.intervals import Phase, estimate_phase, tight_windows
 from harness.conformance.spec import Tolerance
 
-__all__ = ["Family", "Identification", "identify", "retry_bounds"]
+__all__ = ["CORRECT_FAMILIES", "Family", "Identification", "identify", "retry_bounds"]
 
 
 class Family(StrEnum):
@@ -33,15 +33,34 @@ class Family(StrEnum):
     UNDETERMINED = "undetermined"
 
 
+CORRECT_FAMILIES = (
+    Family.SLIDING_LOG,
+    Family.TOKEN_BUCKET,
+    Family.FIXED_WINDOW,
+    Family.ANCHORED_WINDOW,
+)
+
+
 @dataclass(frozen=True)
 class Identification:
     family: Family
     reason: str
     phases: dict[tuple[str, str], Phase] = field(default_factory=dict)
     parameters: dict[str, object] = field(default_factory=dict)
+    # The correct families the trace leaves possible: the identified one alone, or (undetermined)
+    # every one no evidence refuted. Checks that look for one request too many need it: a
+    # boundary of one of them may explain an extra admission the others would not allow.
+    candidates: tuple[Family, ...] = ()
 
     def describe(self) -> str:
         return f"{self.family.value}: {self.reason}"
+
+    @property
+    def possible(self) -> tuple[Family, ...]:
+        """The families still possible: the identified one, or the candidates left."""
+        if self.family is not Family.UNDETERMINED:
+            return (self.family,)
+        return self.candidates or CORRECT_FAMILIES
 
 
 def retry_bounds(bucket: Bucket, tolerance: Tolerance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -193,9 +212,12 @@ def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
         )
     if not left:
         return Identification(
-            Family.UNDETERMINED, "no correct family explains the waits and admissions"
+            Family.UNDETERMINED,
+            "no correct family explains the waits and admissions",
+            candidates=tuple(candidates),
         )
     return Identification(
         Family.UNDETERMINED,
         "more than limit within a duration; could be " + " or ".join(f.value for f in left),
+        candidates=tuple(left),
     )

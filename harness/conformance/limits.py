@@ -36,6 +36,7 @@ from harness.conformance.power import (
     case_power,
     rate_power,
     shared_over_limit,
+    smallest_rate_power,
     throttled,
     with_power,
 )
@@ -241,7 +242,8 @@ def over_admission_finding(context: CheckContext) -> Finding:
     found = (over_admissions(b, context.identification, context.tolerance) for b in buckets)
     problems = [problem for problem in found if problem is not None]
     power = Power.of(
-        rate_power(case, keys, context.tolerance) for case, keys in by_case(_steady(plain)).items()
+        smallest_rate_power(case, keys, context.tolerance, context.identification)
+        for case, keys in by_case(_steady(plain)).items()
     )
     return with_power(key_finding(problems, len(buckets), "keys", silent), power)
 

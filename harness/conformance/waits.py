@@ -100,13 +100,13 @@ def wait_honesty_finding(context: CheckContext) -> Finding:
     if not judged:
         return Finding(Outcome.INCONCLUSIVE, "no throttle to judge")
     retries = sum(bucket.retries for bucket in context.buckets)
+    polite = [bucket for bucket in context.buckets if bucket.case.behaviour == "polite"]
     if not retries:
         return Finding(
             Outcome.INCONCLUSIVE,
             f"{judged} throttled keys kept their promises, but no client retried right after "
-            "a wait (add a polite case)",
+            f"a wait ({_missing_retries(polite)})",
         )
-    polite = [bucket for bucket in context.buckets if bucket.case.behaviour == "polite"]
     power = Power.of(
         case_power(case, keys, [b.retries > 0 for b in keys], RETRY_WHY, RETRY_REMEDY)
         for case, keys in by_case(polite).items()
@@ -123,3 +123,20 @@ def wait_honesty_finding(context: CheckContext) -> Finding:
 
 RETRY_WHY = "had no client retry after a reported wait"
 RETRY_REMEDY = "give the case more polite clients per key than its limit (users_per_key)"
+
+
+def _missing_retries(polite: list[Bucket]) -> str:
+    """What would have given wait-honesty a retry to judge: a polite case, or (there is one)
+    waits that end before the run does: a polite client retries only inside the run."""
+    if not polite:
+        return "add a polite case"
+    names = ", ".join(sorted({repr(bucket.case.name) for bucket in polite}))
+    waits = np.concatenate([bucket.wait_ns[~np.isnan(bucket.wait_ns)] for bucket in polite])
+    if not len(waits):
+        return f"the polite case {names} was never throttled with a wait; {RETRY_REMEDY}"
+    longest = polite[0].rate.canonical_duration
+    return (
+        f"the polite case {names} was throttled, but each wait it was given (up to "
+        f"{float(waits.max()) / 1e9:.3g} s) ended after the run did; run for several windows "
+        f"({longest} each) so that its clients retry inside the run"
+    )

@@ -124,3 +124,27 @@ def test_an_inconclusive_verdict_says_so_and_each_check_shows_its_keys_with_powe
     assert '<div class="banner ok">CONFORMANT: 0 of 2 checks failed</div>' in render_report(
         "t", {"run": "r1"}, document, []
     )
+
+
+def test_a_part_planned_away_shows_as_skipped_with_its_reason_and_keeps_the_banner() -> None:
+    document = verdict("pass")
+    document["status"] = "conformant"
+    checks = document["checks"]
+    assert isinstance(checks, list)
+    checks.append(
+        {
+            "id": "vary-isolation/ip-open",
+            "title": "Vary isolation: distinct IP keys keep their own budgets",
+            "outcome": "skipped",
+            "summary": "needs 2 source addresses, this host has 1",
+            "evidence": [],
+        }
+    )
+    html = render_report("t", {"run": "r1"}, document, [])
+    assert '<div class="banner ok">CONFORMANT: 0 of 3 checks failed</div>' in html
+    assert (
+        '<tr class="skipped"><td><code>vary-isolation/ip-open</code></td>'
+        "<td>Vary isolation: distinct IP keys keep their own budgets</td>"
+        '<td class="outcome"><span class="badge skipped">skipped</span></td><td></td>'
+        "<td>needs 2 source addresses, this host has 1</td></tr>"
+    ) in html
