@@ -17,6 +17,7 @@ import inspect
 import io
 import json
 import os
+import re
 import sys
 import textwrap
 import tokenize
@@ -228,6 +229,12 @@ def _model_section(name: str, schema: dict[str, Any], comments: dict[str, str]) 
             (f"`{field}`", _type(prop), cell(_default_text(field, prop, required)), cell(what))
         )
     description = prose(schema.get("description", ""))
+    if "enum" in schema:
+        description = (
+            f"{description} One of: ".lstrip()
+            + ", ".join(f"`{json.dumps(v)}`" for v in schema["enum"])
+            + "."
+        )
     extra = schema.get("additionalProperties") is False
     note = "Unknown fields are refused." if extra else ""
     body = table(("field", "type", "default", "constraints, meaning"), rows) if rows else ""
@@ -450,10 +457,18 @@ def _column_meanings(doc: str, columns: tuple[str, ...]) -> dict[str, str]:
             bullets.append("") if bullets and bullets[-1] else None
     meanings: dict[str, str] = {}
     for bullet in filter(None, bullets):
-        head, _, _ = bullet.partition("  ")
-        for column in columns:
-            if f"``{column}``" in head or (column not in meanings and f"``{column}``" in bullet):
-                meanings.setdefault(column, " ".join(bullet.replace("``", "`").split()))
+        lead = re.match(r"((?:``\w+``[/, ]*)+)\s*(.*)", bullet)
+        head, rest = (lead[1], lead[2]) if lead else ("", bullet)
+        named = [c for c in columns if f"``{c}``" in head and c not in meanings]
+        if len(named) > 2:  # a bullet of many columns in one sentence: said once, at the first
+            said = [c for c in columns if f"``{c}``" in bullet and c not in meanings]
+            for column in said:
+                meanings[column] = prose(bullet) if column == said[0] else f"as `{said[0]}`"
+            continue
+        for column in named:
+            meanings[column] = prose(rest)
+        for column in (c for c in columns if f"``{c}``" in rest and c not in meanings):
+            meanings[column] = prose(rest)  # a column said within another's words
     return meanings
 
 
