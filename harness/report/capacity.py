@@ -7,7 +7,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.capacity.result import CAPACITY_FILE, CapacityResult
-from harness.report.charts import LIMIT_COLOR, LIMIT_LINE, OUTCOME_COLORS, new_figure
+from harness.report.charts import (
+    LEGEND_BESIDE,
+    LIMIT_COLOR,
+    LIMIT_LINE,
+    OUTCOME_COLORS,
+    PERCENTILE_STYLES,
+    new_figure,
+    slo_line,
+)
 
 __all__ = ["CAPACITY_FILE", "capacity_figure", "offered_at", "steps_frame"]
 
@@ -68,7 +76,7 @@ def capacity_figure(capacity: CapacityResult) -> Figure:
                 label="errors begin" if ax is errors else None,
             )
         ax.grid(color="#dee2e6", lw=0.6)
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(**LEGEND_BESIDE)
     return figure
 
 
@@ -111,20 +119,11 @@ def _throughput_panel(ax: Axes, steps: pd.DataFrame, capacity: CapacityResult) -
 
 def _latency_panel(ax: Axes, steps: pd.DataFrame, capacity: CapacityResult) -> None:
     """Latency percentiles per step against the SLO's p95."""
-    for column, style in (("p50_s", "-"), ("p95_s", "--"), ("p99_s", ":")):
-        ax.plot(
-            steps["offered"],
-            steps[column],
-            ls=style,
-            marker="o",
-            ms=3,
-            lw=1.6,
-            color="#1864ab",
-            label=column.removesuffix("_s"),
-        )
-    ax.axhline(capacity.slo.p95_s, label=f"SLO p95 = {capacity.slo.p95_s:g} s", **LIMIT_LINE)
+    for name, style in PERCENTILE_STYLES.items():
+        ax.plot(steps["offered"], steps[f"{name}_s"], marker="o", ms=3, lw=1.6, label=name, **style)
+    latencies = steps[["p50_s", "p95_s", "p99_s"]].astype(float).to_numpy().ravel()
+    slo_line(ax, capacity.slo.p95_s, latencies)
     ax.set_ylabel("latency (s)")
-    ax.set_ylim(bottom=0)
 
 
 def _errors_panel(ax: Axes, steps: pd.DataFrame, capacity: CapacityResult) -> None:

@@ -14,7 +14,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.capacity.result import CapacityResult, StepResult
-from harness.report.charts import LIMIT_COLOR, LIMIT_LINE, OUTCOME_COLORS, new_figure
+from harness.report.charts import (
+    LEGEND_BESIDE,
+    LIMIT_COLOR,
+    LIMIT_LINE,
+    OUTCOME_COLORS,
+    PERCENTILE_STYLES,
+    new_figure,
+    slo_line,
+)
 
 __all__ = ["OPEN_STEP_COLUMNS", "models_figure", "open_steps_frame", "open_sweep_figure"]
 
@@ -93,7 +101,7 @@ def open_sweep_figure(result: CapacityResult) -> Figure:
                 label="knee: latency turns up" if ax is latency else None,
             )
         ax.grid(color="#dee2e6", lw=0.6)
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(**LEGEND_BESIDE)
     return figure
 
 
@@ -149,19 +157,18 @@ def _completed_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) 
 
 def _latency_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) -> None:
     offered = [step.offered for step in steps]
-    for figure, style in (("p50_s", "-"), ("p95_s", "--"), ("p99_s", ":")):
-        values = [getattr(step, figure) for step in steps]
+    for name, style in PERCENTILE_STYLES.items():
+        values = [getattr(step, f"{name}_s") for step in steps]
         ax.errorbar(
             offered,
             values,
-            yerr=_error_bars(steps, figure),
-            ls=style,
+            yerr=_error_bars(steps, f"{name}_s"),
             marker="o",
             ms=3,
             lw=1.5,
             capsize=3,
-            color=_BLUE,
-            label=f"{figure.removesuffix('_s')} from the intended send",
+            label=f"{name} from the intended send",
+            **style,
         )
     sent = [step.p95_sent_s if step.p95_sent_s is not None else float("nan") for step in steps]
     ax.plot(
@@ -173,9 +180,9 @@ def _latency_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) ->
         color=_GREY,
         label="p95 from the actual send (uncorrected)",
     )
-    ax.axhline(result.slo.p95_s, label=f"SLO p95 = {result.slo.p95_s:g} s", **LIMIT_LINE)
+    shown = [getattr(step, f"{name}_s") for step in steps for name in PERCENTILE_STYLES]
+    slo_line(ax, result.slo.p95_s, [v for v in shown + sent if v is not None])
     ax.set_ylabel("latency (s)")
-    ax.set_ylim(bottom=0)
 
 
 def _errors_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) -> None:
@@ -248,7 +255,7 @@ def models_figure(closed: CapacityResult, open_model: CapacityResult) -> Figure:
         "Both models: latency against throughput", loc="left", fontsize=11, fontweight="bold"
     )
     ax.grid(color="#dee2e6", lw=0.6)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(**LEGEND_BESIDE)
     return figure
 
 
