@@ -98,7 +98,7 @@ def slo_line(ax: Axes, slo_s: float, latencies_s: Any) -> None:
     if slo_s <= 2 * top:
         top = max(top, 1.1 * slo_s)
     else:
-        label += " (far above: the axis is scaled to the latencies)"
+        label += " (above the axis, scaled to the latencies)"
     ax.axhline(slo_s, label=label, **LIMIT_LINE)
     ax.set_ylim(0, top)
 
