@@ -289,18 +289,40 @@ def _models_by_name(root: type[BaseModel]) -> dict[str, type[Any]]:
 
 
 def model_sections(
-    model: type[BaseModel], mode: str, skip: set[str] = frozenset(), link: str = ""
+    model: type[BaseModel],
+    mode: str,
+    skip: set[str] = frozenset(),
+    link: str = "",
+    notes: dict[str, dict[str, str]] | None = None,
 ) -> list[str]:
-    """One section per model reachable from ``model``; those in ``skip`` link to ``link``."""
+    """One section per model reachable from ``model``; those in ``skip`` link to ``link``.
+
+    ``notes``: words per model and field beside the code's own comments; a note naming a model or
+    field the schema does not have stops the generator (a renamed field cannot keep old words).
+    """
+    notes = notes or {}
     schema = model.model_json_schema(mode=mode)  # type: ignore[arg-type]
+    schemas = {model.__name__: schema, **schema.get("$defs", {})}
+    stale = [
+        f"{name}.{field}"
+        for name, fields in notes.items()
+        for field in fields
+        if field not in schemas.get(name, {}).get("properties", {})
+    ]
+    if stale:
+        raise SystemExit(f"docs/gen_reference.py: notes on fields that do not exist: {stale}")
     classes = _models_by_name(model)
-    sections = [_model_section(model.__name__, schema, field_comments(model))]
+
+    def comments(name: str) -> dict[str, str]:
+        own = field_comments(classes[name]) if name in classes else {}
+        return {**own, **notes.get(name, {})}
+
+    sections = [_model_section(model.__name__, schema, comments(model.__name__))]
     for name in _walk(schema):
         if name in skip:
             sections.append(f"## {name}\n\nAs in the [scenario file]({link}#{name.lower()}).")
             continue
-        comments = field_comments(classes[name]) if name in classes else {}
-        sections.append(_model_section(name, schema["$defs"][name], comments))
+        sections.append(_model_section(name, schema["$defs"][name], comments(name)))
     return sections
 
 
@@ -319,6 +341,75 @@ def scenario_schema() -> dict[str, Any]:
     }
 
 
+# What a scenario's fields mean, where the models' docstrings do not say it field by field.
+SCENARIO_NOTES = {
+    "Scenario": {
+        "name": "names the scenario in `run.json` and the report",
+        "duration": "how long every case runs unless it sets its own (`--duration` overrides)",
+        "chat": "the body of every chat; a case's own `chat` replaces it",
+    },
+    "Case": {
+        "name": "lowercase letters, digits and '-', 1 to 63 characters; unique in the scenario",
+        "behaviour": "how its keys send: one of the tables below, chosen by `kind`",
+        "population": "how many keys, and clients per key",
+        "rate_limit": "the chatbot's rate limit; left out: none",
+        "quota": "the chatbot's daily quota; left out: none",
+        "duration": "this case's length (default: the scenario's)",
+        "max_requests_per_key": "a ceiling on each key's requests",
+    },
+    "Population": {
+        "keys": "distinct keys (addresses or device ids), each a fresh budget",
+        "users_per_key": "clients per key (`--users` overrides)",
+        "rotate": "vary what is not the key: `device` (one address, several devices), `ip` "
+        "(one device, several addresses), `forwarded_for` (spoofed X-Forwarded-For values)",
+        "rotate_values": "how many values a rotating key takes",
+    },
+    "RateLimitSpec": {
+        "limit": "messages admitted per `duration`",
+        "duration": "the window",
+        "vary_by": "what the limiter counts by: `ip`, `device`, or `none` (the whole chatbot)",
+        "throttle_message": "what the target must echo in its throttles",
+    },
+    "QuotaSpec": {
+        "limit": "messages per calendar day of the organisation's zone (`--org-timezone`)",
+    },
+    "Open": {
+        "rate": "arrivals per second for the key",
+        "over": "arrivals as a multiple of the case's `limit` per `duration`",
+        "stages": "a rate that ramps: each stage moves it linearly to its `target`",
+        "arrivals": "evenly spaced, or Poisson (seeded by the run and the slot)",
+        "max_in_flight": "requests in flight for the key at most",
+        "max_delay": "how long an arrival waits for a free sender before it is dropped",
+    },
+    "Paced": {"rate": "requests per second for the key, in all"},
+    "Polite": {"retry_margin": "added to the reported wait before the retry"},
+    "Burst": {
+        "size": "requests per burst, on a fresh key",
+        "repeat": "bursts in all",
+        "interval": "between the bursts' starts",
+        "concurrent": "`false`: back to back, each after the previous answer",
+    },
+    "Hammer": {
+        "stages": "clients at work per key, ramping between the targets",
+        "think": "a pause between an answer and the client's next request",
+    },
+    "Stage": {
+        "duration": "how long the stage ramps",
+        "target": "arrivals per second per key (open) or clients at work per key (hammer)",
+    },
+    "Think": {"mean": "the mean pause"},
+    "ChatSpec": {
+        "questions": "asked in turn by each device of a key, cycled",
+        "questions_file": "one question per line (blank lines skipped), relative to the scenario",
+        "kb_ids": "the knowledge bases every chat names",
+        "language": "the chats' language",
+        "session": "`per-key`: a key's clients share a session, each device its conversation; "
+        "`per-request`: new ids every request",
+        "allow_empty_answers": "`false`: an admitted chat with an empty answer fails `well-formed`",
+    },
+}
+
+
 def scenario_page() -> str:
     from harness.load.scenario import Scenario
 
@@ -333,7 +424,8 @@ def scenario_page() -> str:
         "`#:schema ./path/to/scenario.schema.json` gives completion and validation as you type.\n\n"
         "Each `cases[].behaviour` is one of the tables below, chosen by its `kind`."
     )
-    return page("Scenario file", intro, *model_sections(Scenario, "validation"))
+    sections = model_sections(Scenario, "validation", notes=SCENARIO_NOTES)
+    return page("Scenario file", intro, *sections)
 
 
 # --- the checks, the faults, the records -------------------------------------------------------
@@ -528,7 +620,7 @@ def files_page() -> str:
     )
     sections = []
     for name, model, words in files:
-        inner = model_sections(model, "serialization", scenario_models, "scenario.md")
+        inner = model_sections(model, "serialization", scenario_models, "scenario.md", {})
         demoted = "\n\n".join(section.replace("## ", "### ", 1) for section in inner)
         sections.append(f"## {name}\n\n{upper_first(words)}.\n\n{demoted}")
     return page("Run directory files", intro, *sections)
