@@ -482,7 +482,7 @@ def checks_page() -> str:
         rows.append(
             (
                 str(entry.number),
-                f"`{entry.id}`",
+                f'<span id="{entry.id}"></span>`{entry.id}`',
                 cell(entry.title),
                 cell(FAILS_WHEN[entry.id]),
                 faults or "-",
@@ -513,7 +513,7 @@ def faults_page() -> str:
             (
                 f'<span id="{fault.name}"></span>`{fault.name}`',
                 cell(fault.description),
-                f"[`{fault.caught_by}`](checks.md)",
+                f"[`{fault.caught_by}`](checks.md#{fault.caught_by})",
                 changes,
             )
         )
