@@ -51,6 +51,7 @@ REPORT_COLUMNS = (
     "clock_offset_ns",
     "latency_ms",
     "outcome",
+    "error_class",
     "wait_ns",
     "reset_at_ns",
     "m_reset_at",

@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.report.charts import (
+    LEGEND_BESIDE,
     LIMIT_COLOR,
     LIMIT_LINE,
     OUTCOME_COLORS,
@@ -115,7 +116,7 @@ def _window_admissions(ax: Axes, windows: pd.DataFrame, rate: RateLimit, family:
         f"time since the key's first request (s); shaded bands: one duration "
         f"({rate.duration_s:g} s)"
     )
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    ax.legend(**LEGEND_BESIDE)
 
 
 def _sample(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
