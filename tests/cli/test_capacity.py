@@ -329,4 +329,10 @@ def test_a_repeated_rate_is_one_step_of_means_with_intervals(tmp_path: Path) -> 
     assert low <= rate.throughput_rps <= high
     assert len(list((run_dir / "steps").iterdir())) == 4  # each run of the rate its own
     assert "95% CI over 2 runs" in done.stdout
-    assert "(95% confidence over 2 runs: goodput" in result.sentence
+    if rate.generator_bound:
+        # A host starved of CPU (seen beside make test at load 11 on two cores): its scheduler
+        # handed arrivals over late; the step is said to be the generator's, never counted.
+        assert "generator-bound" in result.sentence
+        assert result.capacity_rps is None
+    else:
+        assert "(95% confidence over 2 runs: goodput" in result.sentence
