@@ -27,7 +27,8 @@ from harness.conformance import (
     write_verdict,
 )
 from harness.errors import ConfigError
-from harness.run.completeness import completeness
+from harness.run.completeness import completeness, parts_of_another_run
+from harness.run.parts import part_paths, records_dir
 from harness.run.plan import RunPlan, read_plan
 from harness.run.reader import RunRecords, read_run_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
@@ -66,6 +67,19 @@ def read_check_input(run_dir: Path, plan: RunPlan) -> tuple[CheckInput, RunRecor
     return check_input(plan, found.frame, resets=found.refusals), found
 
 
+def _refuse_another_runs_parts(
+    run_dir: Path, run_id: str, rows: dict[str, int], recording: Recording | None
+) -> None:
+    """No verdict over records the run did not write: judged under its id, they would pass or
+    fail it for another run's traffic."""
+    if recording is None:
+        return
+    stems = [path.stem for path in part_paths(records_dir(run_dir))]
+    reason = parts_of_another_run(run_id, stems, rows, recording)
+    if reason is not None:
+        raise ConfigError(f"{str(run_dir)!r} is not one run: {reason}; no verdict")
+
+
 def judge(run_dir: Path) -> Verdict:
     """Run every check on the run directory and write verdict.json and junit.xml there."""
     if not run_dir.is_dir():
@@ -78,8 +92,10 @@ def judge(run_dir: Path) -> Verdict:
     for part in found.damaged:
         print(f"aisk-harness check: error: {part.describe()}", file=sys.stderr)
     refused = _refused_chats(run_dir, found.frame)
-    rows = found.frame["process"].astype(str).value_counts()
-    whole = completeness({str(k): int(v) for k, v in rows.items()}, found.damaged, recording)
+    counts = found.frame["process"].astype(str).value_counts()
+    rows = {str(process): int(count) for process, count in counts.items()}
+    _refuse_another_runs_parts(run_dir, plan.run_id, rows, recording)
+    whole = completeness(rows, found.damaged, recording)
     verdict = evaluate(
         data,
         plan.target,

@@ -183,7 +183,9 @@ class LeadSession(Session):
         )
         lead.writer.close()
         left = self._tear_down(lead)
-        recording = lead.writer.recording(self.lost_workers(), self._slots_not_run(lead), left)
+        recording = lead.writer.recording(
+            lead.settings.run_id, self.lost_workers(), self._slots_not_run(lead), left
+        )
         try:
             write_recording(Path(lead.settings.run_dir), recording)
             if lead.cpu is not None:

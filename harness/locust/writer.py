@@ -69,6 +69,7 @@ class Writer:
 
     def recording(
         self,
+        run_id: str,
         lost_workers: list[str],
         slots_not_run: list[str],
         chatbots_not_deleted: list[str],
@@ -77,6 +78,8 @@ class Writer:
         lost = sink.lost_by_process
         processes = sorted(set(self.received) | set(self.reported))
         return Recording(
+            run_id=run_id,
+            parts=list(sink.parts),
             processes={
                 process: ProcessRecording(
                     recorded=self.reported.get(process),
@@ -100,7 +103,14 @@ def _start_compactor(sink: RecordSink) -> gevent.subprocess.Popen[bytes] | None:
     """The background compactor of ``sink``'s folder; without one, ``close`` compacts it all."""
     try:
         return gevent.subprocess.Popen(
-            [sys.executable, "-m", "harness.run.compaction", str(sink.folder), str(os.getpid())],
+            [
+                sys.executable,
+                "-m",
+                "harness.run.compaction",
+                str(sink.folder),
+                sink.prefix,
+                str(os.getpid()),
+            ],
             stdin=gevent.subprocess.DEVNULL,
             preexec_fn=lowest_priority,
         )
