@@ -115,6 +115,24 @@ def judge(run_dir: Path) -> Verdict:
     return verdict
 
 
+def verdict_line(verdict: Verdict) -> str:
+    """The verdict in one line: its state, what failed, and what kept it from deciding."""
+    state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
+    if verdict.unanswered:
+        # A failure stands whatever is missing; without one, missing answers leave it open.
+        judged = "" if verdict.failed else ": the checks judged only the answers that came"
+        state += f"; {verdict.unanswered_summary}{judged}"
+    for reason in verdict.incomplete:
+        state += f"; {reason}"
+    undecided = [check.id for check in verdict.checks if check.outcome is Outcome.INCONCLUSIVE]
+    if undecided and not verdict.failed:
+        state += (
+            f"; {len(undecided)} checks could not decide ({', '.join(undecided)}): the traffic "
+            "could not have shown a violation there"
+        )
+    return state
+
+
 def print_verdict(verdict: Verdict, run_dir: Path) -> None:
     print(f"\nlimiter: {verdict.algorithm} ({verdict.algorithm_reason})")
     for name, value in verdict.algorithm_parameters.items():
@@ -139,20 +157,7 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         print(f"\nrefused chats (a 4xx, neither throttle nor quota): {refused}")
         for group in verdict.refused_chats[:10]:
             print(f"  {group.describe()}")
-    state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
-    if verdict.unanswered:
-        # A failure stands whatever is missing; without one, missing answers leave it open.
-        judged = "" if verdict.failed else ": the checks judged only the answers that came"
-        state += f"; {verdict.unanswered_summary}{judged}"
-    for reason in verdict.incomplete:
-        state += f"; {reason}"
-    undecided = [check.id for check in verdict.checks if check.outcome is Outcome.INCONCLUSIVE]
-    if undecided and not verdict.failed:
-        state += (
-            f"; {len(undecided)} checks could not decide ({', '.join(undecided)}): the traffic "
-            "could not have shown a violation there"
-        )
-    print(f"\n{state}")
+    print(f"\n{verdict_line(verdict)}")
     print(f"verdict: {run_dir / 'verdict.json'}  junit: {run_dir / 'junit.xml'}")
 
 
@@ -176,4 +181,4 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=_handle)
 
 
-__all__ = ["add_parser", "judge", "print_verdict"]
+__all__ = ["add_parser", "judge", "print_verdict", "verdict_line"]

@@ -17,7 +17,6 @@ import os
 from abc import abstractmethod
 from argparse import Namespace
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -33,6 +32,8 @@ from harness.locust.options import locust_option_values, settings_file, spell
 from harness.locust.recorder import Recorder
 from harness.locust.session import Run, Session
 from harness.locust.setup import Provisioned, delete_chatbots, provision, record_setup_probes
+from harness.locust.starts import Start, Starts
+from harness.locust.web_ui import show_starts
 from harness.locust.writer import Writer
 from harness.run.clock import ClockOffset
 from harness.run.generator_cpu import write_generator_cpu
@@ -71,6 +72,17 @@ class LeadSession(Session):
         path = settings_file(options) if options is not None else None
         self._preset = read_settings(path) if path is not None else None
         self._lead: _Lead | None = None
+        # A plain Locust run: each Start a run of its own (``starts.py``); ``aisk-harness run``
+        # hands over its one run's settings, directory included, and judges it itself.
+        self._starts: Starts | None = None
+        self._start: Start | None = None
+        if self._preset is None:
+            self._starts = Starts(
+                web=environment.web_ui is not None,
+                run_id=getattr(options, "aisk_run_id", "") or "",
+            )
+            if environment.web_ui is not None:
+                show_starts(environment.web_ui, self._starts)
         if options is not None:
             self._users_for_every_slot(options)
 
@@ -151,6 +163,8 @@ class LeadSession(Session):
             )
 
     def on_quitting(self) -> None:
+        if self._starts is not None:
+            self._starts.quitting()
         if self.runner.state in (STATE_RUNNING, STATE_SPAWNING):
             self.runner.stop()  # its test_stop finishes the run, workers' last batches included
         self.finish()
@@ -194,6 +208,9 @@ class LeadSession(Session):
             log.error("aisk-harness: cannot write recording.json: %s", exc)
         self._say(recording)
         self.end()
+        if self._starts is not None and self._start is not None:
+            self._starts.stopped(self._start)
+            self._start = None
 
     # -- what the master does more ---------------------------------------------------------------
 
@@ -220,18 +237,28 @@ class LeadSession(Session):
     # -- helpers -----------------------------------------------------------------------------------
 
     def _settings(self) -> RunSettings:
-        """The handed settings, or (a plain Locust run) the options as they are now: the web
-        UI's form may have changed them since the process started."""
-        if self._preset is not None:
+        """The handed settings, or (a plain Locust run) the options as they are now, in a run
+        directory of this Start's own: the web UI's form may have changed them since the process
+        started, and every Start is a run."""
+        if self._preset is not None or self._starts is None:
+            assert self._preset is not None  # one of the two, from __init__
             return self._preset
         options = self.environment.parsed_options
         values = locust_option_values(options) if options is not None else {}
-        stamp = datetime.now(UTC)
-        run_id = getattr(options, "aisk_run_id", "") or stamp.strftime("%Y%m%dT%H%M%S%fZ")
-        run_dir = Path(values.get("out") or Path("reports/runs") / stamp.strftime("%Y%m%dT%H%M%SZ"))
-        return run_settings(
-            values, spell=spell, run_id=run_id, run_dir=run_dir, target=self.environment.host or ""
-        )
+        start = self._starts.next(values.get("out"))
+        try:
+            settings = run_settings(
+                values,
+                spell=spell,
+                run_id=start.run_id,
+                run_dir=start.run_dir,
+                target=self.environment.host or "",
+            )
+        except HarnessError:
+            self._starts.forget(start)
+            raise
+        self._start = start
+        return settings
 
     def _api_keys(self) -> tuple[str, str]:
         options = self.environment.parsed_options
