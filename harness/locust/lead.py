@@ -14,6 +14,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, LocalRunner, MasterRun
 
 import logging
 import os
+import time
 from abc import abstractmethod
 from argparse import Namespace
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ __all__ = ["LeadSession", "LocalSession"]
 
 log = logging.getLogger("aisk-harness")
 SPAWN_RATE = 100  # users started per second (Locust warns above it)
+PROGRESS_INTERVAL_S = 5.0
 
 
 @dataclass
@@ -59,6 +61,7 @@ class _Lead:
     provisioned: Provisioned = field(default_factory=Provisioned)
     cpu: CpuSampler | None = None  # from the load's start
     finished: bool = False
+    progress_from: float | None = None  # the load's start (monotonic), when progress is said
 
 
 class LeadSession(Session):
@@ -146,9 +149,41 @@ class LeadSession(Session):
         # Headless, nobody can start it again: quit once done. The web UI stays up.
         headless = bool(getattr(self.environment.parsed_options, "headless", False))
         gevent.spawn(self.stop_when_done, run, settings.autostop or headless)
+        self._say_progress(lead, headless)
 
     def on_test_stop(self) -> None:
         self.finish()
+
+    def _say_progress(self, lead: _Lead, headless: bool) -> None:
+        """Headless, the planned duration (Locust's "No run time limit set" line is dropped:
+        the harness ends the run itself); in place of Locust's request tables
+        (``--only-summary``, as ``aisk-harness run`` asks unless ``--locust-stats``), one
+        progress line every ``PROGRESS_INTERVAL_S`` and one at the end."""
+        total_s = lead.settings.scenario.duration_ns / 1e9
+        if headless:
+            log.info(
+                "aisk-harness: the run lasts %.0f s (its scenario's duration), then ends by "
+                "itself; Ctrl-C ends it sooner, every record kept",
+                total_s,
+            )
+        options = self.environment.parsed_options
+        if options is None or not getattr(options, "only_summary", False):
+            return
+        lead.progress_from = time.monotonic()
+        gevent.spawn(self._progress_lines, lead)
+
+    def _progress_lines(self, lead: _Lead) -> None:
+        while not lead.finished:
+            gevent.sleep(PROGRESS_INTERVAL_S)
+            if not lead.finished:
+                self._progress_line(lead)
+
+    def _progress_line(self, lead: _Lead) -> None:
+        if lead.progress_from is None:
+            return
+        total_s = lead.settings.scenario.duration_ns / 1e9
+        elapsed_s = min(time.monotonic() - lead.progress_from, total_s)
+        log.info("aisk-harness: %s", lead.writer.progress.line(elapsed_s, total_s))
 
     def _warn_if_too_few_users(self, slots: int) -> None:
         users = self.runner.target_user_count
@@ -196,6 +231,7 @@ class LeadSession(Session):
             run.behind if run else {},
         )
         lead.writer.close()
+        self._progress_line(lead)  # every record counted: the run's last word on progress
         left = self._tear_down(lead)
         recording = lead.writer.recording(
             lead.settings.run_id, self.lost_workers(), self._slots_not_run(lead), left

@@ -20,6 +20,7 @@ import gevent.subprocess
 import pyarrow as pa
 
 from harness.run.compaction import lowest_priority
+from harness.run.progress import Progress
 from harness.run.recording import ProcessRecording, Recording
 from harness.run.sink import FLUSH_INTERVAL_S, RecordSink
 
@@ -34,6 +35,7 @@ class Writer:
     def __init__(self, sink: RecordSink) -> None:
         self.sink = sink
         self.received: Counter[str] = Counter()
+        self.progress = Progress()  # the load's chats so far, for the progress line
         self.reported: dict[str, int] = {}  # process → its own total, from its last report
         self._dropped: dict[str, Counter[str]] = {}  # process → open arrivals dropped, by case
         self._behind: dict[str, Counter[str]] = {}  # process → handed over late, by case
@@ -44,6 +46,7 @@ class Writer:
         """A batch of ``process``'s records (a closed sink counts it lost, never drops it
         silently)."""
         self.received[process] += table.num_rows
+        self.progress.add(table)
         self.sink.append_table(table)
 
     def report(
