@@ -1,7 +1,7 @@
 """The web UI's aisk-harness tab: each Start, its directory and its verdict line.
 
 Through Locust's own extension points (its ``extend_web_ui`` example): a tab whose table the web
-UI fills from the ``extendedStats`` of its periodic ``/stats/requests`` poll, a link among its
+UI fills from the ``extended_stats`` of its periodic ``/stats/requests`` poll, a link among its
 downloads to ``/aisk-harness/runs`` (a plain page: every Start, its verdict, links to its
 report.html, verdict.json and junit.xml), and those files served from the Start's directory.
 """
@@ -58,11 +58,11 @@ def _page(starts: Starts) -> str:
 
 def show_starts(web_ui: WebUI, starts: Starts) -> None:
     """The aisk-harness tab, page and files on ``web_ui``."""
-    web_ui.template_args["extendedTabs"] = [{"title": "aisk-harness runs", "key": TAB}]
-    web_ui.template_args["extendedTables"] = [
+    web_ui.template_args["extended_tabs"] = [{"title": "aisk-harness runs", "key": TAB}]
+    web_ui.template_args["extended_tables"] = [
         {"key": TAB, "structure": [{"key": key, "title": title} for key, title in COLUMNS]}
     ]
-    web_ui.template_args["extendedCsvFiles"] = [
+    web_ui.template_args["extended_csv_files"] = [
         {"href": f".{RUNS_PATH}", "title": "aisk-harness runs: verdicts and reports"}
     ]
     app = web_ui.app
@@ -74,7 +74,7 @@ def show_starts(web_ui: WebUI, starts: Starts) -> None:
             return response
         stats = json.loads(response.get_data())
         rows = [_row(start) for start in reversed(starts.starts)]
-        stats["extendedStats"] = [{"key": TAB, "data": rows}]
+        stats["extended_stats"] = [{"key": TAB, "data": rows}]
         response.set_data(json.dumps(stats))
         return response
 

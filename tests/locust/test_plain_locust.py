@@ -179,7 +179,7 @@ def test_the_locustfile_lists_its_own_options_which_locust_help_cannot() -> None
 def web_starts(url: str) -> list[dict[str, str]]:
     """The aisk-harness tab's rows, as the web UI's poll of /stats/requests brings them."""
     stats = httpx.get(f"{url}/stats/requests", timeout=5).json()
-    (tab,) = [extended for extended in stats["extendedStats"] if extended["key"] == "aisk-harness"]
+    (tab,) = [extended for extended in stats["extended_stats"] if extended["key"] == "aisk-harness"]
     return list(tab["data"])
 
 
@@ -213,6 +213,7 @@ def test_each_web_ui_start_is_a_run_of_its_own_judged_and_reported(
     try:
         wait_for(lambda: web_state(url) != "", 60)
         assert web_starts(url) == []
+        assert '"title": "aisk-harness runs"' in httpx.get(url, timeout=5).text  # the tab
         swarm(url, emulator.base_url)
         wait_for(lambda: judged(url, 1), JUDGE_S)
         swarm(url, emulator.base_url)
