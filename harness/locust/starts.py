@@ -46,13 +46,12 @@ RUNNING, JUDGING = "running", "judging"
 @dataclass
 class Start:
     """One Start and what became of it: ``state`` is ``running``, ``judging``, then the verdict
-    line (or ``not judged: <why>``); ``report`` once its report.html is written."""
+    line (or ``not judged: <why>``)."""
 
     number: int
     run_id: str
     run_dir: Path
     state: str = RUNNING
-    report: bool = False
 
 
 def holds_a_run(run_dir: Path) -> bool:
@@ -164,7 +163,6 @@ class Starts:
             return
         judged = code in (0, 1, 3) or last.startswith("not judged")
         start.state = last if judged else f"not judged: the judge ended with {code}: {last}"
-        start.report = (start.run_dir / "report.html").exists()
         log.info("aisk-harness: run %s: %s", start.run_id, start.state)
 
 
