@@ -423,20 +423,21 @@ PROGRESS = re.compile(
 
 def test_a_progress_line_replaces_locusts_tables_unless_asked(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    done = run(["--duration", "6s", "--out", str(run_dir)], tmp_path)
+    done = run(["--duration", "8s", "--out", str(run_dir)], tmp_path)
     assert done.returncode == 3, done.stderr[-2000:]
     output = done.stdout + done.stderr
     assert "Aggregated" not in output  # no Locust request table
     assert "No run time limit set" not in output  # the harness ends the run itself
     assert (
-        "aisk-harness: the run lasts 6 s (its scenario's duration), then ends by itself" in output
+        "aisk-harness: the run lasts 8 s (its scenario's duration), then ends by itself" in output
     )
     lines = [tuple(int(n) for n in match.groups()) for match in PROGRESS.finditer(output)]
-    assert len(lines) >= 2  # at least one while the load ran (every 5 s), and the last
-    assert all(line[1] == 6 for line in lines)
+    # one every 5 s while the load ran (the first 3 s before its end), and the last
+    assert len(lines) >= 2
+    assert all(line[1] == 8 for line in lines)
     assert [line[0] for line in lines] == sorted(line[0] for line in lines)
     last = lines[-1]
-    assert last[0] == 6
+    assert last[0] == 8
     chats = load_chats(read_records(run_dir))
     outcomes = chats["outcome"].value_counts()
     assert last[2:6] == (
