@@ -151,12 +151,13 @@ class Starts:
             text=True,
         )
         self._judges.append(child)
-        last = ""
+        last = ""  # relayed once the next line comes: the last one is said as the verdict
         assert child.stdout is not None  # piped above
         for line in child.stdout:
             if line.strip():
+                if last:
+                    log.info("aisk-harness: | %s", last)
                 last = line.rstrip()
-                log.info("aisk-harness: | %s", last)
         code = child.wait()
         self._judges.remove(child)
         if self._quitting:
