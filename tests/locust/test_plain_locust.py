@@ -271,3 +271,33 @@ def test_headless_refuses_a_directory_that_holds_a_run(
     assert "Traceback" not in done.stderr
     assert sorted(path.name for path in run_dir.iterdir()) == ["records", "run.json"]
     assert emulator.service.store.count(0) == 0  # nothing was made on the target
+
+
+def test_locust_quitting_while_a_start_is_judged_stops_the_judge_and_says_so(
+    emulator: BackgroundEmulator, tmp_path: Path
+) -> None:
+    out, port, log = tmp_path / "runs", free_port(), tmp_path / "locust.log"
+    with log.open("w") as output:
+        child = subprocess.Popen(
+            locust(emulator.base_url, out, "--web-port", str(port)),
+            env=clean_env(AISK_API_KEY=API_KEY), stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    judges: list[psutil.Process] = []
+    try:
+        wait_for(lambda: web_state(url) != "", 60)
+        swarm(url, emulator.base_url)
+        wait_for(lambda: [row["verdict"] for row in web_starts(url)] == ["judging"], 90)
+        judges = [
+            process
+            for process in psutil.Process(child.pid).children(recursive=True)
+            if "harness.cli.after_stop" in process.cmdline()
+        ]
+        assert len(judges) == 1
+    finally:
+        child.terminate()
+        child.wait(timeout=60)
+    assert not any(judge.is_running() and judge.status() != "zombie" for judge in judges)
+    text = log.read_text()
+    assert "not judged: Locust quit first; `aisk-harness check " in text
+    assert "Traceback" not in text
