@@ -27,7 +27,8 @@ from harness.conformance import (
     write_verdict,
 )
 from harness.errors import ConfigError
-from harness.run.completeness import completeness
+from harness.run.completeness import completeness, parts_of_another_run
+from harness.run.parts import part_paths, records_dir
 from harness.run.plan import RunPlan, read_plan
 from harness.run.reader import RunRecords, read_run_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
@@ -66,6 +67,19 @@ def read_check_input(run_dir: Path, plan: RunPlan) -> tuple[CheckInput, RunRecor
     return check_input(plan, found.frame, resets=found.refusals), found
 
 
+def _refuse_another_runs_parts(
+    run_dir: Path, run_id: str, rows: dict[str, int], recording: Recording | None
+) -> None:
+    """No verdict over records the run did not write: judged under its id, they would pass or
+    fail it for another run's traffic."""
+    if recording is None:
+        return
+    stems = [path.stem for path in part_paths(records_dir(run_dir))]
+    reason = parts_of_another_run(run_id, stems, rows, recording)
+    if reason is not None:
+        raise ConfigError(f"{str(run_dir)!r} is not one run: {reason}; no verdict")
+
+
 def judge(run_dir: Path) -> Verdict:
     """Run every check on the run directory and write verdict.json and junit.xml there."""
     if not run_dir.is_dir():
@@ -78,8 +92,10 @@ def judge(run_dir: Path) -> Verdict:
     for part in found.damaged:
         print(f"aisk-harness check: error: {part.describe()}", file=sys.stderr)
     refused = _refused_chats(run_dir, found.frame)
-    rows = found.frame["process"].astype(str).value_counts()
-    whole = completeness({str(k): int(v) for k, v in rows.items()}, found.damaged, recording)
+    counts = found.frame["process"].astype(str).value_counts()
+    rows = {str(process): int(count) for process, count in counts.items()}
+    _refuse_another_runs_parts(run_dir, plan.run_id, rows, recording)
+    whole = completeness(rows, found.damaged, recording)
     verdict = evaluate(
         data,
         plan.target,
@@ -98,6 +114,27 @@ def judge(run_dir: Path) -> Verdict:
     except OSError as exc:
         raise ConfigError(f"cannot write the verdict in {str(run_dir)!r}: {exc.strerror}") from None
     return verdict
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """The verdict in one line: its state, what failed, and what kept it from deciding."""
+    state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
+    if verdict.unanswered:
+        # A failure stands whatever is missing; without one, missing answers leave it open.
+        judged = "" if verdict.failed else ": the checks judged only the answers that came"
+        state += f"; {verdict.unanswered_summary}{judged}"
+    for reason in verdict.incomplete:
+        state += f"; {reason}"
+    away = [c.id for c in verdict.checks if c.outcome is Outcome.SKIPPED and "/" in c.id]
+    if away:
+        state += f"; skipped for want of source addresses: {', '.join(away)}"
+    undecided = [check.id for check in verdict.checks if check.outcome is Outcome.INCONCLUSIVE]
+    if undecided and not verdict.failed:
+        state += (
+            f"; {len(undecided)} checks could not decide ({', '.join(undecided)}): the traffic "
+            "could not have shown a violation there"
+        )
+    return state
 
 
 def print_verdict(verdict: Verdict, run_dir: Path) -> None:
@@ -124,23 +161,7 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         print(f"\nrefused chats (a 4xx, neither throttle nor quota): {refused}")
         for group in verdict.refused_chats[:10]:
             print(f"  {group.describe()}")
-    state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
-    if verdict.unanswered:
-        # A failure stands whatever is missing; without one, missing answers leave it open.
-        judged = "" if verdict.failed else ": the checks judged only the answers that came"
-        state += f"; {verdict.unanswered_summary}{judged}"
-    for reason in verdict.incomplete:
-        state += f"; {reason}"
-    away = [c.id for c in verdict.checks if c.outcome is Outcome.SKIPPED and "/" in c.id]
-    if away:
-        state += f"; skipped for want of source addresses: {', '.join(away)}"
-    undecided = [check.id for check in verdict.checks if check.outcome is Outcome.INCONCLUSIVE]
-    if undecided and not verdict.failed:
-        state += (
-            f"; {len(undecided)} checks could not decide ({', '.join(undecided)}): the traffic "
-            "could not have shown a violation there"
-        )
-    print(f"\n{state}")
+    print(f"\n{verdict_line(verdict)}")
     print(f"verdict: {run_dir / 'verdict.json'}  junit: {run_dir / 'junit.xml'}")
 
 
@@ -164,4 +185,4 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=_handle)
 
 
-__all__ = ["add_parser", "judge", "print_verdict"]
+__all__ = ["add_parser", "judge", "print_verdict", "verdict_line"]

@@ -122,10 +122,13 @@ def locust_command(
     users: int | None,
     processes: int = 1,
     extra: Sequence[str] = (),
+    locust_stats: bool = False,
 ) -> list[str]:
     """The Locust child of a run: headless, its settings in one file, its reports beside them.
 
-    ``users`` None leaves the users to a load shape (the capacity search).
+    ``users`` None leaves the users to a load shape (the capacity search). Locust's periodic
+    request tables are left out (``--only-summary``: the lead prints a progress line instead)
+    unless ``locust_stats``.
     """
     run_dir = Path(settings.run_dir)
     settings_path = write_settings(run_dir, settings)
@@ -148,6 +151,8 @@ def locust_command(
         "--json-file",
         str(run_dir / "locust_stats"),  # Locust adds ".json"
     ]
+    if not locust_stats:
+        command.append("--only-summary")
     if users is not None:
         command += ["-u", str(users), "-r", str(users)]
     if processes > 1:

@@ -180,7 +180,13 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         print(f"run {run_dir}: {len(settings.scenario.cases)} cases, {users} keys, target {host}")
         env = {**os.environ, API_KEY_ENV: api_key, SECOND_API_KEY_ENV: second_key}
         if master is None:
-            command = locust_command("aisk.py", settings, users=users, processes=args.processes)
+            command = locust_command(
+                "aisk.py",
+                settings,
+                users=users,
+                processes=args.processes,
+                locust_stats=args.locust_stats,
+            )
             return run_locust(command, env)
         print(
             f"waiting up to {args.worker_timeout} for {master.expect_workers} workers at "
@@ -188,7 +194,13 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
             f"<this host>:{master.port}`"
         )
         users = users_for_workers(users, master.expect_workers)
-        command = locust_command("aisk.py", settings, users=users, extra=master.locust_args())
+        command = locust_command(
+            "aisk.py",
+            settings,
+            users=users,
+            extra=master.locust_args(),
+            locust_stats=args.locust_stats,
+        )
         code = run_locust(command, env)
         if code == 1 and not (run_dir / PLAN_FILE).exists():
             raise HarnessError(
@@ -251,6 +263,11 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--no-report", action="store_true", help="skip the notebooks and report.html"
+    )
+    parser.add_argument(
+        "--locust-stats",
+        action="store_true",
+        help="print Locust's request tables every few seconds (default: one progress line)",
     )
     parser.add_argument(
         "--no-calibrate",

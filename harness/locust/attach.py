@@ -15,7 +15,7 @@ from harness.locust.events import on_event
 from harness.locust.lead import LocalSession
 from harness.locust.master import MasterSession
 from harness.locust.options import add_locust_options
-from harness.locust.quirks import quiet_csv_writer_at_shutdown
+from harness.locust.quirks import drop_no_run_time_line, quiet_csv_writer_at_shutdown
 from harness.locust.session import Session, register_session
 from harness.locust.worker import WorkerSession
 
@@ -57,5 +57,6 @@ def attach(events: Events) -> None:
         on_event(events.quitting, lambda **_: session.on_quitting())
 
     quiet_csv_writer_at_shutdown()
+    drop_no_run_time_line()
     on_event(events.init_command_line_parser, on_parser)
     on_event(events.init, on_init)

@@ -10,6 +10,9 @@
   new one. A user of the harness runs one slot to its end, so a stopped one cuts its key's
   traffic short and the run no longer ends. During a harness run the master keeps its users
   where they are; the late worker is named and sends nothing.
+- Headless without ``--run-time`` it says "No run time limit set, use CTRL+C to interrupt", but
+  the harness ends the run itself once its scenario's duration is over: the line is dropped, and
+  the lead says the planned duration instead.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from locust import User
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner
 from locust.stats import StatsCSVFileWriter
 
+import logging
 from collections.abc import Callable
 
-__all__ = ["keep_users_where_they_are", "quiet_csv_writer_at_shutdown"]
+__all__ = ["drop_no_run_time_line", "keep_users_where_they_are", "quiet_csv_writer_at_shutdown"]
+
+NO_RUN_TIME = "No run time limit set"
 
 
 def quiet_csv_writer_at_shutdown() -> None:
@@ -37,6 +43,17 @@ def quiet_csv_writer_at_shutdown() -> None:
 
     stats_writer.aisk_quiet = True  # type: ignore[attr-defined]
     StatsCSVFileWriter.stats_writer = stats_writer  # type: ignore[method-assign]
+
+
+def _not_no_run_time(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(NO_RUN_TIME)
+
+
+def drop_no_run_time_line() -> None:
+    """Locust's "No run time limit set" line is not logged (once, however often called)."""
+    logger = logging.getLogger("locust.main")
+    if _not_no_run_time not in logger.filters:
+        logger.addFilter(_not_no_run_time)
 
 
 def keep_users_where_they_are(runner: MasterRunner, in_run: Callable[[], bool]) -> None:

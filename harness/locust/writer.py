@@ -20,6 +20,7 @@ import gevent.subprocess
 import pyarrow as pa
 
 from harness.run.compaction import lowest_priority
+from harness.run.progress import Progress
 from harness.run.recording import ProcessRecording, Recording
 from harness.run.sink import FLUSH_INTERVAL_S, RecordSink
 
@@ -34,6 +35,7 @@ class Writer:
     def __init__(self, sink: RecordSink) -> None:
         self.sink = sink
         self.received: Counter[str] = Counter()
+        self.progress = Progress()  # the load's chats so far, for the progress line
         self.reported: dict[str, int] = {}  # process → its own total, from its last report
         self._dropped: dict[str, Counter[str]] = {}  # process → open arrivals dropped, by case
         self._behind: dict[str, Counter[str]] = {}  # process → handed over late, by case
@@ -44,6 +46,7 @@ class Writer:
         """A batch of ``process``'s records (a closed sink counts it lost, never drops it
         silently)."""
         self.received[process] += table.num_rows
+        self.progress.add(table)
         self.sink.append_table(table)
 
     def report(
@@ -69,6 +72,7 @@ class Writer:
 
     def recording(
         self,
+        run_id: str,
         lost_workers: list[str],
         slots_not_run: list[str],
         chatbots_not_deleted: list[str],
@@ -77,6 +81,8 @@ class Writer:
         lost = sink.lost_by_process
         processes = sorted(set(self.received) | set(self.reported))
         return Recording(
+            run_id=run_id,
+            parts=list(sink.parts),
             processes={
                 process: ProcessRecording(
                     recorded=self.reported.get(process),
@@ -100,7 +106,14 @@ def _start_compactor(sink: RecordSink) -> gevent.subprocess.Popen[bytes] | None:
     """The background compactor of ``sink``'s folder; without one, ``close`` compacts it all."""
     try:
         return gevent.subprocess.Popen(
-            [sys.executable, "-m", "harness.run.compaction", str(sink.folder), str(os.getpid())],
+            [
+                sys.executable,
+                "-m",
+                "harness.run.compaction",
+                str(sink.folder),
+                sink.prefix,
+                str(os.getpid()),
+            ],
             stdin=gevent.subprocess.DEVNULL,
             preexec_fn=lowest_priority,
         )

@@ -1,10 +1,12 @@
 """Records to disk, in small complete files, so a crash loses at most the batch in memory.
 
-Each flush writes ``records/part-<writer>-<seq>.arrow`` through a temporary name and a rename, so
-a reader never sees a half-written file and a killed run leaves only whole parts behind; Arrow
-IPC because the sending hub waits for the write (``harness.run.parts``). ``close`` rewrites the
-parts as Parquet (``harness.run.compaction``). Memory is bounded by ``batch_size``: the buffer is
-written as soon as it is full.
+Each flush writes ``records/part-<writer>-<tag>-<seq>.arrow`` through a temporary name and a
+rename, so a reader never sees a half-written file and a killed run leaves only whole parts behind;
+Arrow IPC because the sending hub waits for the write (``harness.run.parts``). ``close`` rewrites
+the parts as Parquet (``harness.run.compaction``), its own parts only: the ``tag`` is new for each
+sink, so no part of another run has the name of one of this run's, and ``parts`` lists the stems
+this sink wrote (``recording.json`` keeps them; ``check`` refuses a directory holding others).
+Memory is bounded by ``batch_size``: the buffer is written as soon as it is full.
 
 When a write fails (a full disk, a directory gone read-only), every part already written stays as
 it is; ``on_failure`` is told once (the run stops), the batch is kept and retried only once per
@@ -17,6 +19,7 @@ that its parts hold every record it received.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -49,6 +52,7 @@ class RecordSink:
         monotonic: Callable[[], float] = time.monotonic,
         max_pending: int | None = None,
         on_failure: Callable[[str], None] | None = None,
+        tag: str | None = None,
     ) -> None:
         self._dir = records_dir(run_dir)
         try:
@@ -57,7 +61,8 @@ class RecordSink:
             raise ConfigError(
                 f"cannot create the records directory {str(self._dir)!r}: {exc}"
             ) from None
-        self._writer = writer
+        self.prefix = f"part-{writer}-{tag or secrets.token_hex(4)}-"
+        self.parts: list[str] = []  # the stems of the parts written, in order
         self._batch_size = batch_size
         self._flush_interval_s = flush_interval_s
         self._monotonic = monotonic
@@ -133,7 +138,7 @@ class RecordSink:
         if not self._buffer:
             return
         batch = pa.concat_tables(self._buffer)
-        final = self._dir / f"part-{self._writer}-{self._sequence:06d}{ARROW}"
+        final = self._dir / f"{self.prefix}{self._sequence:06d}{ARROW}"
         try:
             write_arrow_part(batch, final)
         except OSError as exc:
@@ -143,6 +148,7 @@ class RecordSink:
             self.failed = True
             return
         self._sequence += 1
+        self.parts.append(final.stem)
         self.written += batch.num_rows
         self.written_by_process.update(_by_process(batch))
         self._buffer = []
@@ -156,7 +162,7 @@ class RecordSink:
             return
         self.flush()
         self._closed = self.write_error is None
-        compact(self._dir)
+        compact(self._dir, self.prefix)
 
 
 def _by_process(table: pa.Table) -> Counter[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -412,3 +413,39 @@ def test_max_rps_bounds_every_window_of_the_run(target: Target, tmp_path: Path) 
         assert busiest <= rate * window_s + start_allowance, (window_s, busiest)
     # Over the whole run: under the rate, once the start allowance is set aside.
     assert len(sends) - start_allowance <= rate * span_s
+
+
+PROGRESS = re.compile(
+    r"aisk-harness: (\d+) s of (\d+) s: (\d+) requests, (\d+) admitted, (\d+) throttled, "
+    r"(\d+) out of quota, (\d+) late sends"
+)
+
+
+def test_a_progress_line_replaces_locusts_tables_unless_asked(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    done = run(["--duration", "8s", "--out", str(run_dir)], tmp_path)
+    assert done.returncode == 3, done.stderr[-2000:]
+    output = done.stdout + done.stderr
+    assert "Aggregated" not in output  # no Locust request table
+    assert "No run time limit set" not in output  # the harness ends the run itself
+    assert (
+        "aisk-harness: the run lasts 8 s (its scenario's duration), then ends by itself" in output
+    )
+    lines = [tuple(int(n) for n in match.groups()) for match in PROGRESS.finditer(output)]
+    # one every 5 s while the load ran (the first 3 s before its end), and the last
+    assert len(lines) >= 2
+    assert all(line[1] == 8 for line in lines)
+    assert [line[0] for line in lines] == sorted(line[0] for line in lines)
+    last = lines[-1]
+    assert last[0] == 8
+    chats = load_chats(read_records(run_dir))
+    outcomes = chats["outcome"].value_counts()
+    assert last[2:6] == (
+        len(chats), outcomes.get("ok", 0), outcomes.get("throttled", 0),
+        outcomes.get("out_of_quota", 0),
+    )  # fmt: skip
+    assert lines[0][2] <= last[2]
+    asked = run(["--duration", "2s", "--out", str(tmp_path / "asked"), "--locust-stats"], tmp_path)
+    assert asked.returncode == 3, asked.stderr[-2000:]
+    assert "Aggregated" in asked.stdout + asked.stderr  # Locust's tables are back
+    assert not PROGRESS.search(asked.stdout + asked.stderr)

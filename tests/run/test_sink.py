@@ -59,24 +59,24 @@ def test_the_records_directory_is_created(tmp_path: Path) -> None:
 def test_a_flush_writes_one_whole_part_and_no_temporary(
     tmp_path: Path, make_record: RecordFactory
 ) -> None:
-    sink = RecordSink(tmp_path, "w3")
+    sink = RecordSink(tmp_path, "w3", tag="t")
     extend(sink, batch(make_record, 3))
     assert sink.pending == 3
     assert parts(tmp_path) == []
     sink.flush()
-    assert [p.name for p in parts(tmp_path)] == ["part-w3-000000.arrow"]
+    assert [p.name for p in parts(tmp_path)] == ["part-w3-t-000000.arrow"]
     assert ids_in(parts(tmp_path)[0]) == ["local-0", "local-1", "local-2"]
     assert (sink.pending, sink.written, sink.write_error) == (0, 3, None)
 
 
 def test_close_rewrites_the_parts_as_parquet(tmp_path: Path, make_record: RecordFactory) -> None:
-    sink = RecordSink(tmp_path, "w3", batch_size=2)
+    sink = RecordSink(tmp_path, "w3", batch_size=2, tag="t")
     extend(sink, batch(make_record, 3))
-    assert [p.name for p in parts(tmp_path)] == ["part-w3-000000.arrow"]
+    assert [p.name for p in parts(tmp_path)] == ["part-w3-t-000000.arrow"]
     sink.close()
     assert [p.name for p in parts(tmp_path)] == [
-        "part-w3-000000.parquet",
-        "part-w3-000001.parquet",
+        "part-w3-t-000000.parquet",
+        "part-w3-t-000001.parquet",
     ]
     assert [ids_in(p) for p in parts(tmp_path)] == [["local-0", "local-1"], ["local-2"]]
     assert (sink.written, sink.lost) == (3, 0)
@@ -92,11 +92,11 @@ def test_an_empty_flush_writes_nothing(tmp_path: Path) -> None:
 def test_the_buffer_is_written_when_batch_size_is_reached(
     tmp_path: Path, make_record: RecordFactory
 ) -> None:
-    sink = RecordSink(tmp_path, "local", batch_size=2)
+    sink = RecordSink(tmp_path, "local", batch_size=2, tag="t")
     extend(sink, batch(make_record, 5))
     assert [p.name for p in parts(tmp_path)] == [
-        "part-local-000000.arrow",
-        "part-local-000001.arrow",
+        "part-local-t-000000.arrow",
+        "part-local-t-000001.arrow",
     ]
     assert [ids_in(p) for p in parts(tmp_path)] == [["local-0", "local-1"], ["local-2", "local-3"]]
     assert (sink.pending, sink.written) == (1, 4)
@@ -162,9 +162,9 @@ def test_close_flushes_once_and_is_idempotent(tmp_path: Path, make_record: Recor
 def test_a_failed_rename_keeps_the_batch_for_a_retry(
     tmp_path: Path, make_record: RecordFactory
 ) -> None:
-    sink = RecordSink(tmp_path, "local")
+    sink = RecordSink(tmp_path, "local", tag="t")
     extend(sink, batch(make_record, 2))
-    blocker = records_dir(tmp_path) / "part-local-000000.arrow"
+    blocker = records_dir(tmp_path) / "part-local-t-000000.arrow"
     blocker.mkdir()  # the final name is taken by a directory: the rename fails
     sink.close()
     assert sink.write_error is not None
@@ -175,7 +175,7 @@ def test_a_failed_rename_keeps_the_batch_for_a_retry(
     sink.close()  # not closed yet: close retries
     assert sink.write_error is None
     assert (sink.pending, sink.written) == (0, 2)
-    assert [p.name for p in parts(tmp_path)] == ["part-local-000000.parquet"]
+    assert [p.name for p in parts(tmp_path)] == ["part-local-t-000000.parquet"]
     assert ids_in(parts(tmp_path)[0]) == ["local-0", "local-1"]
 
 
@@ -185,7 +185,7 @@ def test_a_failed_write_keeps_the_batch_and_says_why(
     def full_disk(*args: Any, **kwargs: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    sink = RecordSink(tmp_path, "local")
+    sink = RecordSink(tmp_path, "local", tag="t")
     append(sink, make_record())
     monkeypatch.setattr(sink_module, "write_arrow_part", full_disk)
     sink.flush()
@@ -196,7 +196,7 @@ def test_a_failed_write_keeps_the_batch_and_says_why(
     monkeypatch.undo()
     sink.flush()
     assert sink.write_error is None
-    assert [p.name for p in parts(tmp_path)] == ["part-local-000000.arrow"]
+    assert [p.name for p in parts(tmp_path)] == ["part-local-t-000000.arrow"]
 
 
 def test_an_unusable_run_directory_is_a_config_error(tmp_path: Path) -> None:
@@ -258,3 +258,32 @@ def test_after_the_disk_recovers_the_kept_batch_is_written(
     assert sink.write_error is None
     assert (sink.written, sink.lost) == (4, 2)
     assert ids_in(parts(tmp_path)[0]) == ["local-0", "local-1", "local-2", "local-3"]
+
+
+def test_each_sink_names_its_parts_apart_and_lists_them(
+    tmp_path: Path, make_record: RecordFactory
+) -> None:
+    first, second = RecordSink(tmp_path, "local"), RecordSink(tmp_path, "local")
+    assert first.prefix != second.prefix  # a tag of its own: no part can take another's name
+    extend(first, batch(make_record, 2))
+    first.flush()
+    assert first.parts == [p.stem for p in parts(tmp_path)]
+    assert first.parts[0].startswith(first.prefix)
+
+
+def test_a_second_sink_in_the_same_directory_loses_none_of_its_records_nor_the_firsts(
+    tmp_path: Path, make_record: RecordFactory
+) -> None:
+    # Locust's web UI started twice into one directory: run 2's Arrow part 0 was taken for the
+    # twin of run 1's Parquet part 0 and deleted by compaction.
+    first = RecordSink(tmp_path, "local")
+    extend(first, batch(make_record, 3))
+    first.close()
+    second = RecordSink(tmp_path, "local")
+    extend(second, batch(make_record, 2, start=10))
+    second.close()
+    assert (first.written, second.written) == (3, 2)
+    ids = sorted(i for path in parts(tmp_path) for i in ids_in(path))
+    assert ids == sorted([f"local-{n}" for n in (0, 1, 2, 10, 11)])
+    assert {p.suffix for p in parts(tmp_path)} == {".parquet"}
+    assert sorted(first.parts + second.parts) == [p.stem for p in parts(tmp_path)]
