@@ -44,6 +44,13 @@ class CheckResult(BaseModel):
     proofs: tuple[Evidence, ...] = ()
     keys_with_power: int | None = None
     keys_without_power: int | None = None
+    # A failed check's place among the failures (``roots.py``): a root cause of its own, or
+    # explained by the roots named (still failed, still counted); ``explanation`` says why in
+    # words; ``assumed_family``: the limiter family its first proof held the target to.
+    root: bool | None = None
+    explained_by: list[str] = []
+    explanation: str = ""
+    assumed_family: str = ""
 
     @classmethod
     def of(cls, check_id: str, title: str, finding: Finding) -> CheckResult:
@@ -108,6 +115,11 @@ class Verdict(BaseModel):
     @property
     def failed(self) -> list[CheckResult]:
         return [check for check in self.checks if check.outcome is Outcome.FAIL]
+
+    @property
+    def root_causes(self) -> list[CheckResult]:
+        """The failed checks that name a bug of their own (the others are explained by them)."""
+        return [check for check in self.failed if check.root is not False]
 
     @property
     def state(self) -> str:
@@ -178,8 +190,13 @@ def write_junit(run_dir: Path, verdict: Verdict) -> Path:
             for name in ("keys_with_power", "keys_without_power"):
                 ET.SubElement(properties, "property", name=name, value=str(getattr(check, name)))
         if check.outcome is Outcome.FAIL:
-            failure = ET.SubElement(case, "failure", message=check.summary)
+            message = (
+                f"{check.explanation}; {check.summary}" if check.explanation else check.summary
+            )
+            failure = ET.SubElement(case, "failure", message=message)
             failure.text = "evidence: " + ", ".join(check.evidence)
+            if check.assumed_family:
+                failure.text += f"\nassumed family: {check.assumed_family}"
         elif check.outcome is not Outcome.PASS:
             ET.SubElement(case, "skipped", message=f"{check.outcome.value}: {check.summary}")
     if verdict.unanswered or verdict.incomplete:
