@@ -114,6 +114,9 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
             )
         if check.outcome is not Outcome.FAIL:
             continue
+        if check.explanation:
+            family = f" (assumed: {check.assumed_family})" if check.assumed_family else ""
+            print(f"  {'':<12} {'':<{width}}  {check.explanation}{family}")
         if check.evidence:
             print(f"  {'':<12} {'':<{width}}  evidence: {', '.join(check.evidence[:5])}")
         if check.proofs:
@@ -124,6 +127,12 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         for group in verdict.refused_chats[:10]:
             print(f"  {group.describe()}")
     state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
+    roots = verdict.root_causes
+    if roots and len(roots) < len(verdict.failed):
+        named = ", ".join(check.id for check in roots)
+        them = "it" if len(roots) == 1 else "them"
+        others = len(verdict.failed) - len(roots)
+        state += f" (root cause: {named}; the other {others} explained by {them})"
     if verdict.unanswered:
         # A failure stands whatever is missing; without one, missing answers leave it open.
         judged = "" if verdict.failed else ": the checks judged only the answers that came"

@@ -9,8 +9,9 @@ records); a cause is the check meant to prove it. The decision is pure data:
 - a failed check is a **root** when one of its proofs stands on its own: no cause still standing
   but its own explains it;
 - every other failed check is **explained by** the roots, when each of its proofs is explained
-  by some root; a failed check some proof of which no root explains is a root too (two causes
-  both proven are both roots: none is ever hidden behind a guess).
+  by some root; a failed check some proof of which no proven root explains is a root too (two
+  causes both proven are both roots, and so are two that only explain each other: none is ever
+  hidden behind a guess).
 
 An explained check still counts as failed: it is shown and counted, only not as a separate bug.
 """

@@ -34,3 +34,16 @@ def test_the_checks_chart_names_every_check_and_counts_outcomes() -> None:
     texts = [text.get_text() for text in figure.axes[0].texts]
     assert texts == ["a: pass", "b: fail", "c: pass"]
     assert figure.axes[0].get_title(loc="left") == "Checks: 2 pass, 1 fail"
+
+
+def test_the_checks_chart_marks_a_failure_explained_by_another() -> None:
+    checks = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "outcome": ["fail", "fail"],
+            "explanation": ["root cause", "explained by a: why"],
+            "explained_by": ["", "a"],
+        }
+    )
+    texts = [text.get_text() for text in charts.checks_figure(checks).axes[0].texts]
+    assert texts == ["a: fail", "b: fail (by a)"]
