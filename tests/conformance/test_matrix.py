@@ -1,7 +1,8 @@
 """The harness proves itself: every seeded fault fails the check designed for it, named as the
 root cause of every other check it fails, and every correct limiter family passes every check
-(with power) and is identified, under 5-30 ms of simulated latency, and (``slow``) on a target whose admitted answers take as long as a language
-model's: 0.4-1.6 s after a decision delayed by up to 20 ms, and 2-6 s.
+(with power) and is identified, under 5-30 ms of simulated latency, and (``slow``) on a target
+whose admitted answers take as long as a language model's: 0.4-1.6 s after a decision delayed by
+up to 20 ms, and 2-6 s.
 
 Each case is a real run: ``aisk-harness run`` with the embedded emulator, Locust in a subprocess.
 The slow variants and the repetitions that hunt for false failures are ``slow``:
