@@ -19,7 +19,9 @@ on its own (``roots.py``):
   concurrent burst admitted too many and the crowd's requests were in flight together;
 - a broken wait promise: the shared budget, when other keys' requests lie between the promise
   and its proof;
-- a wait outside (0, duration]: a wrong wait (wait-honesty) or a longer window (under-admission).
+- a wait outside (0, duration]: a wrong wait (wait-honesty) or a longer window (under-admission);
+- more admitted in a day than the quota: the race, when concurrency proved one (a limiter that
+  checks and records in two steps admits past every count it keeps that way).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from harness.conformance.bursts import BurstProblem
 from harness.conformance.context import CheckContext
 from harness.conformance.findings import Evidence, Finding, Outcome
 from harness.conformance.limits import AdmissionProblem
+from harness.conformance.quota import QuotaProblem
 from harness.conformance.waits import WaitProblem
 
 __all__ = ["CROSS_KEY_SLACK_NS", "assumed_family", "proof_causes", "split_key"]
@@ -184,6 +187,8 @@ def _causes(check_id: str, proof: Evidence, keys: _Keys, shown: _Shown) -> set[s
     """The causes other than ``check_id``'s own that could explain one proof (module doc)."""
     if check_id == "throttle-metadata" and proof.kind == MetadataProblem.WAIT_RANGE:
         return {"wait-honesty", "under-admission"}
+    if check_id == "quota" and proof.kind == QuotaProblem.OVER_QUOTA:
+        return {"concurrency"} if shown.race else set()
     found = keys.members(proof)
     if found is None or not len(found[1]):
         return set()

@@ -51,6 +51,8 @@ class CheckResult(BaseModel):
     explained_by: list[str] = []
     explanation: str = ""
     assumed_family: str = ""
+    # Figures the check measured besides its verdict (``Finding.measures``).
+    measures: dict[str, object] = {}
 
     @classmethod
     def of(cls, check_id: str, title: str, finding: Finding) -> CheckResult:
@@ -63,6 +65,7 @@ class CheckResult(BaseModel):
             proofs=finding.proofs,
             keys_with_power=finding.power.with_power if finding.power else None,
             keys_without_power=finding.power.without_power if finding.power else None,
+            measures=finding.measures or {},
         )
 
 
