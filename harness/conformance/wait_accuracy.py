@@ -26,8 +26,10 @@ from harness.conformance.buckets import ADMITTED, THROTTLED, Bucket
 __all__ = [
     "GRANULARITIES",
     "ErrorStats",
+    "PromiseBounds",
     "WaitAccuracy",
     "infer_granularity",
+    "promise_bounds",
     "promise_errors",
     "wait_accuracy",
 ]
@@ -95,15 +97,32 @@ class ErrorStats:
         )
 
 
-def promise_errors(bucket: Bucket) -> tuple[Floats, Floats]:
-    """For each throttle of the key with a wait: the lower bounds of how late and how early its
-    promise was (ns, 0 where not surely off that way; module docstring)."""
+@dataclass(frozen=True, slots=True)
+class PromiseBounds:
+    """A key's throttles with a wait (indices into the bucket), the wait each promised, and the
+    bounds of the wait that was true (ns from the throttle: the budget freed after ``true_lo``
+    and by ``true_hi``, ∞ when no admission came after)."""
+
+    throttles: npt.NDArray[np.intp]
+    wait_ns: Floats
+    true_lo_ns: Floats
+    true_hi_ns: Floats
+
+    def errors(self) -> tuple[Floats, Floats]:
+        """How late and how early each promise surely was (ns, 0 where not surely off)."""
+        late = np.maximum(0.0, self.wait_ns - self.true_hi_ns)
+        early = np.maximum(0.0, self.true_lo_ns - self.wait_ns)
+        return late, early
+
+
+def promise_bounds(bucket: Bucket) -> PromiseBounds:
+    """Each throttle's promised wait and the bounds of the true one (module docstring)."""
     lo, hi, wait = bucket.lo, bucket.hi, bucket.wait_ns
     throttled = bucket.where(THROTTLED)
     throttled = throttled[~np.isnan(wait[throttled])]
     if not len(throttled):
         empty = np.empty(0, dtype=np.float64)
-        return empty, empty
+        return PromiseBounds(throttled, empty, empty, empty)
     admitted = bucket.where(ADMITTED)  # ``lo`` ascending: the bucket is sorted by it
     a_lo = lo[admitted].astype(np.float64)
     a_hi_suffix = np.minimum.accumulate(hi[admitted][::-1].astype(np.float64))[::-1]
@@ -112,25 +131,26 @@ def promise_errors(bucket: Bucket) -> tuple[Floats, Floats]:
     # T_hi: the earliest end of an admission surely after j (∞ if none came).
     t_hi = np.full(len(throttled), np.inf)
     t_hi[after] = a_hi_suffix[first[after]]
-    # T_lo: the last throttle surely between j and that admission's start (else j itself).
+    # T_lo: the last throttle surely between j and that admission's start (else j itself) ...
     bound = np.full(len(throttled), np.inf)
     bound[after] = a_lo[first[after]]
-    t_lo_all, t_hi_all = lo[throttled].astype(np.float64), hi[throttled].astype(np.float64)
-    last = np.searchsorted(t_lo_all, bound, "left") - 1  # j itself at least: j starts before
-    inside = (t_lo_all[last] > t_hi_all) & (t_hi_all[last] < bound)
+    j_lo, j_hi = lo[throttled].astype(np.float64), hi[throttled].astype(np.float64)
+    last = np.searchsorted(j_lo, bound, "left") - 1  # j itself at least: j starts before
+    inside = (j_lo[last] > j_hi) & (j_hi[last] < bound)
     # ... and only if nothing that may have used budget (an admission possibly after j, an
     # unanswered request) meets [lo_j, hi_p]: it may have taken the budget freed before p.
     consumers = bucket.consumers()
     c_lo, c_hi = np.sort(lo[consumers]), np.sort(hi[consumers])
-    meeting = np.searchsorted(c_lo, t_hi_all[last], "right") - np.searchsorted(
-        c_hi, t_lo_all, "left"
-    )
+    meeting = np.searchsorted(c_lo, j_hi[last], "right") - np.searchsorted(c_hi, j_lo, "left")
     inside &= meeting == 0
-    t_lo = np.where(inside, t_lo_all[last], t_lo_all)
-    w = wait[throttled]
-    late = np.maximum(0.0, t_lo_all + w - t_hi)
-    early = np.maximum(0.0, t_lo - (t_hi_all + w))
-    return late, early
+    t_lo = np.where(inside, j_lo[last], j_lo)
+    return PromiseBounds(throttled, wait[throttled], np.maximum(0.0, t_lo - j_hi), t_hi - j_lo)
+
+
+def promise_errors(bucket: Bucket) -> tuple[Floats, Floats]:
+    """For each throttle of the key with a wait: the lower bounds of how late and how early its
+    promise was (ns, 0 where not surely off that way; module docstring)."""
+    return promise_bounds(bucket).errors()
 
 
 @dataclass(frozen=True, slots=True)
