@@ -5,9 +5,10 @@ the promised retry instant is ``P ∈ [lo_j + w_j, hi_j + w_j]``; the instant th
 ``T``, lies after j and after every throttle surely between j and the next admission (a refusal
 proves the budget was not yet free), and before the end of the first admission surely after j
 (an admission proves it was). So ``P − T`` lies in ``[P_lo − T_hi, P_hi − T_lo]``: a promise
-surely **late** (the wait too long) by ``P_lo − T_hi`` when that is positive, surely **early**
-(too short) by ``T_lo − P_hi``. These are lower bounds: the true error is at least that. A
-correct limiter shows none, whatever the client's latency.
+surely **late** (the wait too long) by ``P_lo − T_hi`` when that is beyond the retry slack
+wait-honesty allows (ω, and a declared granularity), surely **early** (too short) by
+``T_lo − P_hi`` beyond it. These are lower bounds: the true error is at least that. A correct
+limiter shows none, whatever the client's latency.
 
 The resolution is read from the waits themselves: the coarsest of whole seconds, tenths,
 hundredths, milliseconds and microseconds that every reported wait is a multiple of.
@@ -22,6 +23,7 @@ import numpy.typing as npt
 
 from harness.api.duration import format_duration
 from harness.conformance.buckets import ADMITTED, THROTTLED, Bucket
+from harness.conformance.spec import Tolerance
 
 __all__ = [
     "GRANULARITIES",
@@ -107,22 +109,24 @@ class PromiseBounds:
     wait_ns: Floats
     true_lo_ns: Floats
     true_hi_ns: Floats
+    slack_ns: Floats  # the retry slack each promise is allowed (wait-honesty's own)
 
     def errors(self) -> tuple[Floats, Floats]:
-        """How late and how early each promise surely was (ns, 0 where not surely off)."""
-        late = np.maximum(0.0, self.wait_ns - self.true_hi_ns)
-        early = np.maximum(0.0, self.true_lo_ns - self.wait_ns)
+        """How late and how early each promise surely was beyond its slack (ns, 0 where not)."""
+        late = np.maximum(0.0, self.wait_ns - self.true_hi_ns - self.slack_ns)
+        early = np.maximum(0.0, self.true_lo_ns - self.wait_ns - self.slack_ns)
         return late, early
 
 
-def promise_bounds(bucket: Bucket) -> PromiseBounds:
-    """Each throttle's promised wait and the bounds of the true one (module docstring)."""
+def promise_bounds(bucket: Bucket, tolerance: Tolerance) -> PromiseBounds:
+    """Each throttle's promised wait and the bounds of the true one (module docstring), with
+    the slack wait-honesty allows it: the tolerance's, widened by a declared granularity."""
     lo, hi, wait = bucket.lo, bucket.hi, bucket.wait_ns
     throttled = bucket.where(THROTTLED)
     throttled = throttled[~np.isnan(wait[throttled])]
     if not len(throttled):
         empty = np.empty(0, dtype=np.float64)
-        return PromiseBounds(throttled, empty, empty, empty)
+        return PromiseBounds(throttled, empty, empty, empty, empty)
     admitted = bucket.where(ADMITTED)  # ``lo`` ascending: the bucket is sorted by it
     a_lo = lo[admitted].astype(np.float64)
     a_hi_suffix = np.minimum.accumulate(hi[admitted][::-1].astype(np.float64))[::-1]
@@ -144,13 +148,15 @@ def promise_bounds(bucket: Bucket) -> PromiseBounds:
     meeting = np.searchsorted(c_lo, j_hi[last], "right") - np.searchsorted(c_hi, j_lo, "left")
     inside &= meeting == 0
     t_lo = np.where(inside, j_lo[last], j_lo)
-    return PromiseBounds(throttled, wait[throttled], np.maximum(0.0, t_lo - j_hi), t_hi - j_lo)
+    w = wait[throttled]
+    slack = tolerance.retry_slack(w) + bucket.case.wait_granularity_ns
+    return PromiseBounds(throttled, w, np.maximum(0.0, t_lo - j_hi), t_hi - j_lo, slack)
 
 
-def promise_errors(bucket: Bucket) -> tuple[Floats, Floats]:
+def promise_errors(bucket: Bucket, tolerance: Tolerance) -> tuple[Floats, Floats]:
     """For each throttle of the key with a wait: the lower bounds of how late and how early its
-    promise was (ns, 0 where not surely off that way; module docstring)."""
-    return promise_bounds(bucket).errors()
+    promise was beyond its slack (ns, 0 where not surely off that way; module docstring)."""
+    return promise_bounds(bucket, tolerance).errors()
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,11 +195,11 @@ def _stats(stats: ErrorStats) -> dict[str, object]:
     return {"count": stats.count, "p50_s": stats.p50_s, "p95_s": stats.p95_s, "max_s": stats.max_s}
 
 
-def wait_accuracy(buckets: list[Bucket]) -> WaitAccuracy:
+def wait_accuracy(buckets: list[Bucket], tolerance: Tolerance) -> WaitAccuracy:
     """The accuracy of every key's promises together (``buckets``: the keys judged)."""
     lates, earlies, waits = [], [], []
     for bucket in buckets:
-        late, early = promise_errors(bucket)
+        late, early = promise_errors(bucket, tolerance)
         lates.append(late)
         earlies.append(early)
         throttled = bucket.where(THROTTLED)

@@ -93,7 +93,7 @@ def wait_honesty_finding(context: CheckContext) -> Finding:
     throttled = [bucket for bucket in context.buckets if np.any(bucket.code == THROTTLED)]
     if not throttled:
         return finding
-    accuracy = wait_accuracy(throttled)
+    accuracy = wait_accuracy(throttled, context.tolerance)
     return replace(
         finding,
         summary=f"{finding.summary}; {accuracy.describe()}",

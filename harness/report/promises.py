@@ -25,7 +25,7 @@ def promised_vs_true(data: CheckInput) -> pd.DataFrame:
     "early" where the promise was surely off that way, else "kept"."""
     parts = []
     for bucket in buckets(data):
-        bounds = promise_bounds(bucket)
+        bounds = promise_bounds(bucket, data.tolerance)
         if not len(bounds.throttles):
             continue
         late, early = bounds.errors()
