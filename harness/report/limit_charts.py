@@ -177,7 +177,7 @@ def wait_figure(waits: pd.DataFrame, durations_s: Mapping[str, float]) -> Figure
 
 
 # A promise surely late (the wait too long), surely early (too short), or within the bounds.
-PROMISE_COLORS = {"kept": OUTCOME_COLORS["throttled"], "late": "#f08c00", "early": LIMIT_COLOR}
+PROMISE_COLORS = {"kept": "#1971c2", "late": "#f08c00", "early": LIMIT_COLOR}
 
 
 def promise_figure(promises: pd.DataFrame, durations_s: Mapping[str, float]) -> Figure:
