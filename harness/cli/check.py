@@ -129,7 +129,7 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
     state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
     roots = verdict.root_causes
     if roots and len(roots) < len(verdict.failed):
-        named = ", ".join(check.id for check in roots)
+        named = ", ".join(roots)
         them = "it" if len(roots) == 1 else "them"
         others = len(verdict.failed) - len(roots)
         state += f" (root cause: {named}; the other {others} explained by {them})"

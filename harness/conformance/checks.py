@@ -127,4 +127,5 @@ def evaluate(
         algorithm_reason=identification.reason,
         algorithm_parameters=identification.parameters,
         checks=results,
+        root_causes=[result.id for result in results if result.root],
     )

@@ -104,6 +104,9 @@ class Verdict(BaseModel):
     algorithm_reason: str
     algorithm_parameters: dict[str, object] = {}
     checks: list[CheckResult]
+    # The failed checks that name a bug of their own; every other failed check is explained by
+    # them (its ``explained_by``). Empty when nothing failed.
+    root_causes: list[str] = []
     unanswered: dict[str, int] = {}
     lost_processes: list[str] = []
     missing: list[str] = []
@@ -118,11 +121,6 @@ class Verdict(BaseModel):
     @property
     def failed(self) -> list[CheckResult]:
         return [check for check in self.checks if check.outcome is Outcome.FAIL]
-
-    @property
-    def root_causes(self) -> list[CheckResult]:
-        """The failed checks that name a bug of their own (the others are explained by them)."""
-        return [check for check in self.failed if check.root is not False]
 
     @property
     def state(self) -> str:

@@ -56,7 +56,7 @@ def test_a_shared_budget_is_the_root_of_another_keys_refusals(
     assert (under.root, under.explained_by) == (False, ["vary-isolation"])
     assert under.explanation == "explained by vary-isolation: the keys shared one budget"
     assert under.assumed_family == "any family"
-    assert [check.id for check in verdict.root_causes] == ["vary-isolation"]
+    assert verdict.root_causes == ["vary-isolation"]
 
 
 def test_separate_budgets_blame_no_other_key(
@@ -133,3 +133,4 @@ def test_junit_and_verdict_json_carry_the_root_and_the_explanation(
     assert by_id["under-admission"]["explained_by"] == ["vary-isolation"]
     assert by_id["vary-isolation"]["root"] is True
     assert by_id["well-formed"]["root"] is None
+    assert saved["root_causes"] == ["vary-isolation"]
