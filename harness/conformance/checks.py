@@ -51,10 +51,6 @@ def unanswered(records: pd.DataFrame) -> dict[str, int]:
     return {str(name): int(count) for name, count in counts.items()}
 
 
-def _judged(entry: Check, context: CheckContext) -> Finding:
-    return entry.judge(context)
-
-
 def attributed(findings: Mapping[str, Finding], context: CheckContext) -> list[CheckResult]:
     """Each check's result, a failed one marked as a root cause or explained by the roots
     (``roots.py``, from what ``causes.py`` reads of each proof) with the family it assumed."""
@@ -97,7 +93,7 @@ def evaluate(
     the records judged are the whole run (``completeness``, ``lost_processes``)."""
     context = CheckContext.of(data)
     with ThreadPoolExecutor(JUDGES, thread_name_prefix="judge") as judges:
-        judged = list(judges.map(lambda entry: _judged(entry, context), CHECKS))
+        judged = list(judges.map(lambda entry: entry.judge(context), CHECKS))
     results = attributed({e.id: f for e, f in zip(CHECKS, judged, strict=True)}, context)
     missing = unanswered(data.records)
     whole = completeness or Completeness((), (), (), ())
