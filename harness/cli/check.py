@@ -119,6 +119,12 @@ def judge(run_dir: Path) -> Verdict:
 def verdict_line(verdict: Verdict) -> str:
     """The verdict in one line: its state, what failed, and what kept it from deciding."""
     state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
+    roots = verdict.root_causes
+    if roots and len(roots) < len(verdict.failed):
+        named = ", ".join(roots)
+        them = "it" if len(roots) == 1 else "them"
+        others = len(verdict.failed) - len(roots)
+        state += f" (root cause: {named}; the other {others} explained by {them})"
     if verdict.unanswered:
         # A failure stands whatever is missing; without one, missing answers leave it open.
         judged = "" if verdict.failed else ": the checks judged only the answers that came"
@@ -152,6 +158,9 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
             )
         if check.outcome is not Outcome.FAIL:
             continue
+        if check.explanation:
+            family = f" (assumed: {check.assumed_family})" if check.assumed_family else ""
+            print(f"  {'':<12} {'':<{width}}  {check.explanation}{family}")
         if check.evidence:
             print(f"  {'':<12} {'':<{width}}  evidence: {', '.join(check.evidence[:5])}")
         if check.proofs:

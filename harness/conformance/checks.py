@@ -14,16 +14,18 @@ import pandas as pd
 
 from harness.api.answer import UNREAD_BODY, ErrorClass
 from harness.conformance import answers, bursts, limits, probes, quota, waits
+from harness.conformance.causes import assumed_family, proof_causes, split_key
 from harness.conformance.context import CheckContext
 from harness.conformance.findings import Finding, Outcome
 from harness.conformance.registry import REGISTRY, Check
+from harness.conformance.roots import attribute, cause_words
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult, Status, Verdict, status_of
 from harness.run.completeness import Completeness
 from harness.run.plan import PlannedAway
 from harness.run.summary import RefusedChats, late_sends
 
-__all__ = ["CHECKS", "CHECK_IDS", "evaluate", "require_checks", "unanswered"]
+__all__ = ["CHECKS", "CHECK_IDS", "attributed", "evaluate", "require_checks", "unanswered"]
 
 # The modules whose import registered the checks (named, so the import reads as used).
 CHECK_MODULES = (answers, bursts, limits, waits, quota, probes)
@@ -50,8 +52,31 @@ def unanswered(records: pd.DataFrame) -> dict[str, int]:
     return {str(name): int(count) for name, count in counts.items()}
 
 
-def _result(entry: Check, context: CheckContext) -> CheckResult:
-    return CheckResult.of(entry.id, entry.title, entry.judge(context))
+def attributed(findings: Mapping[str, Finding], context: CheckContext) -> list[CheckResult]:
+    """Each check's result, a failed one marked as a root cause or explained by the roots
+    (``roots.py``, from what ``causes.py`` reads of each proof) with the family it assumed."""
+    places = attribute(proof_causes(findings, context), CHECK_IDS)
+    family = context.identification.family.value
+    results = []
+    for entry in CHECKS:
+        finding = findings[entry.id]
+        result = CheckResult.of(entry.id, entry.title, finding)
+        place = places.get(entry.id)
+        if place is not None:
+            why = "; ".join(
+                f"explained by {root}: {cause_words(root, split_key(findings[root].proofs))}"
+                for root in place.explained_by
+            )
+            result = result.model_copy(
+                update={
+                    "root": place.root,
+                    "explained_by": list(place.explained_by),
+                    "explanation": why if not place.root else "root cause",
+                    "assumed_family": assumed_family(finding.proofs, family),
+                }
+            )
+        results.append(result)
+    return results
 
 
 def with_planned_away(
@@ -89,7 +114,8 @@ def evaluate(
     checks ``planned_away`` are skipped (their results follow their check's)."""
     context = CheckContext.of(data)
     with ThreadPoolExecutor(JUDGES, thread_name_prefix="judge") as judges:
-        results = list(judges.map(lambda entry: _result(entry, context), CHECKS))
+        judged = list(judges.map(lambda entry: entry.judge(context), CHECKS))
+    results = attributed({e.id: f for e, f in zip(CHECKS, judged, strict=True)}, context)
     results = with_planned_away(results, planned_away)
     missing = unanswered(data.records)
     whole = completeness or Completeness((), (), (), ())
@@ -119,4 +145,5 @@ def evaluate(
         algorithm_reason=identification.reason,
         algorithm_parameters=identification.parameters,
         checks=results,
+        root_causes=[result.id for result in results if result.root],
     )

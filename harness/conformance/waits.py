@@ -6,6 +6,7 @@ widened by the granularity, the boundary slack and the rate error on ``w_j``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 
 import numpy as np
@@ -21,6 +22,7 @@ from harness.conformance.intervals import (
 from harness.conformance.power import Power, by_case, case_power, with_power
 from harness.conformance.registry import check
 from harness.conformance.spec import Tolerance
+from harness.conformance.wait_accuracy import wait_accuracy
 
 __all__ = ["WaitProblem", "wait_honesty_finding"]
 
@@ -61,7 +63,10 @@ def _problems(bucket: Bucket, tolerance: Tolerance) -> list[Problem]:
     wait, lo, hi, code = bucket.wait_ns, bucket.lo, bucket.hi, bucket.code
     throttled = bucket.where(THROTTLED)
     throttled = throttled[~np.isnan(wait[throttled])]
-    slack = tolerance.retry_slack(np.nan_to_num(wait)).astype(np.int64)
+    # A service that promises whole seconds (the scenario's wait_granularity) may round either
+    # way by up to that much: only errors beyond it break the promise.
+    declared = bucket.case.wait_granularity_ns
+    slack = (tolerance.retry_slack(np.nan_to_num(wait)) + declared).astype(np.int64)
     admitted = np.flatnonzero(code == 0)
     witnesses = {
         WaitProblem.TOO_LONG: early_admissions(lo, hi, admitted, throttled, wait, slack),
@@ -83,6 +88,20 @@ def _problems(bucket: Bucket, tolerance: Tolerance) -> list[Problem]:
 
 @check(6, "wait-honesty", "Wait honesty")
 def wait_honesty_finding(context: CheckContext) -> Finding:
+    """Whether every promise was kept, and by how much the waits were off (``wait_accuracy``)."""
+    finding = _honesty(context)
+    throttled = [bucket for bucket in context.buckets if np.any(bucket.code == THROTTLED)]
+    if not throttled:
+        return finding
+    accuracy = wait_accuracy(throttled, context.tolerance)
+    return replace(
+        finding,
+        summary=f"{finding.summary}; {accuracy.describe()}",
+        measures=accuracy.measures(),
+    )
+
+
+def _honesty(context: CheckContext) -> Finding:
     judged = 0
     problems: list[Problem] = []
     for bucket in context.buckets:

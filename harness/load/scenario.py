@@ -187,6 +187,9 @@ class Case(_Strict):
     chat: ChatSpec | None = None  # what its chats ask (default: the scenario's [chat])
     # An existing chatbot (run --chatbot): judged as it is, never made, changed or deleted.
     chatbot_id: str | None = Field(default=None, min_length=1, max_length=200)
+    # The resolution the service promises its waits in ("1s": whole seconds); wait-honesty then
+    # fails only errors beyond it. None: the scenario's, else the waits are held exact.
+    wait_granularity: GoDuration | None = None
 
     @field_validator("name")
     @classmethod
@@ -243,6 +246,8 @@ class Scenario(_Strict):
     duration: GoDuration = "60s"
     cases: list[Case] = Field(min_length=1)
     chat: ChatSpec = Field(default_factory=ChatSpec)
+    # Every case's wait granularity unless the case declares its own (see ``Case``).
+    wait_granularity: GoDuration | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:
@@ -255,6 +260,11 @@ class Scenario(_Strict):
 
     def chat_of(self, case: Case) -> ChatSpec:
         return case.chat or self.chat
+
+    def wait_granularity_ns(self, case: Case) -> int:
+        """The resolution the case's waits are promised in, in ns (0: exact)."""
+        declared = case.wait_granularity or self.wait_granularity
+        return _ns(declared) if declared else 0
 
     def case_duration_ns(self, case: Case) -> int:
         return _ns(case.duration or self.duration)

@@ -193,10 +193,13 @@ def checks_figure(checks: pd.DataFrame, columns: int = 4) -> Figure:
         outcome = str(check.outcome)
         color = CHECK_COLORS[Outcome(outcome) if outcome in set(Outcome) else Outcome.SKIPPED]
         ax.add_patch(Rectangle((col + 0.02, row + 0.08), 0.96, 0.84, color=color))
+        # A failure explained by another is drawn as such: one bug, not several.
+        explained_by = str(getattr(check, "explained_by", "") or "")
+        place = f" (by {explained_by})" if explained_by else ""
         ax.text(
             col + 0.06,
             row + 0.5,
-            f"{check.id}: {check.outcome}",
+            f"{check.id}: {check.outcome}{place}",
             va="center",
             color="white",
             fontweight="bold",

@@ -66,3 +66,16 @@ def test_the_slo_line_keeps_the_latencies_scale_unless_it_is_near_them() -> None
     assert near.get_lines()[0].get_label() == "SLO p95 = 0.15 s"
     charts.slo_line(empty, 2.0, [])
     assert empty.get_ylim() == (0.0, pytest.approx(2.2))
+
+
+def test_the_checks_chart_marks_a_failure_explained_by_another() -> None:
+    checks = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "outcome": ["fail", "fail"],
+            "explanation": ["root cause", "explained by a: why"],
+            "explained_by": ["", "a"],
+        }
+    )
+    texts = [text.get_text() for text in charts.checks_figure(checks).axes[0].texts]
+    assert texts == ["a: fail", "b: fail (by a)"]

@@ -81,6 +81,26 @@ def test_the_verdict_table_makes_failures_obvious_and_escapes_the_summary() -> N
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def test_the_verdict_table_names_the_root_cause_and_what_it_explains() -> None:
+    document = verdict("fail")
+    checks = document["checks"]
+    assert isinstance(checks, list)
+    checks[0].update(outcome="fail", root=True, explanation="root cause")
+    checks[1].update(
+        root=False,
+        explained_by=["burst"],
+        explanation="explained by burst: <why>",
+        assumed_family="any family",
+    )
+    html = render_report("t", {"run": "r1"}, document, [])
+    assert (
+        "NOT CONFORMANT: 2 of 2 checks failed (root cause: burst; the other 1 explained "
+        "by it)" in html
+    )
+    assert "<small>explained by burst: &lt;why&gt; (assumed: any family)</small>" in html
+    assert "<small>root cause</small>" in html
+
+
 def test_a_failed_check_shows_what_its_first_violation_expected_escaped() -> None:
     document = verdict("fail")
     checks = document["checks"]
