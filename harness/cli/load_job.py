@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
+import harness
 from harness.cli.rails import check_target
 from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV
@@ -42,7 +43,10 @@ __all__ = [
 STOP_GRACE_S = 60.0
 EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
 MASTER_PORT_FLOOR = 20000  # above the ports services commonly listen on
-LOCUSTFILES = Path(__file__).resolve().parents[2] / "locustfiles"
+# Shipped in the package (``harness/locust/locustfiles``), found beside wherever it is installed;
+# a path, not an import: Locust loads a locust file by its path, and this process never imports
+# Locust.
+LOCUSTFILES = Path(harness.__file__).resolve().parent / "locust" / "locustfiles"
 
 
 def cli_spell(name: str) -> str:
