@@ -28,6 +28,7 @@ from harness.conformance import (
 )
 from harness.errors import ConfigError
 from harness.run.completeness import completeness
+from harness.run.interruption import Interruption, read_interruption
 from harness.run.plan import RunPlan, read_plan
 from harness.run.reader import RunRecords, read_run_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
@@ -35,6 +36,7 @@ from harness.run.records import is_load_chat
 from harness.run.summary import REFUSAL_COLUMNS, RefusedChats, refused_chats
 from harness.versions import harness_version
 
+NS = 1_000_000_000
 MARKS = {
     Outcome.PASS: "pass",
     Outcome.FAIL: "FAIL",
@@ -54,6 +56,17 @@ def _refused_chats(run_dir: Path, frame: pd.DataFrame) -> list[RefusedChats]:
     if not (is_load_chat(frame) & (frame["outcome"] == "client_error")).any():
         return []
     return refused_chats(read_run_records(run_dir, REFUSAL_COLUMNS).frame)
+
+
+def _interruption(run_dir: Path, plan: RunPlan, frame: pd.DataFrame) -> Interruption | None:
+    """The run's interruption (None: it was not), placed in its load: from the first load
+    request's send, against the load's planned length."""
+    interruption = read_interruption(run_dir)
+    if interruption is None:
+        return None
+    sends = frame.loc[is_load_chat(frame), "send_wall_ns"]
+    start = int(sends.min()) if len(sends) else None
+    return interruption.placed(start, plan.scenario.duration_ns / NS)
 
 
 def read_check_input(run_dir: Path, plan: RunPlan) -> tuple[CheckInput, RunRecords]:
@@ -89,6 +102,9 @@ def judge(run_dir: Path) -> Verdict:
         dropped_sends=recording.dropped_sends if recording is not None else None,
         refused=refused,
     )
+    interruption = _interruption(run_dir, plan, found.frame)
+    if interruption is not None:
+        verdict = verdict.model_copy(update={"interrupted": True, "interruption": interruption})
     judged_s = time.monotonic() - started - read_s
     print(f"judged {len(found.frame)} records: read in {read_s:.1f} s, checks in {judged_s:.1f} s")
     try:
@@ -123,7 +139,7 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         print(f"\nrefused chats (a 4xx, neither throttle nor quota): {refused}")
         for group in verdict.refused_chats[:10]:
             print(f"  {group.describe()}")
-    state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
+    state = f"{verdict.headline}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
     if verdict.unanswered:
         # A failure stands whatever is missing; without one, missing answers leave it open.
         judged = "" if verdict.failed else ": the checks judged only the answers that came"

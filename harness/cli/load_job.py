@@ -26,6 +26,7 @@ from harness.cli.rails import check_target
 from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV
 from harness.load.settings import RunSettings, write_settings
+from harness.run.interruption import interruption_now, write_interruption
 from harness.run.plan import PLAN_FILE
 
 __all__ = [
@@ -162,11 +163,20 @@ def locust_command(
     return [*command, *extra]
 
 
-def run_locust(command: list[str], env: dict[str, str]) -> int:
-    """Run Locust to its end; an interrupt is passed on once and the run allowed to finish."""
+def run_locust(command: list[str], env: dict[str, str], run_dir: Path | None = None) -> int:
+    """Run Locust to its end; an interrupt is passed on once and the run allowed to finish.
+
+    ``run_dir``: where the first interrupt is written down (``interrupted.json``), so that the
+    verdict, the summary line and the report say the run was interrupted, by what and when."""
     child = subprocess.Popen(command, env=env, start_new_session=True)
+    interrupted = False
 
     def forward(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        if run_dir is not None and not interrupted:
+            interrupted = True
+            with contextlib.suppress(OSError):  # the run goes on; the verdict will not say it
+                write_interruption(run_dir, interruption_now(signum))
         # SIGTERM, whatever we got: Locust handles it in a greenlet of its own, whereas SIGINT
         # becomes a KeyboardInterrupt in whichever greenlet happens to run, mid-request.
         # Not child.poll(): it would reap the child under the wait below, whose session is

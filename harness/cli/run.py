@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from harness.cli.calibrate import calibrate
+from harness.cli.calibrate import CALIBRATION_FILE, calibrate
 from harness.cli.check import judge, print_verdict
 from harness.cli.distributed import MasterPlan, add_master_options, master_plan, users_for_workers
 from harness.cli.existing import add_existing_options, existing_scenario
@@ -40,6 +40,7 @@ from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV, add_run_options, option_values
 from harness.load.settings import SETTINGS_FILE, RunSettings, read_settings, run_settings
+from harness.run.interruption import Interruption
 from harness.run.plan import PLAN_FILE, read_plan
 from harness.run.reader import read_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
@@ -48,6 +49,21 @@ from harness.run.summary import late_sends, summarise
 
 __all__ = ["add_parser"]
 
+
+# What a finished run leaves beside its records (report.html unless --no-report, calibration.json
+# unless --no-calibrate): an interrupted run names those it lacks.
+FINISHED_RUN_FILES = (
+    SETTINGS_FILE,
+    PLAN_FILE,
+    CALIBRATION_FILE,
+    RECORDING_FILE,
+    "locust.html",
+    "locust_stats.json",
+    "locust_stats.csv",
+    "verdict.json",
+    "junit.xml",
+    "report.html",
+)
 
 SUMMARY_COLUMNS = [
     "request_id",
@@ -181,7 +197,7 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         env = {**os.environ, API_KEY_ENV: api_key, SECOND_API_KEY_ENV: second_key}
         if master is None:
             command = locust_command("aisk.py", settings, users=users, processes=args.processes)
-            return run_locust(command, env)
+            return run_locust(command, env, run_dir)
         print(
             f"waiting up to {args.worker_timeout} for {master.expect_workers} workers at "
             f"{master.bind_host}:{master.port}: on each host, `aisk-harness worker --master "
@@ -189,7 +205,7 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         )
         users = users_for_workers(users, master.expect_workers)
         command = locust_command("aisk.py", settings, users=users, extra=master.locust_args())
-        code = run_locust(command, env)
+        code = run_locust(command, env, run_dir)
         if code == 1 and not (run_dir / PLAN_FILE).exists():
             raise HarnessError(
                 f"--expect-workers {master.expect_workers}: the workers did not all join within "
@@ -228,7 +244,21 @@ def _handle(args: argparse.Namespace) -> int:
     print_verdict(verdict, run_dir)
     if not args.no_report:
         report_after_run(run_dir)
+    if verdict.interruption is not None:
+        _name_absent(run_dir, args, verdict.interruption)
     return verdict.exit_code
+
+
+def _name_absent(run_dir: Path, args: argparse.Namespace, interruption: Interruption) -> None:
+    """An interrupted run's files that a finished run has and this one lacks, in one line."""
+    skipped = {CALIBRATION_FILE: args.no_calibrate, "report.html": args.no_report}
+    absent = [
+        name
+        for name in FINISHED_RUN_FILES
+        if not skipped.get(name) and not (run_dir / name).exists()
+    ]
+    if absent:
+        print(f"not written ({interruption.describe()}): {', '.join(absent)}")
 
 
 def add_parser(subparsers: Any) -> None:

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from run_target import API_KEY, RUN_TIMEOUT_S, Target, run, run_command, scenario_file
+from run_target import (
+    API_KEY,
+    RUN_TIMEOUT_S,
+    Target,
+    assert_interruption_said,
+    run,
+    run_command,
+    scenario_file,
+)
 from testkit import clean_env, load_chats
 
 from harness.cli.calibrate import CALIBRATION_CHATS
@@ -233,14 +243,19 @@ def test_an_interrupt_keeps_every_request_sent_so_far(
         # check (the bursts' second round and the polite clients' retries need their windows to
         # elapse), so the verdict judged over what was recorded can be, and must be, a pass.
         time.sleep(3.5)
+        before = datetime.now(UTC)
         child.send_signal(stop)
         stdout, stderr = child.communicate(timeout=RUN_TIMEOUT_S)
+        sent = (before, datetime.now(UTC))
     finally:
         if child.poll() is None:
             child.kill()
     assert child.returncode == 0, stderr[-2000:]
     assert "Traceback" not in stderr
-    assert "CONFORMANT: 0 of 11 checks failed" in stdout  # cut requests are ours, not the target's
+    # cut requests are ours, not the target's
+    headline = rf"^CONFORMANT \(interrupted by {stop.name} at [0-9.]+ s of 60 s\): 0 of 11 checks"
+    assert re.search(headline, stdout, re.MULTILINE), stdout[-3000:]
+    assert_interruption_said(run_dir, stdout, stop, sent, (3.5, 60.0))
     records = load_chats(read_records(run_dir))
     answered = records[records["error_class"] != "interrupted"]
     # Every request the target decided was recorded; the rest were cut in flight, and say so.

@@ -124,3 +124,21 @@ def test_an_inconclusive_verdict_says_so_and_each_check_shows_its_keys_with_powe
     assert '<div class="banner ok">CONFORMANT: 0 of 2 checks failed</div>' in render_report(
         "t", {"run": "r1"}, document, []
     )
+
+
+def test_an_interrupted_run_says_so_in_its_banner() -> None:
+    document = verdict("inconclusive")
+    document["status"] = "inconclusive"
+    document["interrupted"] = True
+    document["interruption"] = {
+        "signal": "SIGINT",
+        "at": "2026-12-07T20:00:08.100Z",
+        "after_s": 8.1,
+        "of_s": 20.0,
+    }
+    html = render_report("t", {"run": "r1"}, document, [])
+    banner = (
+        '<div class="banner none">INCONCLUSIVE (interrupted by SIGINT at 8.1 s of 20 s): '
+        "0 of 2 checks failed</div>"
+    )
+    assert banner in html
