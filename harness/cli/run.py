@@ -21,6 +21,7 @@ from harness.cli.distributed import MasterPlan, add_master_options, master_plan,
 from harness.cli.existing import add_existing_options, existing_scenario
 from harness.cli.load_job import (
     cli_spell,
+    kept_only_if_recorded,
     locust_command,
     make_run_dir,
     run_dir_path,
@@ -227,9 +228,10 @@ def _dry_run_done(run_dir: Path, recording: Recording | None) -> int:
 
 def _handle(args: argparse.Namespace) -> int:
     run_dir = run_dir_path(args.out)
-    code = _load(args, run_dir)
-    if not (run_dir / PLAN_FILE).exists():
-        raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
+    with kept_only_if_recorded(run_dir):
+        code = _load(args, run_dir)
+        if not (run_dir / PLAN_FILE).exists():
+            raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
     if args.dry_run:
         return _dry_run_done(run_dir, _print_recording(run_dir))
     _print_summary(run_dir, _print_recording(run_dir))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
@@ -61,3 +62,15 @@ def test_a_named_subcommand_parses_as_with_every_one_registered() -> None:
     assert {k: v for k, v in alone.items() if k != "handler"} == {
         k: v for k, v in everything.items() if k != "handler"
     }
+
+
+def test_no_help_shows_a_doubled_percent_sign() -> None:
+    # argparse expands %-escapes in an option's help but not in a description: '95%%' there
+    # reads as typed.
+    parser = build_parser()
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    pages = [parser.format_help()] + [sub.format_help() for sub in subparsers.choices.values()]
+    assert len(pages) == len(SUBCOMMAND_MODULES) + 1
+    for page in pages:
+        assert "%%" not in page
+        assert "%(" not in page

@@ -340,6 +340,7 @@ def test_an_unreachable_target_or_a_refused_key_is_exit_code_2(
     assert unreachable.returncode == 2
     assert "cannot connect" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
+    assert not (tmp_path / "a").exists()  # nothing was recorded: no empty run directory
     refused = run(
         ["--target", target.url, "--api-key", "not-a-key-of-this-target", "--scenario", scenario,
          "--out", str(tmp_path / "b")],
@@ -348,6 +349,23 @@ def test_an_unreachable_target_or_a_refused_key_is_exit_code_2(
     assert refused.returncode == 2
     assert "401" in refused.stderr
     assert "not-a-key-of-this-target" not in refused.stderr + refused.stdout
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_set_up_that_fails_in_locust_takes_away_only_what_the_run_made(
+    target: Target, tmp_path: Path
+) -> None:
+    # No calibration: the Locust child's set-up meets the 401 and records nothing.
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's own")
+    scenario = str(scenario_file(tmp_path, "1s"))
+    key = "not-a-key-of-this-target"
+    options = ["--api-key", key, "--no-calibrate", "--scenario", scenario, "--out", str(out)]
+    refused = run(["--target", target.url, *options], tmp_path)
+    assert refused.returncode == 2
+    assert "the run could not be made" in refused.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["notes.txt"]
 
 
 def test_check_re_judges_a_saved_run_offline(target: Target, tmp_path: Path) -> None:
