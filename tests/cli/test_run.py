@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from argparse import Namespace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ from testkit import clean_env, load_chats
 
 from harness.cli.calibrate import CALIBRATION_CHATS
 from harness.cli.main import main
+from harness.cli.run import FINISHED_RUN_FILES, _name_absent
 from harness.emulator import BackgroundEmulator, EmulatorConfig
+from harness.run.interruption import Interruption
 from harness.run.reader import read_records
 
 pytestmark = pytest.mark.locust
@@ -445,3 +448,21 @@ def test_max_rps_bounds_every_window_of_the_run(target: Target, tmp_path: Path) 
         assert busiest <= rate * window_s + start_allowance, (window_s, busiest)
     # Over the whole run: under the rate, once the start allowance is set aside.
     assert len(sends) - start_allowance <= rate * span_s
+
+
+def test_an_interrupted_run_names_each_file_of_a_finished_run_it_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stopped = Interruption(signal="SIGINT", at="2026-12-07T20:00:08.100Z", after_s=8.1, of_s=20)
+    written = [name for name in FINISHED_RUN_FILES if name not in ("locust.html", "report.html")]
+    for name in written:
+        (tmp_path / name).write_text("{}")
+    _name_absent(tmp_path, Namespace(no_calibrate=False, no_report=False), stopped)
+    said = capsys.readouterr().out
+    assert said == (
+        "not written (interrupted by SIGINT at 8.1 s of 20 s): locust.html, report.html\n"
+    )
+    # What the options skip is not missing; with every file there, nothing is said.
+    (tmp_path / "locust.html").write_text("")
+    _name_absent(tmp_path, Namespace(no_calibrate=False, no_report=True), stopped)
+    assert capsys.readouterr().out == ""
