@@ -43,13 +43,16 @@ class Installed:
     def python(self) -> Path:
         return self.venv / "bin" / "python"
 
-    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def env(self) -> dict[str, str]:
         env = clean_env()
         env.pop("PYTHONPATH", None)  # the checkout must not reach the installed harness
+        return env
+
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(self.venv / "bin" / "aisk-harness"), *args],
             cwd=self.cwd,
-            env=env,
+            env=self.env(),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -131,7 +134,26 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     return Installed(venv, cwd)
 
 
-def test_the_fresh_venv_imports_harness_from_the_wheel(installed: Installed) -> None:
+def test_the_installed_wheel_runs_the_main_job_from_outside_the_checkout(
+    installed: Installed,
+) -> None:
+    # One test, so that `make test` builds and installs the wheel once, whatever its workers.
+    _assert_harness_comes_from_the_wheel(installed)
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    done = installed.run("--version")
+    assert (done.returncode, done.stdout.strip()) == (0, f"aisk-harness {version}"), done.stderr
+    _assert_the_built_in_scenarios_are_listed_and_printed(installed)
+    out = installed.cwd / "run"
+    done = installed.run("run", "--duration", "5s", "--out", str(out), timeout=RUN_TIMEOUT_S)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert done.returncode == EXIT_CODES[Status(verdict["status"])], done.stderr[-3000:]
+    assert (out / "report.html").is_file(), done.stdout[-3000:]
+    assert (out / "locust.html").is_file()
+    assert (out / "junit.xml").is_file()
+
+
+def _assert_harness_comes_from_the_wheel(installed: Installed) -> None:
     probe = (
         "import json, harness, harness.cli.load_job as job, harness.report.notebooks as nb;"
         "print(json.dumps([harness.__file__, str(job.LOCUSTFILES), str(nb.NOTEBOOK_DIR)]))"
@@ -139,7 +161,7 @@ def test_the_fresh_venv_imports_harness_from_the_wheel(installed: Installed) -> 
     done = subprocess.run(
         [str(installed.python), "-c", probe],
         cwd=installed.cwd,
-        env=clean_env(),
+        env=installed.env(),
         capture_output=True,
         text=True,
         check=True,
@@ -153,29 +175,12 @@ def test_the_fresh_venv_imports_harness_from_the_wheel(installed: Installed) -> 
             assert (folder / name).is_file(), folder / name
 
 
-def test_the_installed_command_says_its_version_and_lists_the_built_in_scenarios(
-    installed: Installed,
-) -> None:
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    done = installed.run("--version")
-    assert (done.returncode, done.stdout.strip()) == (0, f"aisk-harness {version}"), done.stderr
+def _assert_the_built_in_scenarios_are_listed_and_printed(installed: Installed) -> None:
+    shipped = ROOT / "harness" / "load" / "scenarios"
     listed = installed.run("scenarios")
     assert listed.returncode == 0, listed.stderr
-    names = [line.split()[0] for line in listed.stdout.splitlines()[:2]]
-    assert names == ["compare", "default"], listed.stdout
+    names = [line.split()[0] for line in listed.stdout.split("\n\n")[0].splitlines()]
+    assert names == sorted(path.stem for path in shipped.glob("*.toml")), listed.stdout
     printed = installed.run("scenarios", "default")
-    shipped = (ROOT / "harness" / "load" / "scenarios" / "default.toml").read_text()
-    assert (printed.returncode, printed.stdout) == (0, shipped), printed.stderr
-
-
-def test_the_installed_command_runs_the_built_in_scenario_to_a_verdict_and_a_report(
-    installed: Installed,
-) -> None:
-    out = installed.cwd / "run"
-    done = installed.run("run", "--duration", "5s", "--out", str(out), timeout=RUN_TIMEOUT_S)
-    assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    verdict = json.loads((out / "verdict.json").read_text())
-    assert done.returncode == EXIT_CODES[Status(verdict["status"])], done.stderr[-3000:]
-    assert (out / "report.html").is_file(), done.stdout[-3000:]
-    assert (out / "locust.html").is_file()
-    assert (out / "junit.xml").is_file()
+    expected = (shipped / "default.toml").read_text()
+    assert (printed.returncode, printed.stdout) == (0, expected), printed.stderr
