@@ -28,6 +28,7 @@ from harness.conformance import (
 )
 from harness.errors import ConfigError
 from harness.run.completeness import completeness, parts_of_another_run
+from harness.run.interruption import Interruption, read_interruption
 from harness.run.parts import part_paths, records_dir
 from harness.run.plan import RunPlan, read_plan
 from harness.run.reader import RunRecords, read_run_records
@@ -36,6 +37,7 @@ from harness.run.records import is_load_chat
 from harness.run.summary import REFUSAL_COLUMNS, RefusedChats, refused_chats
 from harness.versions import harness_version
 
+NS = 1_000_000_000
 MARKS = {
     Outcome.PASS: "pass",
     Outcome.FAIL: "FAIL",
@@ -55,6 +57,17 @@ def _refused_chats(run_dir: Path, frame: pd.DataFrame) -> list[RefusedChats]:
     if not (is_load_chat(frame) & (frame["outcome"] == "client_error")).any():
         return []
     return refused_chats(read_run_records(run_dir, REFUSAL_COLUMNS).frame)
+
+
+def _interruption(run_dir: Path, plan: RunPlan, frame: pd.DataFrame) -> Interruption | None:
+    """The run's interruption (None: it was not), placed in its load: from the first load
+    request's send, against the load's planned length."""
+    interruption = read_interruption(run_dir)
+    if interruption is None:
+        return None
+    sends = frame.loc[is_load_chat(frame), "send_wall_ns"]
+    start = int(sends.min()) if len(sends) else None
+    return interruption.placed(start, plan.scenario.duration_ns / NS)
 
 
 def read_check_input(run_dir: Path, plan: RunPlan) -> tuple[CheckInput, RunRecords]:
@@ -106,6 +119,9 @@ def judge(run_dir: Path) -> Verdict:
         refused=refused,
         planned_away=plan.planned_away,
     )
+    interruption = _interruption(run_dir, plan, found.frame)
+    if interruption is not None:
+        verdict = verdict.model_copy(update={"interrupted": True, "interruption": interruption})
     judged_s = time.monotonic() - started - read_s
     print(f"judged {len(found.frame)} records: read in {read_s:.1f} s, checks in {judged_s:.1f} s")
     try:
@@ -118,7 +134,7 @@ def judge(run_dir: Path) -> Verdict:
 
 def verdict_line(verdict: Verdict) -> str:
     """The verdict in one line: its state, what failed, and what kept it from deciding."""
-    state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
+    state = f"{verdict.headline}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
     roots = verdict.root_causes
     if roots and len(roots) < len(verdict.failed):
         named = ", ".join(roots)

@@ -15,12 +15,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from harness.cli.calibrate import calibrate
+from harness.cli.calibrate import CALIBRATION_FILE, calibrate
 from harness.cli.check import judge, print_verdict
 from harness.cli.distributed import MasterPlan, add_master_options, master_plan, users_for_workers
 from harness.cli.existing import add_existing_options, existing_scenario
 from harness.cli.load_job import (
     cli_spell,
+    kept_only_if_recorded,
     locust_command,
     make_run_dir,
     run_dir_path,
@@ -40,6 +41,7 @@ from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV, add_run_options, option_values
 from harness.load.settings import SETTINGS_FILE, RunSettings, read_settings, run_settings
+from harness.run.interruption import Interruption
 from harness.run.plan import PLAN_FILE, read_plan
 from harness.run.reader import read_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
@@ -48,6 +50,21 @@ from harness.run.summary import late_sends, summarise
 
 __all__ = ["add_parser"]
 
+
+# What a finished run leaves beside its records (report.html unless --no-report, calibration.json
+# unless --no-calibrate): an interrupted run names those it lacks.
+FINISHED_RUN_FILES = (
+    SETTINGS_FILE,
+    PLAN_FILE,
+    CALIBRATION_FILE,
+    RECORDING_FILE,
+    "locust.html",
+    "locust_stats.json",
+    "locust_stats.csv",
+    "verdict.json",
+    "junit.xml",
+    "report.html",
+)
 
 SUMMARY_COLUMNS = [
     "request_id",
@@ -187,7 +204,7 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
                 processes=args.processes,
                 locust_stats=args.locust_stats,
             )
-            return run_locust(command, env)
+            return run_locust(command, env, run_dir)
         print(
             f"waiting up to {args.worker_timeout} for {master.expect_workers} workers at "
             f"{master.bind_host}:{master.port}: on each host, `aisk-harness worker --master "
@@ -201,7 +218,7 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
             extra=master.locust_args(),
             locust_stats=args.locust_stats,
         )
-        code = run_locust(command, env)
+        code = run_locust(command, env, run_dir)
         if code == 1 and not (run_dir / PLAN_FILE).exists():
             raise HarnessError(
                 f"--expect-workers {master.expect_workers}: the workers did not all join within "
@@ -223,9 +240,10 @@ def _dry_run_done(run_dir: Path, recording: Recording | None) -> int:
 
 def _handle(args: argparse.Namespace) -> int:
     run_dir = run_dir_path(args.out)
-    code = _load(args, run_dir)
-    if not (run_dir / PLAN_FILE).exists():
-        raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
+    with kept_only_if_recorded(run_dir):
+        code = _load(args, run_dir)
+        if not (run_dir / PLAN_FILE).exists():
+            raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
     if args.dry_run:
         return _dry_run_done(run_dir, _print_recording(run_dir))
     _print_summary(run_dir, _print_recording(run_dir))
@@ -240,7 +258,21 @@ def _handle(args: argparse.Namespace) -> int:
     print_verdict(verdict, run_dir)
     if not args.no_report:
         report_after_run(run_dir)
+    if verdict.interruption is not None:
+        _name_absent(run_dir, args, verdict.interruption)
     return verdict.exit_code
+
+
+def _name_absent(run_dir: Path, args: argparse.Namespace, interruption: Interruption) -> None:
+    """An interrupted run's files that a finished run has and this one lacks, in one line."""
+    skipped = {CALIBRATION_FILE: args.no_calibrate, "report.html": args.no_report}
+    absent = [
+        name
+        for name in FINISHED_RUN_FILES
+        if not skipped.get(name) and not (run_dir / name).exists()
+    ]
+    if absent:
+        print(f"not written ({interruption.describe()}): {', '.join(absent)}")
 
 
 def add_parser(subparsers: Any) -> None:

@@ -66,6 +66,7 @@ def parse_training(text: str | None, fails: bool) -> Training:
     return Training(duration_ns, fails)
 
 
+MAX_PORT = 65535
 # The options that only an embedded emulator takes (``run``/``capacity`` refuse them with --target).
 EMULATOR_ONLY = (
     "algorithm",
@@ -228,6 +229,18 @@ def emulator_description(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def listen_port(text: str) -> int:
+    """``--port``: a TCP port, 0 for any free one (out of range, ``bind`` raises no OSError but
+    an OverflowError: a traceback, where argparse gives one line)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to {MAX_PORT}, got {text!r}")
+    return port
+
+
 def _handle(args: argparse.Namespace) -> int:
     keys = list(args.api_key or [])
     if not keys and os.environ.get(API_KEY_ENV):
@@ -264,7 +277,10 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     parser.add_argument(
-        "--port", type=int, default=8080, help="port to listen on, 0 for any free (%(default)s)"
+        "--port",
+        type=listen_port,
+        default=8080,
+        help="port to listen on, 0 for any free (%(default)s)",
     )
     parser.add_argument(
         "--api-key",

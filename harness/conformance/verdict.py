@@ -9,6 +9,7 @@ from xml.etree import ElementTree as ET
 from pydantic import BaseModel, ConfigDict
 
 from harness.conformance.findings import Evidence, Finding, Outcome
+from harness.run.interruption import Interruption
 from harness.run.summary import RefusedChats
 
 __all__ = [
@@ -117,6 +118,10 @@ class Verdict(BaseModel):
     dropped_sends: dict[str, int] = {}
     # Load chats refused with another 4xx (training, malformed), per case, status, code, message.
     refused_chats: list[RefusedChats] = []
+    # Stopped by SIGINT or SIGTERM: the signal, its instant, how far into the load it came. The
+    # status is still what the records judged show (a failure stands, a pass needed power).
+    interrupted: bool = False
+    interruption: Interruption | None = None
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -126,6 +131,13 @@ class Verdict(BaseModel):
     def state(self) -> str:
         """The status as the table prints it ("not conformant")."""
         return self.status.value.replace("-", " ")
+
+    @property
+    def headline(self) -> str:
+        """The status as the summary line starts ("INCONCLUSIVE (interrupted by SIGINT at 8.1 s
+        of 20 s)")."""
+        state = self.state.upper()
+        return f"{state} ({self.interruption.describe()})" if self.interruption else state
 
     @property
     def exit_code(self) -> int:

@@ -284,9 +284,15 @@ def parse_scenario(document: dict[str, Any], source: str = "scenario") -> Scenar
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file; every problem is named in the ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte order mark, which some editors write, is accepted (TOML has none).
+        text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"cannot read scenario file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save the scenario as UTF-8"
+        ) from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -21,13 +21,14 @@ from harness.api.duration import DurationError, format_duration, parse_duration
 from harness.api.timestamps import DEFAULT_ORG_TIMEZONE, TimestampError, load_zone
 from harness.errors import ConfigError
 from harness.load.budget import RunBudget, SlotShare, split_budget
+from harness.load.builtin import scenario_path
 from harness.load.fit import Fitted, PlannedAway, fit_keys
 from harness.load.keys import KeyPlan, needs_host_addresses, plan_keys, url_host
 from harness.load.options import (
     DEFAULT_READY_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT_S,
 )
-from harness.load.scenario import Scenario, default_scenario_path, load_scenario, parse_scenario
+from harness.load.scenario import Scenario, load_scenario, parse_scenario
 from harness.load.schedule import Slot, build_slots, slot_sender
 from harness.model_files import read_model, write_model
 
@@ -163,8 +164,7 @@ def with_overrides(
 def scenario_of(values: Mapping[str, Any], spell: Callable[[str], str]) -> Scenario:
     """The scenario of the ``scenario`` option (default: built-in), with ``duration`` and
     ``users`` applied."""
-    path = Path(values["scenario"]) if values.get("scenario") else default_scenario_path()
-    scenario = load_scenario(path)
+    scenario = load_scenario(scenario_path(values.get("scenario"), spell("scenario")))
     duration = values.get("duration") or None
     if duration is not None:
         _duration_ns(duration, "duration", spell)

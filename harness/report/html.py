@@ -18,6 +18,7 @@ from nbformat import NotebookNode
 
 from harness.conformance import contrast
 from harness.conformance.findings import Outcome
+from harness.run.interruption import Interruption
 
 __all__ = [
     "FigureFile",
@@ -188,6 +189,9 @@ def _verdict_table(verdict: Mapping[str, Any] | None, capacity_run: bool) -> str
     # verdict.json's status; runs from before it had one read by ``conformant`` alone.
     status = str(verdict.get("status") or ("conformant" if verdict.get("conformant") else ""))
     state, css = _BANNERS.get(status, ("NOT CONFORMANT", "bad"))
+    stopped = verdict.get("interruption")
+    if isinstance(stopped, Mapping):  # as the summary line says it: "(interrupted by SIGINT …)"
+        state += f" ({escape(Interruption.model_validate(stopped).describe())})"
     rows = []
     for check in checks:
         outcome = escape(str(check.get("outcome", "")))

@@ -168,3 +168,21 @@ def test_a_part_planned_away_shows_as_skipped_with_its_reason_and_keeps_the_bann
         '<td class="outcome"><span class="badge skipped">skipped</span></td><td></td>'
         "<td>needs 2 source addresses, this host has 1</td></tr>"
     ) in html
+
+
+def test_an_interrupted_run_says_so_in_its_banner() -> None:
+    document = verdict("inconclusive")
+    document["status"] = "inconclusive"
+    document["interrupted"] = True
+    document["interruption"] = {
+        "signal": "SIGINT",
+        "at": "2026-12-07T20:00:08.100Z",
+        "after_s": 8.1,
+        "of_s": 20.0,
+    }
+    html = render_report("t", {"run": "r1"}, document, [])
+    banner = (
+        '<div class="banner none">INCONCLUSIVE (interrupted by SIGINT at 8.1 s of 20 s): '
+        "0 of 2 checks failed</div>"
+    )
+    assert banner in html
