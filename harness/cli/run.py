@@ -18,6 +18,7 @@ from typing import Any
 from harness.cli.calibrate import calibrate
 from harness.cli.check import judge, print_verdict
 from harness.cli.distributed import MasterPlan, add_master_options, master_plan, users_for_workers
+from harness.cli.engines import raise_if_engine_failed, with_redis
 from harness.cli.existing import add_existing_options, existing_scenario
 from harness.cli.load_job import (
     cli_spell,
@@ -34,6 +35,7 @@ from harness.cli.serve import (
     add_emulator_options,
     emulator_config,
     emulator_description,
+    limiter_text,
     refuse_emulator_options,
 )
 from harness.emulator import BackgroundEmulator, EmulatorConfig
@@ -156,6 +158,8 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
     api_key, second_key, config = _keys(args)
     master = master_plan(args)
     with ExitStack() as stack:
+        if config is not None:
+            config = with_redis(stack, config)
         emulator = BackgroundEmulator(config) if config is not None else None
         if emulator is not None:
             stack.callback(emulator.stop)
@@ -165,10 +169,9 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         make_run_dir(run_dir)
         if emulator is not None:
             emulator.start()
-            print(
-                f"embedded emulator at {host} ({args.algorithm or 'sliding-log'}, "
-                f"fault: {args.fault or 'none'})"
-            )
+            assert config is not None
+            fault = args.fault or "none"
+            print(f"embedded emulator at {host} ({limiter_text(config)}, fault: {fault})")
         print_target(host, api_key, emulator is not None)
         calibration = None
         if not args.no_calibrate:
@@ -181,7 +184,10 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         env = {**os.environ, API_KEY_ENV: api_key, SECOND_API_KEY_ENV: second_key}
         if master is None:
             command = locust_command("aisk.py", settings, users=users, processes=args.processes)
-            return run_locust(command, env)
+            code = run_locust(command, env)
+            if emulator is not None:
+                raise_if_engine_failed(emulator.service, f"the records are kept in {run_dir}")
+            return code
         print(
             f"waiting up to {args.worker_timeout} for {master.expect_workers} workers at "
             f"{master.bind_host}:{master.port}: on each host, `aisk-harness worker --master "
@@ -190,6 +196,8 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         users = users_for_workers(users, master.expect_workers)
         command = locust_command("aisk.py", settings, users=users, extra=master.locust_args())
         code = run_locust(command, env)
+        if emulator is not None:
+            raise_if_engine_failed(emulator.service, f"the records are kept in {run_dir}")
         if code == 1 and not (run_dir / PLAN_FILE).exists():
             raise HarnessError(
                 f"--expect-workers {master.expect_workers}: the workers did not all join within "
