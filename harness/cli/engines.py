@@ -71,11 +71,9 @@ def with_redis(stack: ExitStack, config: EmulatorConfig) -> EmulatorConfig:
 
 
 def raise_if_engine_failed(service: EmulatorService, where: str) -> None:
-    """One line (exit 2) when the engine's store failed during the command."""
+    """One line (exit 2) when the engine's store failed during the command; ``where`` says
+    what became of the command's work."""
     failure = service.engine_failure
     if failure is not None:
         engine = service.config.limiter.value
-        raise HarnessError(
-            f"--limiter {engine}: its Redis failed mid-run ({failure}); {where}, but this is no "
-            "verdict"
-        )
+        raise HarnessError(f"--limiter {engine}: its Redis failed mid-run ({failure}); {where}")

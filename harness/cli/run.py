@@ -50,6 +50,8 @@ from harness.run.summary import late_sends, summarise
 
 __all__ = ["add_parser"]
 
+_NO_VERDICT = "the records are kept in {}, but this is no verdict"
+
 
 SUMMARY_COLUMNS = [
     "request_id",
@@ -186,7 +188,7 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
             command = locust_command("aisk.py", settings, users=users, processes=args.processes)
             code = run_locust(command, env)
             if emulator is not None:
-                raise_if_engine_failed(emulator.service, f"the records are kept in {run_dir}")
+                raise_if_engine_failed(emulator.service, _NO_VERDICT.format(run_dir))
             return code
         print(
             f"waiting up to {args.worker_timeout} for {master.expect_workers} workers at "
@@ -197,7 +199,7 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         command = locust_command("aisk.py", settings, users=users, extra=master.locust_args())
         code = run_locust(command, env)
         if emulator is not None:
-            raise_if_engine_failed(emulator.service, f"the records are kept in {run_dir}")
+            raise_if_engine_failed(emulator.service, _NO_VERDICT.format(run_dir))
         if code == 1 and not (run_dir / PLAN_FILE).exists():
             raise HarnessError(
                 f"--expect-workers {master.expect_workers}: the workers did not all join within "

@@ -198,6 +198,18 @@ def whole_second_waits(buckets: list[Bucket]) -> int:
     return waits if telling >= _WHOLE_SECOND_EVIDENCE else 0
 
 
+def _refill_waits(buckets: list[Bucket]) -> bool:
+    """Every wait at most D/L rounded up to a whole second: a bucket's next token, not the end
+    of a (weighted) window."""
+    for bucket in buckets:
+        waits = bucket.wait_ns[~np.isnan(bucket.wait_ns)]
+        interval = bucket.rate.duration_ns / bucket.rate.limit
+        bound = np.ceil(interval / SECOND_NS) * SECOND_NS + _WHOLE_SECOND_SLACK_NS
+        if len(waits) and float(waits.max()) > bound:
+            return False
+    return True
+
+
 def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
     """The family the trace is held to: one whose own checks cannot fail a correct target of any
     family (module docstring), or undetermined.
@@ -205,11 +217,21 @@ def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
     Two traits of real limiters come first. Waits all in whole seconds (a TTL, a clock of
     seconds) move every retry instant by up to a second: the families are then told apart with
     a granularity of a second, and the parameters say so. Throttles below one window's limit
-    but not below two windows' are a sliding-window counter's (and no other family's)."""
+    but not below two windows' are a sliding-window counter's (and no other exact family's), or,
+    with whole-second waits no longer than D/L rounded up, a token bucket's that loses its
+    fractional refill on a clock of whole seconds."""
     whole = whole_second_waits(buckets)
     if whole:
         coarse = replace(tolerance, granularity_ns=max(tolerance.granularity_ns, SECOND_NS))
         found = _identify(buckets, coarse)
+        if found.family is Family.SLIDING_WINDOW_COUNTER and _refill_waits(buckets):
+            found = Identification(
+                Family.TOKEN_BUCKET,
+                f"{found.parameters['throttles_below_one_window']} throttles below one "
+                "window's limit, every wait at most duration/limit rounded up to a second: a "
+                "token bucket on a clock of whole seconds, its fractional refill lost",
+                parameters={**found.parameters, **_refill(buckets), "refill_lossy": True},
+            )
         note = f"; all {whole} waits whole seconds (granularity 1 s)"
         return replace(
             found,

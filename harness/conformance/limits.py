@@ -201,8 +201,11 @@ def over_admissions(
     return None
 
 
-def under_admissions(bucket: Bucket, tolerance: Tolerance) -> Problem | None:
-    """The first throttle this key got while it provably still had budget, if any."""
+def under_admissions(
+    bucket: Bucket, tolerance: Tolerance, family: Family = Family.UNDETERMINED
+) -> Problem | None:
+    """The first throttle this key got while it provably still had budget, if any; ``family``
+    (the identified one) names the approximation a throttle within two windows is read as."""
     rate = bucket.rate
     throttled, consumers = bucket.where(THROTTLED), bucket.consumers()
     observed = f"throttled after fewer than {rate.limit}"
@@ -223,15 +226,16 @@ def under_admissions(bucket: Bucket, tolerance: Tolerance) -> Problem | None:
     return Problem(
         f"throttled although fewer than {rate.limit} requests of this key came within the "
         f"{rate.canonical_duration} before it (no sliding log, fixed window or token bucket "
-        f"does this); {_counter_reading(bucket, recent[0], tolerance)}",
+        f"does this); {_counter_reading(bucket, recent[0], tolerance, family)}",
         bucket.evidence(AdmissionProblem.THROTTLED_WITH_BUDGET, recent[:1], expected, observed),
     )
 
 
-def _counter_reading(bucket: Bucket, throttle: int, tolerance: Tolerance) -> str:
+def _counter_reading(bucket: Bucket, throttle: int, tolerance: Tolerance, family: Family) -> str:
     """What a sliding-window counter makes of the throttle: its estimate weights the previous
     window's count, so it may refuse once ``limit`` requests came within two windows (never with
-    fewer), below the limit of any one window: the counter's approximation, named as such."""
+    fewer), below the limit of any one window: the counter's approximation, named as such (or a
+    token bucket's lost refill, where that is the family identified)."""
     rate = bucket.rate
     within = too_few_before(
         bucket.lo,
@@ -245,6 +249,11 @@ def _counter_reading(bucket: Bucket, throttle: int, tolerance: Tolerance) -> str
         return (
             f"not even a sliding-window counter does (fewer than {rate.limit} within two "
             "windows before it)"
+        )
+    if family is Family.TOKEN_BUCKET:
+        return (
+            "a token bucket that loses its fractional refill does (the family assumed: a clock "
+            f"of whole seconds; {rate.limit} or more came within two windows)"
         )
     return (
         f"a sliding-window counter's approximation does (the family assumed: {rate.limit} or "
@@ -273,7 +282,8 @@ def over_admission_finding(context: CheckContext) -> Finding:
 @check(5, "under-admission", "Under-admission and recovery")
 def under_admission_finding(context: CheckContext) -> Finding:
     buckets, silent = decided(context.buckets)
-    found = (under_admissions(bucket, context.tolerance) for bucket in buckets)
+    family = context.identification.family
+    found = (under_admissions(bucket, context.tolerance, family) for bucket in buckets)
     problems = [problem for problem in found if problem is not None]
     power = Power.of(
         case_power(case, keys, [throttled(b) for b in keys], "was never throttled", REMEDY_RATE)

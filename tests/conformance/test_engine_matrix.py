@@ -60,7 +60,9 @@ EXPECTED: dict[Engine, Expected] = {
     Engine.THROTTLED_GCRA: Expected("token-bucket"),
     # Refuses below the limit by design (the previous window weighted): under-admission, named.
     Engine.LIMITS_SLIDING_WINDOW_COUNTER: Expected(
-        None, frozenset({"under-admission"}), ("a sliding-window counter's approximation does",)
+        "sliding-window-counter",
+        frozenset({"under-admission"}),
+        ("a sliding-window counter's approximation does",),
     ),
     # The reset is Redis TTL, whole seconds rounded to the nearest: waits up to 0.5 s too long
     # or too short (wait-honesty), and a wait of 0 in the last half second of a window or just
@@ -68,16 +70,16 @@ EXPECTED: dict[Engine, Expected] = {
     Engine.LIMITS_FIXED_WINDOW: Expected(
         None,
         frozenset({"wait-honesty"}),
-        ("longer than the time really left", "was throttled again"),
+        ("longer than the time really left", "was throttled again", "retry instant moved"),
         frozenset({"throttle-metadata"}),
     ),
     # Redis TIME in whole seconds and the fractional refill dropped on every admission: throttles
     # below the limit (under-admission); retry_after rounded up to whole seconds: waits too long
     # (wait-honesty, when a retry lands inside the rounding).
     Engine.THROTTLED_TOKEN_BUCKET: Expected(
-        None,
+        "token-bucket",
         frozenset({"under-admission"}),
-        ("throttled although fewer than",),
+        ("a token bucket that loses its fractional refill does",),
         frozenset({"wait-honesty"}),
     ),
 }

@@ -16,6 +16,7 @@ import pytest
 from harness.conformance import Outcome, evaluate
 from harness.conformance.buckets import ADMITTED, THROTTLED, Bucket, buckets
 from harness.conformance.identify import Family, Identification, identify, whole_second_waits
+from harness.conformance.limits import under_admissions
 from harness.conformance.spec import CaseSpec, CheckInput, Tolerance
 from harness.emulator.policy import Policy
 
@@ -242,3 +243,21 @@ def test_waits_all_in_whole_seconds_are_read_as_a_granularity(
     plain: list[Row] = [(0.0, "A", None), (0.1, "A", None)]
     plain += [(0.1 + i / 100, "T", 10.0 if i % 2 else 5.0) for i in range(1, 9)]
     assert whole_second_waits([hand_bucket(case, plain)]) == 0
+
+
+def test_a_token_bucket_losing_its_refill_on_a_clock_of_seconds_is_not_taken_for_a_counter(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    # 5 per 4 s (a token every 0.8 s): a bucket on whole seconds that restarts its clock at
+    # every admission refills nothing for requests 0.9 s apart, and says "retry after 1 s".
+    case = make_case("c", 5, 4 * D)
+    rows: list[Row] = [(0.1 * i, "A", None) for i in range(5)]
+    rows += [(0.5 + 0.9 * i, "T", 1.0) for i in range(1, 6)]
+    found = identify([hand_bucket(case, rows)], EXACT)
+    assert found.family is Family.TOKEN_BUCKET
+    assert "fractional refill lost" in found.reason
+    assert found.parameters["wait_granularity_s"] == 1
+    # Its under-admission names the bucket's lost refill, not a counter.
+    problem = under_admissions(hand_bucket(case, rows), EXACT, found.family)
+    assert problem is not None
+    assert "a token bucket that loses its fractional refill does" in problem.text
