@@ -33,6 +33,9 @@ class Family(StrEnum):
     # Refuses below the limit of one window (the previous window's count weighted): no check is
     # held to it beyond the family-free ones, and under-admission names its approximation.
     SLIDING_WINDOW_COUNTER = "sliding-window-counter"
+    # A token bucket on a clock of whole seconds: its refill comes late (the fraction dropped at
+    # each admission) or early (a second boundary crossed), so only family-free checks apply.
+    WHOLE_SECOND_TOKEN_BUCKET = "token-bucket-whole-seconds"
     UNDETERMINED = "undetermined"
 
 
@@ -226,7 +229,7 @@ def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
         found = _identify(buckets, coarse)
         if found.family is Family.SLIDING_WINDOW_COUNTER and _refill_waits(buckets):
             found = Identification(
-                Family.TOKEN_BUCKET,
+                Family.WHOLE_SECOND_TOKEN_BUCKET,
                 f"{found.parameters['throttles_below_one_window']} throttles below one "
                 "window's limit, every wait at most duration/limit rounded up to a second: a "
                 "token bucket on a clock of whole seconds, its fractional refill lost",

@@ -250,7 +250,7 @@ def _counter_reading(bucket: Bucket, throttle: int, tolerance: Tolerance, family
             f"not even a sliding-window counter does (fewer than {rate.limit} within two "
             "windows before it)"
         )
-    if family is Family.TOKEN_BUCKET:
+    if family is Family.WHOLE_SECOND_TOKEN_BUCKET:
         return (
             "a token bucket that loses its fractional refill does (the family assumed: a clock "
             f"of whole seconds; {rate.limit} or more came within two windows)"

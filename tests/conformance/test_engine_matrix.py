@@ -77,7 +77,7 @@ EXPECTED: dict[Engine, Expected] = {
     # below the limit (under-admission); retry_after rounded up to whole seconds: waits too long
     # (wait-honesty, when a retry lands inside the rounding).
     Engine.THROTTLED_TOKEN_BUCKET: Expected(
-        "token-bucket",
+        "token-bucket-whole-seconds",
         frozenset({"under-admission"}),
         ("a token bucket that loses its fractional refill does",),
         frozenset({"wait-honesty"}),

@@ -254,7 +254,7 @@ def test_a_token_bucket_losing_its_refill_on_a_clock_of_seconds_is_not_taken_for
     rows: list[Row] = [(0.1 * i, "A", None) for i in range(5)]
     rows += [(0.5 + 0.9 * i, "T", 1.0) for i in range(1, 6)]
     found = identify([hand_bucket(case, rows)], EXACT)
-    assert found.family is Family.TOKEN_BUCKET
+    assert found.family is Family.WHOLE_SECOND_TOKEN_BUCKET
     assert "fractional refill lost" in found.reason
     assert found.parameters["wait_granularity_s"] == 1
     # Its under-admission names the bucket's lost refill, not a counter.
