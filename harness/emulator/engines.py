@@ -111,7 +111,13 @@ def _wait_ns(seconds: float) -> int:
 class LimitsEngine:
     """``limits``' strategies on its Redis storage, asked as a service that reads the window first:
     ``get_window_stats``, then ``hit`` while some remains; a refusal's wait is that reading's
-    reset time less the instant just before it was read.
+    reset time less the instant the reading refers to.
+
+    That instant differs by strategy, as the library computes the reset: the moving window's is
+    its oldest entry plus the window (stored instants: the reading's instant is the one just
+    before the call, so a wait never comes out negative for an entry expiring during the round
+    trip), the fixed window's and the counter's are ``time.time()`` inside the call plus what is
+    left (the instant just after the call, so the round trip is not added to the wait).
 
     Why not ``hit`` then ``get_window_stats`` (two round trips): the oldest entry can expire in
     between, and the second reading then gives a later entry's reset or one already past (in a
@@ -136,16 +142,17 @@ class LimitsEngine:
         # as a service configuring it ("5 per 2 seconds") would have to.
         item = RateLimitItemPerSecond(rule.limit, max(1, math.ceil(rule.duration_ns / SECOND_NS)))
         try:
-            now = time.time()
+            before = time.time()
             stats = self._limiter.get_window_stats(item, key)
             if stats.remaining > 0:
                 if self._limiter.hit(item, key):
                     return EngineDecision(True)
                 # Another writer took the budget in between (a second emulator on this Redis).
-                now = time.time()
+                before = time.time()
                 stats = self._limiter.get_window_stats(item, key)
         except (StorageError, redis.RedisError, OSError) as exc:
             raise EngineError(f"{type(exc).__name__}: {exc}") from None
+        now = before if self.name is Engine.LIMITS_MOVING_WINDOW else time.time()
         return EngineDecision(False, _wait_ns(stats.reset_time - now))
 
     def close(self) -> None:
