@@ -59,10 +59,13 @@ EXPECTED: dict[Engine, Expected] = {
     Engine.LIMITS_MOVING_WINDOW: Expected("sliding-log"),
     Engine.THROTTLED_GCRA: Expected("token-bucket"),
     # Refuses below the limit by design (the previous window weighted): under-admission, named.
+    # Its reset is when the weighted count next drops, not when a request would be admitted: a
+    # wait of 0 (throttle-metadata) or one that is not what is left (wait-honesty) at times.
     Engine.LIMITS_SLIDING_WINDOW_COUNTER: Expected(
         "sliding-window-counter",
         frozenset({"under-admission"}),
         ("a sliding-window counter's approximation does",),
+        frozenset({"throttle-metadata", "wait-honesty"}),
     ),
     # The reset is Redis TTL, whole seconds rounded to the nearest: waits up to 0.5 s too long
     # or too short (wait-honesty), and a wait of 0 in the last half second of a window or just
