@@ -7,7 +7,9 @@ recorded in both, with no ``await`` between the check and the record, so concurr
 cannot both take the last slot. Only then does the answer take its time (``delays.py``): a refusal
 its latency, an admission its latency and the model's, in one of ``max_concurrency`` slots when
 the model has a limit (an overloaded model, whose queue is full, refuses with 503 before anything
-counts).
+counts). With a real engine (``engines.py``) the library decides the rate limit instead, at the
+same instant, checking and counting in its one call (so a request the quota or a full model
+queue then refuses has used rate budget, as on a service that limits before it counts quota).
 """
 
 from __future__ import annotations
