@@ -18,6 +18,7 @@ from typing import Any
 from harness.cli.calibrate import CALIBRATION_FILE, calibrate
 from harness.cli.check import judge, print_verdict
 from harness.cli.distributed import MasterPlan, add_master_options, master_plan, users_for_workers
+from harness.cli.engines import raise_if_engine_failed, with_redis
 from harness.cli.existing import add_existing_options, existing_scenario
 from harness.cli.load_job import (
     cli_spell,
@@ -35,6 +36,7 @@ from harness.cli.serve import (
     add_emulator_options,
     emulator_config,
     emulator_description,
+    limiter_text,
     refuse_emulator_options,
 )
 from harness.emulator import BackgroundEmulator, EmulatorConfig
@@ -49,6 +51,8 @@ from harness.run.records import is_load_chat
 from harness.run.summary import late_sends, summarise
 
 __all__ = ["add_parser"]
+
+_NO_VERDICT = "the records are kept in {}, but this is no verdict"
 
 
 # What a finished run leaves beside its records (report.html unless --no-report, calibration.json
@@ -173,6 +177,8 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
     api_key, second_key, config = _keys(args)
     master = master_plan(args)
     with ExitStack() as stack:
+        if config is not None:
+            config = with_redis(stack, config)
         emulator = BackgroundEmulator(config) if config is not None else None
         if emulator is not None:
             stack.callback(emulator.stop)
@@ -182,10 +188,9 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         make_run_dir(run_dir)
         if emulator is not None:
             emulator.start()
-            print(
-                f"embedded emulator at {host} ({args.algorithm or 'sliding-log'}, "
-                f"fault: {args.fault or 'none'})"
-            )
+            assert config is not None
+            fault = args.fault or "none"
+            print(f"embedded emulator at {host} ({limiter_text(config)}, fault: {fault})")
         print_target(host, api_key, emulator is not None)
         calibration = None
         if not args.no_calibrate:
@@ -204,7 +209,10 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
                 processes=args.processes,
                 locust_stats=args.locust_stats,
             )
-            return run_locust(command, env, run_dir)
+            code = run_locust(command, env, run_dir)
+            if emulator is not None:
+                raise_if_engine_failed(emulator.service, _NO_VERDICT.format(run_dir))
+            return code
         print(
             f"waiting up to {args.worker_timeout} for {master.expect_workers} workers at "
             f"{master.bind_host}:{master.port}: on each host, `aisk-harness worker --master "
@@ -219,6 +227,8 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
             locust_stats=args.locust_stats,
         )
         code = run_locust(command, env, run_dir)
+        if emulator is not None:
+            raise_if_engine_failed(emulator.service, _NO_VERDICT.format(run_dir))
         if code == 1 and not (run_dir / PLAN_FILE).exists():
             raise HarnessError(
                 f"--expect-workers {master.expect_workers}: the workers did not all join within "

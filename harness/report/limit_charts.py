@@ -35,7 +35,16 @@ __all__ = [
 
 MAX_POINTS = 3000  # per panel of a scatter; more only hides the picture and slows the report
 # Families that may admit up to twice the limit across a window boundary.
-BOUNDARY_FAMILIES = frozenset({"fixed-window", "anchored-window", "token-bucket", "undetermined"})
+BOUNDARY_FAMILIES = frozenset(
+    {
+        "fixed-window",
+        "anchored-window",
+        "token-bucket",
+        "token-bucket-whole-seconds",
+        "sliding-window-counter",
+        "undetermined",
+    }
+)
 
 
 def _counted(

@@ -454,3 +454,43 @@ def test_the_keys_merged_a_stretch_at_a_time_answer_as_one_merge_of_them_all(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(power, "_STRETCH_REQUESTS", stretch)
         assert shared_over_limit(buckets, tolerance) == _merged_at_once(buckets, tolerance)
+
+
+def test_a_counters_refusal_is_under_admission_named_as_the_counter_never_isolation(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    # Limit 2 per D: two admissions in the previous window, one in this one, then a throttle
+    # with only one of the key's requests within D before it. A sliding-window counter weights
+    # the previous window's two and refuses: below the limit, but the key's own traffic explains
+    # it, so it is under-admission (naming the counter), and never vary-isolation, however busy
+    # the other key was.
+    two = make_case("two", 2, D, keys=2)
+    own = [(0, 1, A), (400, 401, A), (1_300, 1_301, A), (1_450, 1_451, T)]
+    other = [(i * 100, i * 100 + 1, A) for i in range(15)]
+    buckets = [make_bucket(two, own, key="a"), make_bucket(two, other, key="b")]
+    found = under_admissions(buckets[0], EXACT)
+    assert found is not None
+    assert "a sliding-window counter's approximation does" in found.text
+    assert judged(vary_isolation_finding, buckets).outcome is Outcome.PASS
+    # With fewer than the limit within two windows, no family explains it: said so.
+    lonely = [(0, 1, A), (2_300, 2_301, A), (2_450, 2_451, T)]
+    found = under_admissions(make_bucket(two, lonely), EXACT)
+    assert found is not None
+    assert "not even a sliding-window counter does" in found.text
+
+
+def test_a_fresh_keys_throttle_is_isolation_only_if_the_keys_together_explain_it(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    two = make_case("two", 2, D, keys=2)
+    throttled_fresh = make_bucket(two, [(6, 7, A), (8, 9, T)], key="b")
+    # The other key sent one request before: together two, the limit: isolation fails.
+    one_more = make_bucket(two, [(0, 1, A)], key="a")
+    finding = judged(vary_isolation_finding, [one_more, throttled_fresh])
+    assert finding.outcome is Outcome.FAIL
+    assert "the case's keys together may have sent 2" in finding.summary
+    # The other key's only request came after the throttle: nobody's traffic explains it, so
+    # it is under-admission's finding, not a budget shared.
+    after = make_bucket(two, [(20, 21, A)], key="a")
+    assert judged(vary_isolation_finding, [after, throttled_fresh]).outcome is Outcome.PASS
+    assert judged(under_admission_finding, [after, throttled_fresh]).outcome is Outcome.FAIL
