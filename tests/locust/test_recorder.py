@@ -16,9 +16,13 @@ def recorder_of(
     clock: FakeClock, handed: list[pa.Table], *, batch_rows: int = 3, interval_s: float = 1.0
 ) -> Recorder:
     return Recorder(
-        "w2", ClockOffset(7, 2), handed.append,
-        batch_rows=batch_rows, interval_s=interval_s, monotonic=clock,
-    )  # fmt: skip
+        "w2",
+        ClockOffset(7, 2),
+        handed.append,
+        batch_rows=batch_rows,
+        interval_s=interval_s,
+        monotonic=clock,
+    )
 
 
 def ids(tables: list[pa.Table]) -> list[list[str]]:

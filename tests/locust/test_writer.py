@@ -39,9 +39,12 @@ def _never(error: str) -> None:
 
 def local_recorder(writer: Writer, clock: FakeClock, batch_rows: int = 1000) -> Recorder:
     return Recorder(
-        "local", ClockOffset(0, 0), partial(writer.take, "local"),
-        batch_rows=batch_rows, monotonic=clock,
-    )  # fmt: skip
+        "local",
+        ClockOffset(0, 0),
+        partial(writer.take, "local"),
+        batch_rows=batch_rows,
+        monotonic=clock,
+    )
 
 
 def test_the_last_rows_reach_the_disk_at_the_stop_and_every_record_is_accounted_for(
