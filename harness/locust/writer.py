@@ -3,9 +3,10 @@
 The local process (or the master) hands its recorder's batches here (``take``), and so do the
 workers' batches as they arrive (``take_shipped``). Each batch is written at once as one part by
 the ``RecordSink`` in one native thread of gevent's thread pool, in the order taken: the hub
-goes on sending while Arrow encodes, compresses and writes (pyarrow lets go of the GIL), and a
-batch taken while the previous one is still being written waits for it in its own greenlet
-(never in the hub), so at most two batches are in memory beyond the recorder's buffer. At the
+goes on sending while Arrow encodes, compresses and writes (pyarrow lets go of the GIL). A
+batch taken while the previous one is still being written waits for it in the greenlet that
+handed it over (never in the hub): a slow disk holds that sender back rather than letting
+batches pile up in memory. At the
 end the writer knows, per sending process, what it said it recorded, what arrived, what the
 parts hold and what was lost: ``recording.json`` (``harness.run.recording``).
 While it writes, a compactor process rewrites its Arrow parts as Parquet
