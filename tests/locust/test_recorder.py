@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gevent
 import pyarrow as pa
-from conftest import CONTEXT, OK, FakeClock, record_some
+from write_fakes import CONTEXT, OK, FakeClock, record_some
 
 from harness.locust.recorder import Recorder
 from harness.run.clock import ClockOffset

@@ -11,12 +11,12 @@ from typing import Any
 import gevent
 import pyarrow as pa
 import pytest
-from conftest import FakeClock
 from gevent import GreenletExit
 from geventhttpclient._parser import HTTPParseError
 from geventhttpclient.response import HTTPConnectionClosed
 from geventhttpclient.useragent import BadStatusCode
 from pydantic import SecretStr
+from write_fakes import FakeClock
 
 from harness.api.answer import MAX_BODY_BYTES
 from harness.load.options import RUN_OPTIONS

@@ -14,7 +14,7 @@ import gevent
 import msgpack
 import pyarrow as pa
 import pytest
-from conftest import FakeClock, record_some
+from write_fakes import FakeClock, record_some
 
 from harness.locust.protocol import Flushed, Message, Records
 from harness.locust.recorder import Recorder

@@ -1,4 +1,4 @@
-"""Fakes for the write path's unit tests: a clock and a recorder's records, no Locust.
+"""Fakes for the write path's unit tests (``from write_fakes import``): a clock, records.
 
 These modules import gevent (never Locust, which would gevent-patch the test process): a
 greenlet or gevent's thread pool works in an unpatched process.
