@@ -108,11 +108,11 @@ class LeadSession(Session):
         try:
             settings = self.place(self._settings())
             self._warn_if_too_few_users(len(settings.slots))
-            sink = RecordSink(Path(settings.run_dir), self.process, on_failure=self._disk_failed)
+            sink = RecordSink(Path(settings.run_dir), self.process)
         except HarnessError as exc:
             self.fail(str(exc))
             return
-        writer = Writer(sink)
+        writer = Writer(sink, self._disk_failed)
         recorder = Recorder(self.process, ClockOffset(0, 0), partial(writer.take, self.process))
         recorder.start()
         lead = self._lead = _Lead(settings, writer, recorder, SlotDispenser(settings.slot_senders))
@@ -221,16 +221,8 @@ class LeadSession(Session):
             return
         lead.finished = True
         self.collect()
-        lead.recorder.stop()
-        lead.recorder.flush()
         run = self.run
-        lead.writer.report(
-            self.process,
-            lead.recorder.recorded,
-            run.dropped if run else {},
-            run.behind if run else {},
-        )
-        lead.writer.close()
+        lead.writer.finish(lead.recorder, run.dropped if run else {}, run.behind if run else {})
         self._progress_line(lead)  # every record counted: the run's last word on progress
         left = self._tear_down(lead)
         recording = lead.writer.recording(

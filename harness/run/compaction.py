@@ -1,7 +1,7 @@
 """Arrow parts rewritten as Parquet parts, in the background during a run and at its end.
 
-The recording process writes Arrow IPC parts because they are cheap to write on the sending hub
-(``harness.run.parts``); Parquet takes a quarter of the disk. ``compact`` turns each Arrow part
+The recording process writes Arrow IPC parts because they are cheap to write beside the sending
+hub (``harness.run.parts``); Parquet takes a quarter of the disk. ``compact`` turns each Arrow part
 into the Parquet part of the same stem: written under a temporary name, checked to hold the same
 number of rows, renamed, and only then the Arrow file removed. It can be stopped at any instant
 (killed, the disk full, the directory read-only) without losing a record: the Arrow part stays

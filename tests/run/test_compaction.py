@@ -108,9 +108,9 @@ def test_a_run_with_parts_in_both_forms_reads_every_record_once(
 def test_the_background_compactor_compacts_while_its_parent_lives(
     tmp_path: Path, make_record: RecordFactory
 ) -> None:
-    sink = RecordSink(tmp_path, "local", batch_size=2)
-    for n in range(4):
-        sink.append_table(records_to_table([make_record(request_id=f"local-{n}")]))
+    sink = RecordSink(tmp_path, "local")
+    for pair in ((0, 1), (2, 3)):
+        sink.write(records_to_table([make_record(request_id=f"local-{n}") for n in pair]))
     folder = records_dir(tmp_path)
     assert {p.suffix for p in part_paths(folder)} == {".arrow"}
     child = subprocess.Popen(

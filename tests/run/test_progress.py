@@ -42,7 +42,7 @@ def test_the_counts_of_two_batches_agree_with_the_summary(
     assert (progress.requests, progress.admitted, progress.throttled) == (7, 3, 2)
     assert (progress.out_of_quota, progress.late) == (1, 1)
     sink = RecordSink(tmp_path, "local")
-    sink.append_table(records_to_table(records))
+    sink.write(records_to_table(records))
     sink.close()
     frame = read_records(tmp_path)
     summary = summarise(frame)
