@@ -410,7 +410,11 @@ def test_max_requests_caps_the_whole_run_on_every_process_count(
          "--out", str(run_dir), "--processes", str(processes), "--max-requests", "120"],
         tmp_path,
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:]
+    # The cap is the subject: the verdict may lack power on a busy host (answers of 1-2 s were
+    # seen at load 11, and a paced key then never passes its limit), never fail.
+    assert done.returncode in (0, 3), done.stdout[-3000:]
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    assert [check["id"] for check in verdict["checks"] if check["outcome"] == "fail"] == []
     chats = load_chats(read_records(run_dir))
     # Unbounded, two hammered keys alone send thousands of requests in 2 s.
     assert 0 < len(chats) <= 120
