@@ -29,6 +29,7 @@ from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV
 from harness.load.schedule import SlotDispenser, slot_count
 from harness.load.settings import RunSettings, read_settings, run_settings, scenario_of
 from harness.locust.cpu import CpuSampler
+from harness.locust.live import LiveJudge
 from harness.locust.options import locust_option_values, settings_file, spell
 from harness.locust.recorder import Recorder
 from harness.locust.session import Run, Session
@@ -57,6 +58,7 @@ class _Lead:
     dispenser: SlotDispenser
     provisioned: Provisioned = field(default_factory=Provisioned)
     cpu: CpuSampler | None = None  # from the load's start
+    live: LiveJudge | None = None  # judging while it records (settings.live)
     finished: bool = False
 
 
@@ -125,6 +127,9 @@ class LeadSession(Session):
         self.announce(run)
         lead.cpu = CpuSampler(self.process, self.worker_cpu)
         self.begin(run)
+        if settings.live:
+            run_dir, fail_fast = Path(settings.run_dir), settings.fail_fast
+            lead.live = LiveJudge(run_dir, fail_fast, self._violation_proven)
         log.info(
             "aisk-harness: run %s, %d slots, records in %s",
             settings.run_id,
@@ -171,6 +176,8 @@ class LeadSession(Session):
         if lead is None or lead.finished:
             return
         lead.finished = True
+        if lead.live is not None:
+            lead.live.stop()
         self.collect()
         lead.recorder.stop()
         lead.recorder.flush()
@@ -249,6 +256,12 @@ class LeadSession(Session):
         if options is not None and (options.html_file or options.json_file):
             log.error("aisk-harness: Locust's HTML and JSON reports are not written either")
             options.html_file, options.json_file = None, None
+        gevent.spawn(self._stop_and_quit)
+
+    def _violation_proven(self) -> None:
+        """--fail-fast: the live judge proved a violation (and printed it); the run stops as
+        at its end, and the offline verdict of what was recorded says the rest."""
+        log.error("aisk-harness: --fail-fast: a violation is proven; stopping the run")
         gevent.spawn(self._stop_and_quit)
 
     def _stop_and_quit(self) -> None:

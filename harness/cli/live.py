@@ -1,0 +1,128 @@
+"""The live judge: a child of the recording process that judges the run as it is written.
+
+``python -m harness.cli.live RUN_DIR PARENT_PID [--fail-fast] [--interval S]`` is started by
+the process that writes the records (``harness.locust.live``). Every ``--interval`` seconds it
+reads the run directory's parts, judges the complete prefix of the run they hold
+(``harness.conformance.live``) and prints one block to the terminal: per check, the keys judged
+with power, a violation proven, what is still missing. It runs at the lowest CPU priority Linux
+has, off the sending hub, so it never delays a send. With ``--fail-fast`` it exits
+``VIOLATION_EXIT`` at the first proven violation, which tells its parent to stop the run; it
+ends, like the compactor, when its parent does. The final verdict is always the offline
+``check`` of the records on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from harness.conformance import CHECK_COLUMNS, QUOTA_RESET_COLUMNS, check_input
+from harness.conformance.live import LiveJudgement, complete_prefix, cutoff_ns, judge_live
+from harness.errors import HarnessError
+from harness.load.settings import SETTINGS_FILE, read_settings
+from harness.run.compaction import lowest_priority
+from harness.run.parts import part_paths, records_dir
+from harness.run.plan import PLAN_FILE, read_plan
+from harness.run.reader import read_run_records
+
+__all__ = ["VIOLATION_EXIT", "judge_once", "live_block", "main"]
+
+# Not 1 (an uncaught exception) nor 2 (argparse): only a proven violation stops the run.
+VIOLATION_EXIT = 5
+INTERVAL_S = 2.0
+NS = 1_000_000_000
+
+
+def _contiguous(run_dir: Path) -> int | None:
+    """How many parts there are, if each writer's are numbered without a gap (a part missed
+    between a compaction's rename and its removal of the Arrow file would break the prefix)."""
+    parts = part_paths(records_dir(run_dir))
+    seen: dict[str, list[int]] = {}
+    for path in parts:
+        writer, _, sequence = path.stem.removeprefix("part-").rpartition("-")
+        seen.setdefault(writer, []).append(int(sequence))
+    whole = all(sorted(found) == list(range(len(found))) for found in seen.values())
+    return len(parts) if whole else None
+
+
+def judge_once(run_dir: Path) -> LiveJudgement | None:
+    """The checks over the complete prefix on disk now; None while there is none yet, or the
+    parts could not be read whole this time (the next round tries again)."""
+    if not (run_dir / PLAN_FILE).exists():
+        return None
+    listed = _contiguous(run_dir)
+    if listed is None:
+        return None
+    found = read_run_records(
+        run_dir, CHECK_COLUMNS, chats_first=True, refusal_columns=QUOTA_RESET_COLUMNS
+    )
+    if found.damaged or found.parts < listed:
+        return None
+    settings = read_settings(run_dir / SETTINGS_FILE)
+    cutoff = cutoff_ns(found.frame, int(settings.request_timeout_s * NS))
+    if cutoff is None:
+        return None
+    prefix, resets = complete_prefix(found.frame, cutoff, found.refusals)
+    return judge_live(check_input(read_plan(run_dir), prefix, resets=resets), cutoff)
+
+
+def live_block(judgement: LiveJudgement, elapsed_s: float, expected_s: float) -> str:
+    """What the terminal shows every round: one line per check (``LiveCheck.line``)."""
+    head = (
+        f"aisk-harness live: {elapsed_s:.0f} s of {expected_s:.0f} s; "
+        f"{judgement.judged} requests judged (all sent before the request timeout "
+        "preceding the last answer on disk)"
+    )
+    return "\n".join([head, *(f"  {check.line}" for check in judgement.checks)])
+
+
+def _run(run_dir: Path, parent: int, fail_fast: bool, interval_s: float, out: TextIO) -> int:
+    started = time.monotonic()
+    expected_s = 0.0
+    while _alive(parent):
+        time.sleep(interval_s)
+        try:
+            judgement = judge_once(run_dir)
+            if not expected_s and (run_dir / SETTINGS_FILE).exists():
+                scenario = read_settings(run_dir / SETTINGS_FILE).scenario
+                expected_s = scenario.duration_ns / NS
+        except (HarnessError, OSError, ValueError) as exc:
+            print(f"aisk-harness live: not judged this time: {exc}", file=out, flush=True)
+            continue
+        if judgement is None:
+            continue
+        print(live_block(judgement, time.monotonic() - started, expected_s), file=out, flush=True)
+        violation = judgement.violation
+        if fail_fast and violation is not None:
+            print(
+                f"aisk-harness live: --fail-fast: {violation.result.id} violated, proven by "
+                f"{', '.join(violation.proof.request_ids[:5]) if violation.proof else ''}; "
+                "stopping the run",
+                file=out,
+                flush=True,
+            )
+            return VIOLATION_EXIT
+    return 0
+
+
+def _alive(parent: int) -> bool:
+    return os.getppid() == parent  # a dead parent's child is reparented
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.cli.live")
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("parent_pid", type=int)
+    parser.add_argument("--fail-fast", action="store_true")
+    parser.add_argument("--interval", type=float, default=INTERVAL_S)
+    args = parser.parse_args(argv)
+    lowest_priority()
+    return _run(args.run_dir, args.parent_pid, args.fail_fast, args.interval, sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,180 @@
+"""Judging a run while it is recorded: the checks over a complete prefix of it, and which of
+their failures are proofs already.
+
+A check fails only if every placement of the recorded requests violates the spec, but that is
+a statement about the records it is handed: over a mere subset of them, a check that counts
+what came *before* a request (under-admission, a burst's too-few, a quota refused too early,
+the family identification's "one window after no request") could fail only because the
+requests that used the budget are not on disk yet. So the live judge does not judge "what is
+written": it judges a **complete prefix**, every request sent before a cutoff ``W``:
+
+- every process hands its records over in the order it made them, and a part is written whole
+  or not at all (``harness.run.parts``), so once a record received at ``R`` is on disk, every
+  record the process made before ``R`` is too;
+- a request sent at ``s`` is recorded by ``s`` + the request timeout (+ ``TIMEOUT_SLACK_NS``
+  for a timeout that fires late), so with ``W = min over processes of R − timeout − slack``,
+  every request sent before ``W`` is on disk (``cutoff_ns``).
+
+Every request outside the prefix reached the server at or after ``W``. A failure is taken as
+proven only when every request its proof cites was answered before ``W`` (so none of the
+missing requests can have been handled before any event of the proof) and its check is in
+``PROOF_CHECKS``: the checks whose reasoning is about what the server had seen up to the
+proof's events. ``wait-honesty`` is left out: a wait's promise reaches past its answer, up to
+a window later, where requests sent after ``W`` may lie. The limiter family is identified on
+the prefix, which is all the target has done up to ``W``; the final verdict is still always
+the offline ``check`` of the whole run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from harness.conformance.checks import CHECKS
+from harness.conformance.context import CheckContext
+from harness.conformance.findings import Evidence, Outcome
+from harness.conformance.spec import CheckInput
+from harness.conformance.verdict import CheckResult
+from harness.run.records import is_load_chat
+
+__all__ = [
+    "PROOF_CHECKS",
+    "TIMEOUT_SLACK_NS",
+    "LiveCheck",
+    "LiveJudgement",
+    "complete_prefix",
+    "cutoff_ns",
+    "judge_live",
+]
+
+NS = 1_000_000_000
+# How late a request's timeout may fire on a busy sending hub, and a record's hand-over after
+# its receive instant may be reordered by other greenlets: generous next to either.
+TIMEOUT_SLACK_NS = NS
+MAX_CLAUSE = 100  # characters of a check's summary a live line shows
+
+PROOF_CHECKS = frozenset(
+    {
+        "well-formed",
+        "throttle-metadata",
+        "burst",
+        "over-admission",
+        "under-admission",
+        "vary-isolation",
+        "concurrency",
+        "quota",
+        "settings-roundtrip",
+        "access",
+    }
+)
+
+
+def _instants(records: pd.DataFrame, column: str) -> npt.NDArray[np.int64]:
+    """A time column on the common clock (each process's offset applied)."""
+    at: npt.NDArray[np.int64] = records[column].to_numpy(np.int64)
+    offset: npt.NDArray[np.int64] = records["clock_offset_ns"].to_numpy(np.int64)
+    return at + offset
+
+
+def _offset_error_ns(records: pd.DataFrame) -> int:
+    errors = records["clock_offset_err_ns"]
+    return int(errors.max()) if len(errors) else 0
+
+
+def cutoff_ns(records: pd.DataFrame, request_timeout_ns: int) -> int | None:
+    """``W``: every request sent before it is among ``records`` (module docstring); None
+    while no load chat is on disk. Processes that have no load chat yet do not hold it back."""
+    load = records[is_load_chat(records)]
+    if load.empty:
+        return None
+    received = pd.Series(_instants(load, "recv_wall_ns"), index=load.index)
+    latest = received.groupby(load["process"].astype(str), observed=True).max()
+    error = 2 * _offset_error_ns(records)
+    return int(latest.min()) - request_timeout_ns - TIMEOUT_SLACK_NS - error
+
+
+def complete_prefix(
+    records: pd.DataFrame, cutoff: int, resets: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The records of the requests surely sent before ``cutoff``, in their order and numbered
+    anew, and ``resets`` (indexed by places in ``records``) numbered the same way."""
+    sent = _instants(records, "send_wall_ns") + _offset_error_ns(records)
+    places = np.flatnonzero(sent < cutoff)
+    prefix = records.iloc[places].reset_index(drop=True)
+    if resets is None:
+        return prefix, None
+    kept = resets[np.isin(resets.index.to_numpy(), places)]
+    renumbered = kept.set_axis(pd.Index(np.searchsorted(places, kept.index.to_numpy())))
+    return prefix, renumbered
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCheck:
+    """One check over the prefix, and whether its failure (if any) is a proof already."""
+
+    result: CheckResult
+    proof: Evidence | None  # the first proof that holds for the whole run
+
+    @property
+    def line(self) -> str:
+        """What the live view says of it: never a secret (a summary names no key of the API)."""
+        result = self.result
+        if self.proof is not None:
+            where = f"case {self.proof.case!r}: " if self.proof.case else ""
+            return f"{result.id}: VIOLATION proven: {where}{self.proof.contrast()}"
+        power = ""
+        if result.keys_with_power is not None and result.keys_without_power is not None:
+            keys = result.keys_with_power + result.keys_without_power
+            power = f"{result.keys_with_power} of {keys} keys with power"
+        if result.outcome is Outcome.PASS:
+            return f"{result.id}: {power or 'no violation'}".rstrip()
+        if result.outcome is Outcome.FAIL:
+            return f"{result.id}: {power + '; ' if power else ''}a violation not yet proven"
+        waiting = f"waiting: {_first_clause(result.summary)}"
+        return f"{result.id}: {power + '; ' if power else ''}{waiting}"
+
+
+def _first_clause(summary: str) -> str:
+    """A summary's first clause, short enough for one terminal line (the verdict has it all)."""
+    clause = summary.split("; ")[0]
+    return clause if len(clause) <= MAX_CLAUSE else clause[: MAX_CLAUSE - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveJudgement:
+    """The checks over one complete prefix: its cutoff, how many records it held."""
+
+    cutoff: int
+    judged: int
+    checks: tuple[LiveCheck, ...]
+
+    @property
+    def violation(self) -> LiveCheck | None:
+        return next((check for check in self.checks if check.proof is not None), None)
+
+
+def _proof(result: CheckResult, answered_by: dict[str, int], cutoff: int) -> Evidence | None:
+    if result.outcome is not Outcome.FAIL or result.id not in PROOF_CHECKS:
+        return None
+    for proof in result.proofs:
+        instants = [answered_by.get(request_id) for request_id in proof.request_ids]
+        if proof.request_ids and all(i is not None and i < cutoff for i in instants):
+            return proof
+    return None
+
+
+def judge_live(data: CheckInput, cutoff: int) -> LiveJudgement:
+    """Every registered check over ``data`` (a complete prefix up to ``cutoff``), one at a time:
+    the live judge must leave the other core to the sender."""
+    context = CheckContext.of(data)
+    records = data.records
+    answered = _instants(records, "recv_wall_ns") + _offset_error_ns(records)
+    answered_by = dict(zip(records["request_id"].astype(str), answered.tolist(), strict=True))
+    checks = []
+    for entry in CHECKS:
+        result = CheckResult.of(entry.id, entry.title, entry.judge(context))
+        checks.append(LiveCheck(result, _proof(result, answered_by, cutoff)))
+    return LiveJudgement(cutoff, len(records), tuple(checks))

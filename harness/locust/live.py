@@ -1,0 +1,63 @@
+"""The live judge as the recording process sees it: a child to start, watch and stop.
+
+The judging itself (reading the parts, the checks over a complete prefix of the run, the
+terminal's block) happens in ``python -m harness.cli.live``, a child at the lowest CPU
+priority, never on this process's gevent hub: a send is never delayed by a judgement. This
+process only polls whether the child has ended with a proven violation (``--fail-fast``), and
+then stops the run as a full disk does: every record received is still written and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import gevent
+import gevent.subprocess
+
+from harness.run.compaction import lowest_priority
+
+__all__ = ["LiveJudge"]
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.5
+VIOLATION_EXIT = 5  # harness.cli.live.VIOLATION_EXIT (the CLI is not imported here)
+
+
+class LiveJudge:
+    """``python -m harness.cli.live`` over ``run_dir``, until the run ends; ``on_violation``
+    is called (on the hub) when it proves a violation and ``fail_fast`` asked it to stop."""
+
+    def __init__(self, run_dir: Path, fail_fast: bool, on_violation: Callable[[], None]) -> None:
+        command = [sys.executable, "-m", "harness.cli.live", str(run_dir), str(os.getpid())]
+        self._child: gevent.subprocess.Popen[bytes] | None = None
+        try:
+            self._child = gevent.subprocess.Popen(
+                [*command, *(["--fail-fast"] if fail_fast else [])],
+                stdin=gevent.subprocess.DEVNULL,
+                preexec_fn=lowest_priority,
+            )
+        except OSError as exc:
+            log.warning("aisk-harness: no live judging (%s): the verdict comes at the end", exc)
+        self._on_violation = on_violation
+        self._watch = gevent.spawn(self._watch_child) if self._child is not None else None
+
+    def _watch_child(self) -> None:
+        child = self._child
+        while child is not None and child.poll() is None:
+            gevent.sleep(POLL_S)
+        if child is not None and child.returncode == VIOLATION_EXIT:
+            self._on_violation()
+
+    def stop(self) -> None:
+        """The run is over: the child goes (it writes nothing, so it can stop at any instant)."""
+        if self._watch is not None:
+            self._watch.kill(block=False)
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.kill()
+            child.wait()
