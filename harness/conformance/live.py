@@ -15,14 +15,15 @@ written": it judges a **complete prefix**, every request sent before a cutoff ``
   for a timeout that fires late), so with ``W = min over processes of R − timeout − slack``,
   every request sent before ``W`` is on disk (``cutoff_ns``).
 
-Every request outside the prefix reached the server at or after ``W``. A failure is taken as
-proven only when every request its proof cites was answered before ``W`` (so none of the
-missing requests can have been handled before any event of the proof) and its check is in
-``PROOF_CHECKS``: the checks whose reasoning is about what the server had seen up to the
-proof's events. ``wait-honesty`` is left out: a wait's promise reaches past its answer, up to
-a window later, where requests sent after ``W`` may lie. The limiter family is identified on
-the prefix, which is all the target has done up to ``W``; the final verdict is still always
-the offline ``check`` of the whole run.
+Every request outside the prefix reached the server at or after ``W``. A request of the prefix
+answered after ``W`` is judged as one whose answer never came (``complete_prefix``): the server
+may have handled it after a missing one. Every answer left was given before any missing request
+reached the server, so the prefix is a trace the target made on its own, and a sound check's
+failure on it is a violation by the target. A failure is taken as proven when its check is in
+``PROOF_CHECKS`` and every request its proof cites was answered before ``W``. ``wait-honesty``
+is left out: a wait's promise reaches past its answer, up to a window later, where requests
+sent after ``W`` lie. The limiter family is identified on the prefix; the final verdict is
+always the offline ``check`` of the whole run.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from harness.api.answer import ErrorClass
 from harness.conformance.checks import CHECKS
 from harness.conformance.context import CheckContext
 from harness.conformance.findings import Evidence, Outcome
@@ -100,15 +102,38 @@ def complete_prefix(
     records: pd.DataFrame, cutoff: int, resets: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The records of the requests surely sent before ``cutoff``, in their order and numbered
-    anew, and ``resets`` (indexed by places in ``records``) numbered the same way."""
+    anew, and ``resets`` (indexed by places in ``records``) numbered the same way.
+
+    A request sent before ``cutoff`` but answered after it is kept as one whose answer never
+    came (a transport error on the same [send, receive]): the server may have handled it after
+    a request that is not on disk yet, so what it answered is no evidence here, but it may
+    have used budget. Every answer the prefix keeps came before any missing request reached
+    the server, so the prefix is a trace the target could have made on its own."""
     sent = _instants(records, "send_wall_ns") + _offset_error_ns(records)
     places = np.flatnonzero(sent < cutoff)
     prefix = records.iloc[places].reset_index(drop=True)
+    answered = _instants(prefix, "recv_wall_ns") - _offset_error_ns(prefix)
+    _unanswer(prefix, answered >= cutoff)
     if resets is None:
         return prefix, None
     kept = resets[np.isin(resets.index.to_numpy(), places)]
     renumbered = kept.set_axis(pd.Index(np.searchsorted(places, kept.index.to_numpy())))
     return prefix, renumbered
+
+
+# What a request whose answer is not on disk yet is recorded as (``_unanswer``).
+_IN_FLIGHT = {"outcome": "transport_error", "error_class": str(ErrorClass.INTERRUPTED)}
+
+
+def _unanswer(records: pd.DataFrame, rows: npt.NDArray[np.bool_]) -> None:
+    if not rows.any():
+        return
+    for column, value in _IN_FLIGHT.items():
+        values = records[column]
+        if isinstance(values.dtype, pd.CategoricalDtype) and value not in values.cat.categories:
+            records[column] = values.cat.add_categories([value])
+        records.loc[rows, column] = value
+    records.loc[rows, "wait_ns"] = np.nan
 
 
 @dataclass(frozen=True, slots=True)
