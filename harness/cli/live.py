@@ -33,6 +33,7 @@ __all__ = ["VIOLATION_EXIT", "judge_once", "live_block", "main"]
 # Not 1 (an uncaught exception) nor 2 (argparse): only a proven violation stops the run.
 VIOLATION_EXIT = 5
 INTERVAL_S = 2.0
+CPU_SHARE = 0.05  # of one core, at most, over a run (the budget for live judging)
 NS = 1_000_000_000
 
 
@@ -43,6 +44,8 @@ def _contiguous(run_dir: Path) -> int | None:
     seen: dict[str, list[int]] = {}
     for path in parts:
         writer, _, sequence = path.stem.removeprefix("part-").rpartition("-")
+        if not sequence.isdigit():
+            return None  # not a part the sink wrote: no order to vouch for
         seen.setdefault(writer, []).append(int(sequence))
     whole = all(sorted(found) == list(range(len(found))) for found in seen.values())
     return len(parts) if whole else None
@@ -84,7 +87,7 @@ def _run(run_dir: Path, parent: int, fail_fast: bool, interval_s: float, out: Te
     expected_s, pause_s = 0.0, interval_s
     while _alive(parent):
         time.sleep(pause_s)
-        began = time.monotonic()
+        began = time.process_time()
         try:
             judgement = judge_once(run_dir)
             if not expected_s and (run_dir / SETTINGS_FILE).exists():
@@ -93,8 +96,9 @@ def _run(run_dir: Path, parent: int, fail_fast: bool, interval_s: float, out: Te
         except Exception as exc:  # a failed round is no verdict (the offline check is): go on
             print(f"aisk-harness live: not judged this time: {exc}", file=out, flush=True)
             continue
-        # A long run's rounds take longer: a round never takes more than a third of the time.
-        pause_s = max(interval_s, 2 * (time.monotonic() - began))
+        # Rounds over a long run take longer: spaced so that judging costs at most CPU_SHARE
+        # of one core (its CPU time, every thread's, whatever else the machine runs).
+        pause_s = max(interval_s, (time.process_time() - began) * (1 / CPU_SHARE - 1))
         if judgement is None:
             continue
         print(live_block(judgement, time.monotonic() - started, expected_s), file=out, flush=True)
