@@ -7,13 +7,15 @@ reads the run directory's parts, judges the complete prefix of the run they hold
 with power, a violation proven, what is still missing. It runs at the lowest CPU priority Linux
 has, off the sending hub, so it never delays a send. With ``--fail-fast`` it exits
 ``VIOLATION_EXIT`` at the first proven violation, which tells its parent to stop the run; it
-ends, like the compactor, when its parent does. The final verdict is always the offline
-``check`` of the records on disk.
+ends, like the compactor, when its parent does. Each round also tells its parent, on its
+standard output, which cases are decided (``run --until decided`` stops their keys). The
+final verdict is always the offline ``check`` of the records on disk.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -33,6 +35,7 @@ __all__ = ["VIOLATION_EXIT", "judge_once", "live_block", "main"]
 # Not 1 (an uncaught exception) nor 2 (argparse): only a proven violation stops the run.
 VIOLATION_EXIT = 5
 INTERVAL_S = 2.0
+DECIDED = "decided"  # a line to the parent: the word, then a JSON list of case names
 CPU_SHARE = 0.05  # of one core, at most, over a run (the issue's budget for live judging)
 NS = 1_000_000_000
 
@@ -82,7 +85,9 @@ def live_block(judgement: LiveJudgement, elapsed_s: float, expected_s: float) ->
     return "\n".join([head, *(f"  {check.line}" for check in judgement.checks)])
 
 
-def _run(run_dir: Path, parent: int, fail_fast: bool, interval_s: float, out: TextIO) -> int:
+def _run(
+    run_dir: Path, parent: int, fail_fast: bool, interval_s: float, out: TextIO, tell: TextIO
+) -> int:
     started = time.monotonic()
     expected_s, pause_s = 0.0, interval_s
     while _alive(parent):
@@ -102,6 +107,8 @@ def _run(run_dir: Path, parent: int, fail_fast: bool, interval_s: float, out: Te
         if judgement is None:
             continue
         print(live_block(judgement, time.monotonic() - started, expected_s), file=out, flush=True)
+        # What the parent reads: the cases decided so far (harness.locust.live).
+        print(f"{DECIDED} {json.dumps(sorted(judgement.decided))}", file=tell, flush=True)
         violation = judgement.violation
         if fail_fast and violation is not None:
             print(
@@ -127,7 +134,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--interval", type=float, default=INTERVAL_S)
     args = parser.parse_args(argv)
     lowest_priority()
-    return _run(args.run_dir, args.parent_pid, args.fail_fast, args.interval, sys.stderr)
+    return _run(
+        args.run_dir, args.parent_pid, args.fail_fast, args.interval, sys.stderr, sys.stdout
+    )
 
 
 if __name__ == "__main__":

@@ -122,8 +122,8 @@ def _settings(
     if args.chatbot and args.target is None:
         raise ConfigError("--chatbot needs --target (the embedded emulator starts empty)")
     scenario = existing_scenario(args, host, api_key) if args.target is not None else None
-    if args.fail_fast and args.no_live:
-        raise ConfigError("--fail-fast needs the live judge: drop --no-live")
+    if (args.fail_fast or args.until == "decided") and args.no_live:
+        raise ConfigError("--fail-fast and --until decided need the live judge: drop --no-live")
     settings = run_settings(
         option_values(args),
         spell=cli_spell,
@@ -136,7 +136,11 @@ def _settings(
         scenario=scenario,
         expect_workers=master.expect_workers if master is not None else None,
     )
-    live = {"live": not args.no_live and not args.dry_run, "fail_fast": args.fail_fast}
+    live = {
+        "live": not args.no_live and not args.dry_run,
+        "fail_fast": args.fail_fast,
+        "until_decided": args.until == "decided",
+    }
     return settings.model_copy(update=live)
 
 
@@ -266,6 +270,14 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="stop the run at the first violation the live judge proves (exit 1, the proof "
         "printed); the verdict is still the offline check of what was recorded",
+    )
+    parser.add_argument(
+        "--until",
+        choices=("duration", "decided"),
+        default="duration",
+        help="'decided': each case's keys stop once every check has power on the case (or a "
+        "violation there is proven), and the run once every case is; at most its duration "
+        "(default: duration)",
     )
     parser.add_argument(
         "--no-live",

@@ -37,7 +37,7 @@ import pandas as pd
 from harness.api.answer import ErrorClass
 from harness.conformance.checks import CHECKS
 from harness.conformance.context import CheckContext
-from harness.conformance.findings import Evidence, Outcome
+from harness.conformance.findings import Evidence, Finding, Outcome
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult
 from harness.run.records import is_load_chat
@@ -142,6 +142,9 @@ class LiveCheck:
 
     result: CheckResult
     proof: Evidence | None  # the first proof that holds for the whole run
+    # The cases where no key has power for it yet; None: it is undecided for no case's reason
+    # (an inconclusive finding that names no case), so no case is decided by it yet.
+    unpowered: frozenset[str] | None = frozenset()
 
     @property
     def line(self) -> str:
@@ -175,10 +178,23 @@ class LiveJudgement:
     cutoff: int
     judged: int
     checks: tuple[LiveCheck, ...]
+    cases: frozenset[str] = frozenset()  # the cases with load chats in the prefix
 
     @property
     def violation(self) -> LiveCheck | None:
         return next((check for check in self.checks if check.proof is not None), None)
+
+    @property
+    def decided(self) -> frozenset[str]:
+        """Of the cases seen in the prefix, those every check has power on (some key of
+        the case could have shown its violation: what the verdict calls power) or where a
+        violation is proven: sending more there cannot change the verdict's status."""
+        proven = {check.proof.case for check in self.checks if check.proof is not None}
+        unpowered = [check.unpowered for check in self.checks]
+        if any(cases is None for cases in unpowered):
+            return frozenset(proven)
+        waiting = frozenset().union(*(cases for cases in unpowered if cases is not None))
+        return frozenset(case for case in self.cases if case not in waiting) | proven
 
 
 def _proof(result: CheckResult, answered_by: dict[str, int], cutoff: int) -> Evidence | None:
@@ -191,6 +207,13 @@ def _proof(result: CheckResult, answered_by: dict[str, int], cutoff: int) -> Evi
     return None
 
 
+def _unpowered(finding: Finding) -> frozenset[str] | None:
+    cases = frozenset(case.case for case in finding.power.unpowered) if finding.power else None
+    if finding.outcome is Outcome.INCONCLUSIVE and not cases:
+        return None
+    return cases or frozenset()
+
+
 def judge_live(data: CheckInput, cutoff: int) -> LiveJudgement:
     """Every registered check over ``data`` (a complete prefix up to ``cutoff``), one at a time:
     the live judge must leave the other core to the sender."""
@@ -200,6 +223,8 @@ def judge_live(data: CheckInput, cutoff: int) -> LiveJudgement:
     answered_by = dict(zip(records["request_id"].astype(str), answered.tolist(), strict=True))
     checks = []
     for entry in CHECKS:
-        result = CheckResult.of(entry.id, entry.title, entry.judge(context))
-        checks.append(LiveCheck(result, _proof(result, answered_by, cutoff)))
-    return LiveJudgement(cutoff, len(records), tuple(checks))
+        finding = entry.judge(context)
+        result = CheckResult.of(entry.id, entry.title, finding)
+        checks.append(LiveCheck(result, _proof(result, answered_by, cutoff), _unpowered(finding)))
+    cases = frozenset(str(case) for case in data.chats["case"].unique())
+    return LiveJudgement(cutoff, len(records), tuple(checks), cases)

@@ -59,6 +59,8 @@ class _Lead:
     provisioned: Provisioned = field(default_factory=Provisioned)
     cpu: CpuSampler | None = None  # from the load's start
     live: LiveJudge | None = None  # judging while it records (settings.live)
+    decided: frozenset[str] = frozenset()  # cases decided (run --until decided)
+    stopping: bool = False
     finished: bool = False
 
 
@@ -129,7 +131,7 @@ class LeadSession(Session):
         self.begin(run)
         if settings.live:
             run_dir, fail_fast = Path(settings.run_dir), settings.fail_fast
-            lead.live = LiveJudge(run_dir, fail_fast, self._violation_proven)
+            lead.live = LiveJudge(run_dir, fail_fast, self._violation_proven, self._decided)
         log.info(
             "aisk-harness: run %s, %d slots, records in %s",
             settings.run_id,
@@ -263,6 +265,21 @@ class LeadSession(Session):
         at its end, and the offline verdict of what was recorded says the rest."""
         log.error("aisk-harness: --fail-fast: a violation is proven; stopping the run")
         gevent.spawn(self._stop_and_quit)
+
+    def _decided(self, cases: frozenset[str]) -> None:
+        """--until decided: a decided case's keys stop; once every case is, the run does."""
+        lead, run = self._lead, self.run
+        if lead is None or run is None or not lead.settings.until_decided:
+            return
+        for case in sorted(cases - lead.decided):
+            log.info("aisk-harness: --until decided: case %s is decided; its keys stop", case)
+            run.stop_case(case)
+        lead.decided |= cases
+        every = {case.name for case in lead.settings.scenario.cases}
+        if every <= lead.decided and not lead.stopping:
+            lead.stopping = True
+            log.info("aisk-harness: --until decided: every case is decided; the run ends")
+            gevent.spawn(self._stop_and_quit)
 
     def _stop_and_quit(self) -> None:
         self.runner.stop()  # lets workers ship their last batch, as at a normal end
