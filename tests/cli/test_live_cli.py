@@ -21,6 +21,7 @@ from testkit import clean_env, harness_command
 
 from harness.cli.check import read_check_input
 from harness.conformance.live import complete_prefix, judge_live
+from harness.emulator import FAULTS
 from harness.run.plan import read_plan
 from harness.run.reader import read_records
 from harness.run.records import is_load_chat
@@ -102,3 +103,35 @@ def test_a_correct_target_runs_whole_under_fail_fast_and_the_live_lines_hold_no_
     records = read_records(tmp_path / "run")
     sends = records.loc[is_load_chat(records), "send_wall_ns"].to_numpy(np.int64)
     assert sends.max() - sends.min() > 5_000_000_000  # the whole 6 s scenario ran
+
+
+def load_chats(run_dir: Path) -> int:
+    records = read_records(run_dir)
+    return int(is_load_chat(records).sum())
+
+
+@pytest.mark.parametrize(
+    "target",
+    [("--algorithm", "token-bucket"), ("--fault", "admit-one-fewer"), ("--fault", "short-wait")],
+    ids=lambda options: options[1],
+)
+def test_until_decided_reaches_the_fixed_runs_verdict_on_the_fault_matrix(
+    target: tuple[str, str], tmp_path: Path
+) -> None:
+    verdicts = {}
+    for until in ("duration", "decided"):
+        folder = tmp_path / until
+        folder.mkdir()
+        # The quick scenario, long enough for the live judge (a request timeout behind) to
+        # decide its cases before its end.
+        done = run(folder, "--scenario", str(QUICK), "--duration", "16s", "--latency",
+                   "5ms..30ms", "--until", until, *target)  # fmt: skip
+        assert "Traceback" not in done.stdout + done.stderr, done.stderr[-3000:]
+        verdict = json.loads((folder / "run" / "verdict.json").read_text())
+        failed = {c["id"] for c in verdict["checks"] if c["outcome"] == "fail"}
+        verdicts[until] = (done.returncode, verdict["status"], failed)
+    assert verdicts["decided"][:2] == verdicts["duration"][:2], verdicts
+    if target[0] == "--fault":
+        designed = FAULTS[target[1]].caught_by
+        assert designed in verdicts["decided"][2], verdicts
+    assert load_chats(tmp_path / "decided" / "run") < load_chats(tmp_path / "duration" / "run")
