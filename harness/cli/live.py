@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from opentelemetry.sdk.metrics import MeterProvider
+
+from harness.cli.live_metrics import LiveMetrics, otlp_metrics
 from harness.conformance import CHECK_COLUMNS, QUOTA_RESET_COLUMNS, check_input
 from harness.conformance.live import LiveJudgement, complete_prefix, cutoff_ns, judge_live
 from harness.load.settings import SETTINGS_FILE, read_settings
@@ -88,16 +91,32 @@ def live_block(judgement: LiveJudgement, elapsed_s: float, expected_s: float) ->
 def _run(
     run_dir: Path, parent: int, fail_fast: bool, interval_s: float, out: TextIO, tell: TextIO
 ) -> int:
+    settings = read_settings(run_dir / SETTINGS_FILE)
+    exported = otlp_metrics(settings.run_id)
+    try:
+        return _rounds(run_dir, parent, fail_fast, interval_s, (out, tell), exported)
+    finally:
+        if exported is not None:
+            exported[1].shutdown()  # the last values are pushed before the judge ends
+
+
+def _rounds(
+    run_dir: Path,
+    parent: int,
+    fail_fast: bool,
+    interval_s: float,
+    streams: tuple[TextIO, TextIO],
+    exported: tuple[LiveMetrics, MeterProvider] | None,
+) -> int:
+    out, tell = streams
     started = time.monotonic()
-    expected_s, pause_s = 0.0, interval_s
+    expected_s = read_settings(run_dir / SETTINGS_FILE).scenario.duration_ns / NS
+    pause_s = interval_s
     while _alive(parent):
         time.sleep(pause_s)
         began = time.process_time()
         try:
             judgement = judge_once(run_dir)
-            if not expected_s and (run_dir / SETTINGS_FILE).exists():
-                scenario = read_settings(run_dir / SETTINGS_FILE).scenario
-                expected_s = scenario.duration_ns / NS
         except Exception as exc:  # a failed round is no verdict (the offline check is): go on
             print(f"aisk-harness live: not judged this time: {exc}", file=out, flush=True)
             continue
@@ -106,6 +125,8 @@ def _run(
         pause_s = max(interval_s, (time.process_time() - began) * (1 / CPU_SHARE - 1))
         if judgement is None:
             continue
+        if exported is not None:
+            exported[0].update(judgement)
         print(live_block(judgement, time.monotonic() - started, expected_s), file=out, flush=True)
         # What the parent reads: the cases decided so far (harness.locust.live).
         print(f"{DECIDED} {json.dumps(sorted(judgement.decided))}", file=tell, flush=True)

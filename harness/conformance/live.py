@@ -28,7 +28,8 @@ always the offline ``check`` of the whole run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +42,7 @@ from harness.conformance.findings import Evidence, Finding, Outcome
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult
 from harness.run.records import is_load_chat
+from harness.run.summary import late_sends
 
 __all__ = [
     "PROOF_CHECKS",
@@ -179,6 +181,8 @@ class LiveJudgement:
     judged: int
     checks: tuple[LiveCheck, ...]
     cases: frozenset[str] = frozenset()  # the cases with load chats in the prefix
+    answers: dict[tuple[str, str], int] = field(default_factory=dict)  # (case, outcome) → chats
+    late: dict[str, int] = field(default_factory=dict)  # open-model sends late, by case
 
     @property
     def violation(self) -> LiveCheck | None:
@@ -226,5 +230,14 @@ def judge_live(data: CheckInput, cutoff: int) -> LiveJudgement:
         finding = entry.judge(context)
         result = CheckResult.of(entry.id, entry.title, finding)
         checks.append(LiveCheck(result, _proof(result, answered_by, cutoff), _unpowered(finding)))
-    cases = frozenset(str(case) for case in data.chats["case"].unique())
-    return LiveJudgement(cutoff, len(records), tuple(checks), cases)
+    chats = data.chats
+    cases = frozenset(str(case) for case in chats["case"].unique())
+    return LiveJudgement(
+        cutoff, len(records), tuple(checks), cases, _answers(chats), late_sends(chats)
+    )
+
+
+def _answers(chats: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """The load's chats in the prefix by case and outcome (what the metrics export)."""
+    pairs = zip(chats["case"].astype(str), chats["outcome"].astype(str), strict=True)
+    return dict(Counter(pairs))
