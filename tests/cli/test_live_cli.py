@@ -8,11 +8,14 @@ never show the API key.
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
 import subprocess
+import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -135,3 +138,44 @@ def test_until_decided_reaches_the_fixed_runs_verdict_on_the_fault_matrix(
         designed = FAULTS[target[1]].caught_by
         assert designed in verdicts["decided"][2], verdicts
     assert load_chats(tmp_path / "decided" / "run") < load_chats(tmp_path / "duration" / "run")
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector that keeps each body it is sent."""
+
+    bodies: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        Receiver.bodies.append(body if self.path == "/v1/metrics" else b"")
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_the_live_metrics_reach_an_otlp_collector(tmp_path: Path, target: Target) -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_port}"
+        done = subprocess.run(
+            harness_command("run", "--target", target.url, "--api-key", API_KEY,
+                            "--scenario", str(QUICK), "--duration", "10s",
+                            "--request-timeout", REQUEST_TIMEOUT_S, "--no-report",
+                            "--out", str(tmp_path / "run")),
+            cwd=tmp_path, env=clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint),
+            capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert done.returncode == 0, done.stderr[-3000:]
+    sent = b"".join(Receiver.bodies)
+    for name in (b"aisk.chats", b"aisk.check.state", b"aisk.check.keys_with_power"):
+        assert name in sent
+    assert API_KEY.encode() not in sent
