@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -155,6 +156,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--interval", type=float, default=INTERVAL_S)
     args = parser.parse_args(argv)
     lowest_priority()
+    # Stopped by its parent (SIGTERM) at the run's end: the metrics' last push still happens.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(0))
     return _run(
         args.run_dir, args.parent_pid, args.fail_fast, args.interval, sys.stderr, sys.stdout
     )

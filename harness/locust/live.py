@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # harness.cli.live's VIOLATION_EXIT and DECIDED (the CLI is not imported here).
 VIOLATION_EXIT = 5
 DECIDED = "decided"
+STOP_GRACE_S = 3.0
 
 
 class LiveJudge:
@@ -73,10 +74,16 @@ class LiveJudge:
             self._on_violation()
 
     def stop(self) -> None:
-        """The run is over: the child goes (it writes nothing, so it can stop at any instant)."""
+        """The run is over: the child goes (it writes nothing, so it can stop at any instant;
+        it is given ``STOP_GRACE_S`` to push its last metrics)."""
         if self._watch is not None:
             self._watch.kill(block=False)
         child = self._child
-        if child is not None and child.poll() is None:
+        if child is None or child.poll() is not None:
+            return
+        child.terminate()  # it pushes its last metrics, if it exports any, then ends
+        try:
+            child.wait(timeout=STOP_GRACE_S)
+        except gevent.subprocess.TimeoutExpired:
             child.kill()
             child.wait()
