@@ -15,7 +15,7 @@ import pandas as pd
 from harness.api.answer import UNREAD_BODY, ErrorClass
 from harness.conformance import answers, bursts, limits, probes, quota, waits
 from harness.conformance.context import CheckContext
-from harness.conformance.findings import Outcome
+from harness.conformance.findings import Finding, Outcome
 from harness.conformance.registry import REGISTRY, Check
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult, Status, Verdict, status_of
@@ -50,6 +50,11 @@ def unanswered(records: pd.DataFrame) -> dict[str, int]:
 
 
 def _result(entry: Check, context: CheckContext) -> CheckResult:
+    why = context.data.not_applicable.get(entry.id)
+    if why is not None:  # a profile's run: never a pass for what it cannot show
+        return CheckResult.of(
+            entry.id, entry.title, Finding(Outcome.SKIPPED, f"not applicable: {why}")
+        )
     return CheckResult.of(entry.id, entry.title, entry.judge(context))
 
 

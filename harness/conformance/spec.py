@@ -147,6 +147,7 @@ class CheckInput:
     second_org: bool
     tolerance: Tolerance = field(default_factory=Tolerance)
     resets: pd.DataFrame | None = None
+    not_applicable: dict[str, str] = field(default_factory=dict)  # check id -> why (a profile's)
 
     def with_resets(self, refused: pd.DataFrame) -> pd.DataFrame:
         """Quota refusals among the records, with what their answers said of the reset."""
@@ -209,6 +210,15 @@ def check_input(
         cases={case.case.name: _case_spec(plan, case.case.name) for case in plan.cases},
         org_timezone=ZoneInfo(plan.org_timezone),
         second_org=plan.second_org,
-        tolerance=tolerance or Tolerance(),
+        tolerance=tolerance or _tolerance(plan),
         resets=resets,
+        not_applicable=dict(plan.not_applicable),
     )
+
+
+def _tolerance(plan: RunPlan) -> Tolerance:
+    """The default slack, with the granularity of the waits a profile's target reports (an
+    HTTP ``Retry-After`` counts whole seconds)."""
+    if plan.wait_granularity_ns is None:
+        return Tolerance()
+    return Tolerance(granularity_ns=max(Tolerance().granularity_ns, plan.wait_granularity_ns))

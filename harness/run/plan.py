@@ -60,6 +60,11 @@ class RunPlan(_Model):
     budget: RunBudget | None = None  # None: a run from before budgets existed
     label: str | None = None  # ``run --label``: names the run in comparisons and histories
     versions: dict[str, str] = Field(default_factory=dict)  # harness, locust, python
+    # A profile other than the chatbot API's (``harness.profiles``): the checks it cannot apply,
+    # each with the reason, and the resolution of the waits its target reports (None: the API's).
+    profile: str = "chatbot"
+    not_applicable: dict[str, str] = Field(default_factory=dict)
+    wait_granularity_ns: int | None = None
 
     def case(self, name: str) -> CasePlan:
         for plan in self.cases:
