@@ -151,11 +151,38 @@ def _traits(buckets: list[Bucket], tolerance: Tolerance) -> _Traits:
     return _Traits(throttles, long_wait, over_limit, falsified, confirmed, unanchored, phases)
 
 
-def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
+def _declared(buckets: list[Bucket], traits: _Traits, declared: Family) -> Identification | None:
+    """The declared family, where the trace does not refute it (None where it does): the
+    declaration is the policy, so the family's own, tighter checks are the policy's."""
+    refuted = {
+        Family.TOKEN_BUCKET: traits.long_wait,
+        Family.SLIDING_LOG: traits.over_limit,
+        Family.FIXED_WINDOW: traits.falsified,
+        Family.ANCHORED_WINDOW: traits.unanchored,
+    }[declared]
+    if refuted:
+        return None
+    why = (
+        f"declared by the scenario, and the trace ({traits.throttles} throttles) does not refute it"
+    )
+    if declared is Family.TOKEN_BUCKET:
+        return Identification(declared, why, parameters=_refill(buckets))
+    if declared is Family.FIXED_WINDOW:
+        return Identification(declared, why, traits.phases, _alignment(buckets, traits.phases))
+    return Identification(declared, why)
+
+
+def identify(
+    buckets: list[Bucket], tolerance: Tolerance, declared: Family | None = None
+) -> Identification:
     """The family the trace is held to: one whose own checks cannot fail a correct target of any
-    family (module docstring), or undetermined."""
+    family (module docstring), or undetermined; or the ``declared`` family (an http profile's
+    policy) where the trace does not refute it."""
     traits = _traits(buckets, tolerance)
     throttles, phases, confirmed = traits.throttles, traits.phases, traits.confirmed
+    held = _declared(buckets, traits, declared) if declared is not None else None
+    if held is not None:
+        return held
     if not throttles:
         return Identification(Family.UNDETERMINED, "no throttle was seen")
     if not traits.over_limit:

@@ -148,6 +148,7 @@ class CheckInput:
     tolerance: Tolerance = field(default_factory=Tolerance)
     resets: pd.DataFrame | None = None
     not_applicable: dict[str, str] = field(default_factory=dict)  # check id -> why (a profile's)
+    declared_family: str | None = None  # a profile's declared limiter family (identify.Family)
 
     def with_resets(self, refused: pd.DataFrame) -> pd.DataFrame:
         """Quota refusals among the records, with what their answers said of the reset."""
@@ -213,6 +214,7 @@ def check_input(
         tolerance=tolerance or _tolerance(plan),
         resets=resets,
         not_applicable=dict(plan.not_applicable),
+        declared_family=plan.declared_family,
     )
 
 

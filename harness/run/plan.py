@@ -65,6 +65,7 @@ class RunPlan(_Model):
     profile: str = "chatbot"
     not_applicable: dict[str, str] = Field(default_factory=dict)
     wait_granularity_ns: int | None = None
+    declared_family: str | None = None  # the family the profile's policy declares, if one
 
     def case(self, name: str) -> CasePlan:
         for plan in self.cases:

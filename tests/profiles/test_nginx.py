@@ -62,6 +62,8 @@ def test_a_correct_limit_req_is_conformant_and_agrees_with_nginx(tmp_path: Path)
         )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "CONFORMANT: 0 of 11 checks failed" in done.stdout
+    # the declared leaky bucket (a token bucket of burst + 1), held to its own bound
+    assert "limiter: token-bucket (declared by the scenario" in done.stdout
     theirs = _nginx_decisions(tmp_path / "nginx" / "logs" / "access.log")
     assert _harness_decisions(run_dir) == theirs
     # every key both passed and was rejected: the run reached the limit, on every key

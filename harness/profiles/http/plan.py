@@ -123,4 +123,5 @@ def http_plan(
         not_applicable=_not_applicable(scenario),
         # Retry-After and RateLimit-Reset both count whole seconds.
         wait_granularity_ns=NS if retry_after else None,
+        declared_family=scenario.cases[0].policy.family,
     )

@@ -92,6 +92,9 @@ class Policy(_Strict):
     limit: int = Field(ge=1, le=2**31 - 1)
     window: GoDuration
     vary: Literal["key", "none"] = "key"
+    # The family the limiter is meant to be; the checks then hold the trace to that family's
+    # own bounds unless the trace refutes it (None: identified from the trace alone).
+    family: Literal["token-bucket", "sliding-log", "fixed-window", "anchored-window"] | None = None
 
     @property
     def window_ns(self) -> int:
@@ -154,6 +157,9 @@ class HttpScenario(_Strict):
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
             raise ValueError(f"case name {twice[0]!r} is used twice; names must be unique")
+        families = {case.policy.family for case in self.cases}
+        if len(families) > 1:
+            raise ValueError("policy.family: one family for every case of a run (or none)")
         sources = sum(case.keys for case in self.cases if case.key.by == "source-address")
         if sources > MAX_SOURCE_KEYS:
             raise ValueError(
