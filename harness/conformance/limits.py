@@ -201,7 +201,9 @@ def over_admissions(
     return None
 
 
-def under_admissions(bucket: Bucket, tolerance: Tolerance) -> Problem | None:
+def under_admissions(
+    bucket: Bucket, tolerance: Tolerance, family: Family = Family.UNDETERMINED
+) -> Problem | None:
     """The first throttle this key got while it provably still had budget, if any."""
     rate = bucket.rate
     throttled, consumers = bucket.where(THROTTLED), bucket.consumers()
@@ -214,6 +216,8 @@ def under_admissions(bucket: Bucket, tolerance: Tolerance) -> Problem | None:
             f"throttled although fewer than {rate.limit} requests of this key came before it",
             bucket.evidence(AdmissionProblem.THROTTLED_FRESH_KEY, fresh[:1], expected, observed),
         )
+    if family is Family.SLIDING_WINDOW_COUNTER:
+        return _counter_under_admission(bucket, tolerance, throttled, consumers)
     recent = too_few_before(
         bucket.lo, bucket.hi, throttled, consumers, rate.limit, tolerance.long(rate.duration_ns)
     )
@@ -225,6 +229,32 @@ def under_admissions(bucket: Bucket, tolerance: Tolerance) -> Problem | None:
         f"{rate.canonical_duration} before it (assuming a sliding log, a fixed window or a "
         "token bucket; a sliding-window counter could do this)",
         bucket.evidence(AdmissionProblem.THROTTLED_WITH_BUDGET, recent[:1], expected, observed),
+    )
+
+
+def _counter_under_admission(
+    bucket: Bucket, tolerance: Tolerance, throttled: Index, consumers: Index
+) -> Problem | None:
+    """A declared sliding-window counter's own bound: its estimate counts at most the current
+    and the previous period, both within 2·D⁺ before a request, so with fewer than L requests
+    there it must admit."""
+    rate = bucket.rate
+    horizon = 2 * tolerance.long(rate.duration_ns)
+    recent = too_few_before(bucket.lo, bucket.hi, throttled, consumers, rate.limit, horizon)
+    if not len(recent):
+        return None
+    expected = f"no throttle before {rate.limit} requests within two {rate.canonical_duration}"
+    return Problem(
+        f"throttled although fewer than {rate.limit} requests of this key came within the two "
+        f"{rate.canonical_duration} periods before it, more than a sliding-window counter "
+        "remembers (are throttled requests counted? then a client that keeps asking is never "
+        "admitted again)",
+        bucket.evidence(
+            AdmissionProblem.THROTTLED_WITH_BUDGET,
+            recent[:1],
+            expected,
+            f"throttled after fewer than {rate.limit}",
+        ),
     )
 
 
@@ -249,7 +279,8 @@ def over_admission_finding(context: CheckContext) -> Finding:
 @check(5, "under-admission", "Under-admission and recovery")
 def under_admission_finding(context: CheckContext) -> Finding:
     buckets, silent = decided(context.buckets)
-    found = (under_admissions(bucket, context.tolerance) for bucket in buckets)
+    family = context.identification.family
+    found = (under_admissions(bucket, context.tolerance, family) for bucket in buckets)
     problems = [problem for problem in found if problem is not None]
     power = Power.of(
         case_power(case, keys, [throttled(b) for b in keys], "was never throttled", REMEDY_RATE)
@@ -265,7 +296,7 @@ def _isolation_problem(bucket: Bucket, context: CheckContext) -> Problem | None:
         found = over_admissions(bucket, context.identification, context.tolerance)
         prefix = f"rotating {bucket.case.rotate} split one key"
     else:
-        found = under_admissions(bucket, context.tolerance)
+        found = under_admissions(bucket, context.tolerance, context.identification.family)
         prefix = "another key's traffic used this key's budget"
     return None if found is None else Problem(f"{prefix}: {found.text}", found.evidence)
 

@@ -75,3 +75,15 @@ def nginx(config: str, prefix: Path) -> Iterator[str]:
     conf.write_text((CONFIGS / config).read_text().replace("@PORT@", str(port)))
     with running([path, "-p", str(prefix), "-c", str(conf)], port, prefix / "server.log"):
         yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def haproxy(config: str, folder: Path) -> Iterator[str]:
+    """HAProxy in the foreground (``-db``) with ``configs/<config>``: its base URL."""
+    path = binary("haproxy", "apt-get install haproxy")
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "haproxy.cfg"
+    conf.write_text((CONFIGS / config).read_text().replace("@PORT@", str(port)))
+    with running([path, "-db", "-f", str(conf)], port, folder / "server.log"):
+        yield f"http://127.0.0.1:{port}"

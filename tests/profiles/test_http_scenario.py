@@ -80,3 +80,12 @@ def test_the_plan_marks_the_chatbot_checks_and_a_missing_wait_not_applicable() -
     plan = http_plan(with_wait, http_keys(with_wait), run_id="r", target="http://x", versions={})
     assert "wait-honesty" not in plan.not_applicable
     assert plan.wait_granularity_ns == 1_000_000_000  # Retry-After counts whole seconds
+
+
+def test_one_declared_family_for_every_case() -> None:
+    bucket = {**CASE, "policy": {"limit": 5, "window": "1s", "family": "token-bucket"}}
+    counter = {**CASE, "name": "d", "policy": {"limit": 5, "window": "1s", "family": "sliding-log"}}
+    assert "one family for every case" in _error({"cases": [bucket, counter]})
+    scenario = parse_http_scenario({"cases": [bucket]})
+    plan = http_plan(scenario, http_keys(scenario), run_id="r", target="http://x", versions={})
+    assert plan.declared_family == "token-bucket"

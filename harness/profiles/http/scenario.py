@@ -94,7 +94,16 @@ class Policy(_Strict):
     vary: Literal["key", "none"] = "key"
     # The family the limiter is meant to be; the checks then hold the trace to that family's
     # own bounds unless the trace refutes it (None: identified from the trace alone).
-    family: Literal["token-bucket", "sliding-log", "fixed-window", "anchored-window"] | None = None
+    family: (
+        Literal[
+            "token-bucket",
+            "sliding-log",
+            "fixed-window",
+            "anchored-window",
+            "sliding-window-counter",
+        ]
+        | None
+    ) = None
 
     @property
     def window_ns(self) -> int:
