@@ -134,7 +134,8 @@ def _traits(buckets: list[Bucket], tolerance: Tolerance) -> _Traits:
         rate = bucket.rate
         throttled, retry_lo, retry_hi = retry_bounds(bucket, tolerance)
         throttles += len(throttled)
-        bound = tolerance.long(rate.duration_ns) / rate.limit + tolerance.granularity_ns
+        resolution = tolerance.granularity_ns + tolerance.wait_resolution_ns
+        bound = tolerance.long(rate.duration_ns) / rate.limit + resolution
         long_wait |= bool(len(throttled) and bucket.wait_ns[throttled].max() > bound)
         admitted = bucket.where(ADMITTED)
         short = tolerance.short(rate.duration_ns)

@@ -87,21 +87,26 @@ class Tolerance:
 
     ``granularity_ns``: the server's clock and ``wait`` resolution (g); ``boundary_ns``: `<` vs `≤`
     and rounding at window edges (β); ``rate_error``: server vs client clock rate (ρ);
-    ``server_clock_ns``: how far the target's wall clock may be from ours (quota instants only).
+    ``server_clock_ns``: how far the target's wall clock may be from ours (quota instants only);
+    ``wait_resolution_ns``: how coarse a reported wait is beyond g (an HTTP ``Retry-After`` counts
+    whole seconds: 1 s; the chatbot API's waits are exact: 0).
     """
 
     granularity_ns: int = 1_000
     boundary_ns: int = 1_000_000
     rate_error: float = 2e-4
     server_clock_ns: int = 2_000_000_000
+    wait_resolution_ns: int = 0
 
     def short(self, duration_ns: int) -> int:
         """D⁻: a window surely shorter than the server's."""
         return int(duration_ns * (1 - self.rate_error)) - self.boundary_ns
 
     def retry_slack(self, wait_ns: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """ω: how far a promised retry instant may be from ``τ + wait`` (g + β + ρ·wait)."""
-        return self.granularity_ns + self.boundary_ns + self.rate_error * wait_ns
+        """ω: how far a promised retry instant may be from ``τ + wait`` (g + r + β + ρ·wait, r the
+        wait's resolution)."""
+        slack = self.granularity_ns + self.wait_resolution_ns + self.boundary_ns
+        return slack + self.rate_error * wait_ns
 
     def long(self, duration_ns: int) -> int:
         """D⁺: a window surely longer than the server's."""
@@ -219,8 +224,8 @@ def check_input(
 
 
 def _tolerance(plan: RunPlan) -> Tolerance:
-    """The default slack, with the granularity of the waits a profile's target reports (an
-    HTTP ``Retry-After`` counts whole seconds)."""
-    if plan.wait_granularity_ns is None:
+    """The default slack, with the resolution of the waits a profile's target reports (an HTTP
+    ``Retry-After`` counts whole seconds)."""
+    if plan.wait_resolution_ns is None:
         return Tolerance()
-    return Tolerance(granularity_ns=max(Tolerance().granularity_ns, plan.wait_granularity_ns))
+    return Tolerance(wait_resolution_ns=plan.wait_resolution_ns)

@@ -64,7 +64,7 @@ class RunPlan(_Model):
     # each with the reason, and the resolution of the waits its target reports (None: the API's).
     profile: str = "chatbot"
     not_applicable: dict[str, str] = Field(default_factory=dict)
-    wait_granularity_ns: int | None = None
+    wait_resolution_ns: int | None = None
     declared_family: str | None = None  # the family the profile's policy declares, if one
 
     def case(self, name: str) -> CasePlan:

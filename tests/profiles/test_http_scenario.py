@@ -75,11 +75,11 @@ def test_the_plan_marks_the_chatbot_checks_and_a_missing_wait_not_applicable() -
     scenario = parse_http_scenario({"cases": [{**CASE, "throttle": {"wait": "none"}}]})
     plan = http_plan(scenario, http_keys(scenario), run_id="r", target="http://x", versions={})
     assert set(plan.not_applicable) == {*NOT_APPLICABLE, "wait-honesty"}
-    assert plan.wait_granularity_ns is None
+    assert plan.wait_resolution_ns is None
     with_wait = parse_http_scenario({"cases": [CASE]})
     plan = http_plan(with_wait, http_keys(with_wait), run_id="r", target="http://x", versions={})
     assert "wait-honesty" not in plan.not_applicable
-    assert plan.wait_granularity_ns == 1_000_000_000  # Retry-After counts whole seconds
+    assert plan.wait_resolution_ns == 1_000_000_000  # Retry-After counts whole seconds
 
 
 def test_one_declared_family_for_every_case() -> None:

@@ -122,6 +122,6 @@ def http_plan(
         profile=PROFILE,
         not_applicable=_not_applicable(scenario),
         # Retry-After and RateLimit-Reset both count whole seconds.
-        wait_granularity_ns=NS if retry_after else None,
+        wait_resolution_ns=NS if retry_after else None,
         declared_family=scenario.cases[0].policy.family,
     )
