@@ -16,18 +16,22 @@ from harness.api.answer import UNREAD_BODY, ErrorClass
 from harness.conformance import answers, bursts, limits, probes, quota, waits
 from harness.conformance.context import CheckContext
 from harness.conformance.findings import Finding, Outcome
+from harness.conformance.ratelimit_fields import RATELIMIT_FIELDS
 from harness.conformance.registry import REGISTRY, Check
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult, Status, Verdict, status_of
 from harness.run.completeness import Completeness
 from harness.run.summary import RefusedChats, late_sends
 
-__all__ = ["CHECKS", "CHECK_IDS", "evaluate", "require_checks", "unanswered"]
+__all__ = ["CHECKS", "CHECK_IDS", "PROFILE_CHECKS", "evaluate", "require_checks", "unanswered"]
 
 # The modules whose import registered the checks (named, so the import reads as used).
 CHECK_MODULES = (answers, bursts, limits, waits, quota, probes)
 CHECKS: tuple[Check, ...] = tuple(REGISTRY)
 CHECK_IDS = REGISTRY.ids
+# Checks of a profile's own (``harness.profiles``), judged after the registry's on its runs only:
+# a chatbot run's verdict lists exactly the registry's.
+PROFILE_CHECKS: dict[str, tuple[Check, ...]] = {"http": (RATELIMIT_FIELDS,)}
 # Checks judged at once: each is a pure function of the shared, read-only context, and most of
 # their time is numpy and Arrow work that releases the GIL, so threads put both cores to use
 # (10 M records: judged in 5.0 s one at a time, 3.5-3.8 s two at a time; bench checks_scale).
@@ -73,7 +77,8 @@ def evaluate(
     the records judged are the whole run (``completeness``, ``lost_processes``)."""
     context = CheckContext.of(data)
     with ThreadPoolExecutor(JUDGES, thread_name_prefix="judge") as judges:
-        results = list(judges.map(lambda entry: _result(entry, context), CHECKS))
+        entries = (*CHECKS, *PROFILE_CHECKS.get(data.profile, ()))
+        results = list(judges.map(lambda entry: _result(entry, context), entries))
     missing = unanswered(data.records)
     whole = completeness or Completeness((), (), (), ())
     lost = sorted({*lost_processes, *whole.lost_workers})

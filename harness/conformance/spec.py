@@ -20,6 +20,7 @@ from harness.run.records import PROBE_PHASE_PREFIX, is_load_chat, starts_with
 
 __all__ = [
     "CHECK_COLUMNS",
+    "PROFILE_COLUMNS",
     "QUOTA_RESET_COLUMNS",
     "CaseSpec",
     "CheckInput",
@@ -68,6 +69,9 @@ CHECK_COLUMNS = (
     "detail",
     "answer_chars",
 )
+# What the checks of a profile other than the chatbot API's read besides (the answer's raw
+# limit headers, for the IETF RateLimit fields check).
+PROFILE_COLUMNS = ("m_other",)
 # Among them, what a quota answer's reset says: read on the quota refusals' rows alone
 # (``read_run_records(refusal_columns=...)``), since no check reads them on any other row.
 QUOTA_RESET_COLUMNS = (
@@ -154,6 +158,7 @@ class CheckInput:
     resets: pd.DataFrame | None = None
     not_applicable: dict[str, str] = field(default_factory=dict)  # check id -> why (a profile's)
     declared_family: str | None = None  # a profile's declared limiter family (identify.Family)
+    profile: str = "chatbot"  # the run's target profile (run.json): which profile checks apply
 
     def with_resets(self, refused: pd.DataFrame) -> pd.DataFrame:
         """Quota refusals among the records, with what their answers said of the reset."""
@@ -220,6 +225,7 @@ def check_input(
         resets=resets,
         not_applicable=dict(plan.not_applicable),
         declared_family=plan.declared_family,
+        profile=plan.profile,
     )
 
 

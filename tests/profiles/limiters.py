@@ -3,6 +3,7 @@ stopped at teardown; a missing binary skips its test with that one reason."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -46,10 +47,13 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> N
 
 
 @contextmanager
-def running(command: list[str], port: int, log: Path) -> Iterator[None]:
+def running(
+    command: list[str], port: int, log: Path, env: dict[str, str] | None = None
+) -> Iterator[None]:
     """``command`` in the foreground until the block ends (terminated, then killed)."""
+    environment = {**os.environ, **(env or {})}
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment)
     try:
         _wait_listening(port, process, log)
         yield
@@ -86,4 +90,20 @@ def haproxy(config: str, folder: Path) -> Iterator[str]:
     conf = folder / "haproxy.cfg"
     conf.write_text((CONFIGS / config).read_text().replace("@PORT@", str(port)))
     with running([path, "-db", "-f", str(conf)], port, folder / "server.log"):
+        yield f"http://127.0.0.1:{port}"
+
+
+NODE_DIR = Path(__file__).parent / "node"
+
+
+@contextmanager
+def express(draft: str, folder: Path) -> Iterator[str]:
+    """``node/server.mjs`` (express-rate-limit, the IETF fields of ``draft``): its base URL."""
+    path = binary("node", "apt-get install nodejs npm")
+    if not (NODE_DIR / "node_modules" / "express-rate-limit").is_dir():
+        pytest.skip(f"express-rate-limit is not installed (npm ci --prefix {NODE_DIR})")
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [path, str(NODE_DIR / "server.mjs")]
+    with running(command, port, folder / "server.log", {"PORT": str(port), "DRAFT": draft}):
         yield f"http://127.0.0.1:{port}"

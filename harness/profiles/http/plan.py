@@ -15,6 +15,7 @@ from harness.load.scenario import (
     Case,
     Hammer,
     Paced,
+    Polite,
     Population,
     RateLimitSpec,
     Scenario,
@@ -63,7 +64,11 @@ def http_keys(scenario: HttpScenario) -> dict[str, list[HttpKey]]:
 
 def _case(case: HttpCase, duration: str) -> Case:
     vary = _VARY[case.key.by] if case.policy.vary == "key" else "none"
-    behaviour = Hammer(kind="hammer") if case.rate is None else Paced(kind="paced", rate=case.rate)
+    behaviour: Hammer | Paced | Polite = Hammer(kind="hammer")
+    if case.rate is not None:
+        behaviour = Paced(kind="paced", rate=case.rate)
+    elif case.behaviour == "polite":
+        behaviour = Polite(kind="polite")
     return Case(
         name=case.name,
         behaviour=behaviour,

@@ -121,7 +121,8 @@ class Throttle(_Strict):
 
 class HttpCase(_Strict):
     """One declared limit, driven by ``keys`` keys with ``clients_per_key`` closed-loop clients
-    each (``hammer``: send on every answer; ``paced``: ``rate`` requests per second and key)."""
+    each (``hammer``: send on every answer; ``paced``: ``rate`` requests per second and key;
+    ``polite``: as hammer, but after a throttle sleep its reported wait and retry)."""
 
     name: str
     request: RequestSpec = Field(default_factory=RequestSpec)
@@ -130,7 +131,7 @@ class HttpCase(_Strict):
     throttle: Throttle = Field(default_factory=Throttle)
     keys: int = Field(default=1, ge=1, le=MAX_SOURCE_KEYS)
     clients_per_key: int = Field(default=1, ge=1, le=64)
-    behaviour: Literal["hammer", "paced"] = "hammer"
+    behaviour: Literal["hammer", "paced", "polite"] = "hammer"
     rate: float | None = Field(default=None, gt=0, le=10_000)
     duration: GoDuration | None = None
     max_requests_per_key: int = Field(default=5_000, ge=1, le=1_000_000)
@@ -146,6 +147,8 @@ class HttpCase(_Strict):
     def _coherent(self) -> HttpCase:
         if (self.behaviour == "paced") != (self.rate is not None):
             raise ValueError("'rate' (requests per second and key) is for behaviour = 'paced' only")
+        if self.behaviour == "polite" and self.throttle.wait == "none":
+            raise ValueError("behaviour = 'polite' needs a wait to sleep: set throttle.wait")
         if self.key.by == "none" and self.policy.vary == "key":
             raise ValueError("policy.vary = 'key' needs keys: set key.by, or policy.vary = 'none'")
         if self.key.by == "none" and self.keys != 1:

@@ -24,6 +24,7 @@ from harness.run.records import Origin, Record, RequestContext, Times
 __all__ = ["HttpKey", "Recorder", "key_mode", "send_case"]
 
 PROCESS = "local"  # one sending process: the records' ``process``
+RETRY_PHASE = "polite-retry"  # a request sent right after a reported wait (as the chatbot's)
 _NO_OFFSET = ClockOffset(0, 0)
 
 
@@ -117,6 +118,7 @@ class _Client:
         )
         pace_ns = int(1e9 * case.clients_per_key / case.rate) if case.rate is not None else 0
         start = time.monotonic_ns()
+        phase: str = case.behaviour
         with httpx.Client(base_url=self.target, transport=transport, timeout=self.timeout_s) as c:
             for seq in range(self.budget):
                 if pace_ns:
@@ -126,7 +128,13 @@ class _Client:
                 if stop.is_set() or time.monotonic_ns() >= self.deadline_mono_ns:
                     return
                 times, answer = _exchange(c, case, key, seq)
-                recorder.add(context, case.behaviour, times, answer)
+                recorder.add(context, phase, times, answer)
+                phase = case.behaviour
+                if case.behaviour == "polite" and answer.wait_ns is not None:
+                    # sleep the reported wait, then retry: what wait-honesty judges
+                    if stop.wait(answer.wait_ns / 1e9):
+                        return
+                    phase = RETRY_PHASE
 
 
 def send_case(
