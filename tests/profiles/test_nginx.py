@@ -61,7 +61,7 @@ def test_a_correct_limit_req_is_conformant_and_agrees_with_nginx(tmp_path: Path)
             check=False,
         )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "CONFORMANT: 0 of 11 checks failed" in done.stdout
+    assert "CONFORMANT: 0 of 12 checks failed" in done.stdout
     # the declared leaky bucket (a token bucket of burst + 1), held to its own bound
     assert "limiter: token-bucket (declared by the scenario" in done.stdout
     theirs = _nginx_decisions(tmp_path / "nginx" / "logs" / "access.log")
