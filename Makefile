@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-slow test-timing lint bench clean
+.PHONY: run test test-slow test-timing lint docs bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -22,11 +22,17 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 	$(BIN)/pytest -m "not slow and not timing" -n 4 --dist worksteal
 
 # Tests whose assertion is a measured speed or latency: one process, nothing else beside them.
 test-timing: $(STAMP)
 	$(BIN)/pytest -m timing -p no:xdist
+
+# The site: the reference pages regenerated from the code, then built into site/.
+docs: $(STAMP)
+	$(BIN)/python docs/gen_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow
@@ -35,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site

@@ -1,17 +1,11 @@
-"""The aisk-harness locustfile: ``locust -f locustfiles/aisk.py --host URL`` (web UI or headless).
+"""``locust -f locustfiles/aisk.py --host URL``: the packaged locustfile, for Locust by hand.
 
-``aisk-harness run`` drives it headless with one option, ``--aisk-settings``; run directly, it
-takes the harness's run options as ``--aisk-NAME`` (the API key from AISK_API_KEY). Locust prints
-``--help`` before it loads a locustfile, so ``locust --help`` cannot list them;
-``python locustfiles/aisk.py --help`` does.
+The logic is in ``harness/locust/locustfiles/aisk.py`` (what ``aisk-harness run`` hands Locust);
+importing it attaches the harness to Locust's events once. ``python locustfiles/aisk.py --help``
+lists the ``--aisk-NAME`` options.
 """
 
-from locust import events
-
-from harness.locust.attach import attach
-from harness.locust.user import KeyUser
-
-attach(events)
+from harness.locust.locustfiles.aisk import KeyUser
 
 __all__ = ["KeyUser"]
 

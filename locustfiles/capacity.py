@@ -1,17 +1,9 @@
-"""The capacity search's locustfile: the harness's recording users under a stepped load shape.
+"""``locust -f locustfiles/capacity.py``: the packaged capacity locustfile, for Locust by hand.
 
-``aisk-harness capacity`` drives it headless; run directly it takes the ``--aisk-*`` options of
-``aisk.py`` plus ``--aisk-steps`` and ``--aisk-step-duration``, and a scenario whose one case
-hammers (one slot per user; see ``harness/cli/capacity.py`` for the one it writes).
+The logic is in ``harness/locust/locustfiles/capacity.py`` (what ``aisk-harness capacity`` hands
+Locust); Locust finds its user and its load shape among this module's names.
 """
 
-from locust import events
-
-from harness.locust.attach import attach
-from harness.locust.shape import StepShape, register_steps
-from harness.locust.user import KeyUser
-
-attach(events)
-register_steps(events)
+from harness.locust.locustfiles.capacity import KeyUser, StepShape
 
 __all__ = ["KeyUser", "StepShape"]

@@ -111,7 +111,7 @@ def write_run(
             sent = START_NS + position * GAP_NS
             records.append(chat_record(len(records), case, sent, latency, outcome))
     sink = RecordSink(run_dir, "local")
-    sink.append_table(records_to_table(records))
+    sink.write(records_to_table(records))
     sink.close()
     if judged is not None:
         write_verdict(run_dir, judged)
@@ -157,7 +157,7 @@ def write_capacity_run(
             )
         )  # fmt: skip
     sink = RecordSink(run_dir, "local")
-    sink.append_table(records_to_table(records))
+    sink.write(records_to_table(records))
     sink.close()
     users = [span.users for span in spans]
     write_step_log(run_dir, StepLog(step_duration_ns=step_ns, planned_users=users, steps=spans))

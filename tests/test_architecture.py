@@ -85,7 +85,7 @@ def test_the_locust_packages_face_imports_nothing() -> None:
 
 def test_the_notebooks_read_runs_through_the_run_and_report_packages() -> None:
     allowed = {"api", "run", "report", "conformance", "capacity"}
-    for path in modules("analysis"):
+    for path in modules("harness/analysis"):
         names = imports_of(path)
         assert harness_packages(names) <= allowed | SHARED, path.relative_to(ROOT)
         assert not {name.split(".")[0] for name in names} & GEVENT, path.relative_to(ROOT)

@@ -27,6 +27,7 @@ from harness.cli.capacity_open import (
 )
 from harness.cli.load_job import (
     cli_spell,
+    kept_only_if_recorded,
     locust_command,
     make_run_dir,
     run_dir_path,
@@ -173,7 +174,7 @@ def _closed(
     scenario = one_case_scenario(
         "capacity", {"kind": "hammer"}, users[-1], len(users) * step_ns + USER_MARGIN_NS
     )
-    with ExitStack() as stack:
+    with kept_only_if_recorded(run_dir), ExitStack() as stack:
         host, emulator = emulator_or_target(stack, args, config)
         settings = run_settings(
             option_values(args),
@@ -199,8 +200,10 @@ def _closed(
         ]
         env = {**os.environ, API_KEY_ENV: api_key}
         code = run_locust(locust_command("capacity.py", settings, users=None, extra=steps), env)
-    if not (run_dir / PLAN_FILE).exists():
-        raise HarnessError(f"the search could not be made (Locust exited with {code}); see above")
+        if not (run_dir / PLAN_FILE).exists():
+            raise HarnessError(
+                f"the search could not be made (Locust exited with {code}); see above"
+            )
     cpu = read_generator_cpu(run_dir) if (run_dir / GENERATOR_CPU_FILE).exists() else None
     records = read_records(run_dir, RECORD_COLUMNS)
     result = analyse(records, read_step_log(run_dir), slo, host, cpu)

@@ -26,6 +26,7 @@ from harness.capacity.repeats import combine
 from harness.capacity.statement import format_rate
 from harness.capacity.steps import SETTLE_FRACTION, Requests, Window, measure
 from harness.capacity.sweep import next_rate, spread
+from harness.cli.engines import with_redis
 from harness.cli.load_job import cli_spell, locust_command, make_run_dir, run_id_now, run_locust
 from harness.cli.rails import print_target
 from harness.cli.report import report_after_run
@@ -84,7 +85,7 @@ def emulator_or_target(
     ``stack``, started by ``start_emulator`` once the options are checked) or --target's."""
     if config is None:
         return args.target.rstrip("/"), None
-    emulator = BackgroundEmulator(config)
+    emulator = BackgroundEmulator(with_redis(stack, config))
     stack.callback(emulator.stop)
     return emulator.base_url, emulator
 

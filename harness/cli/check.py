@@ -28,7 +28,9 @@ from harness.conformance import (
     write_verdict,
 )
 from harness.errors import ConfigError
-from harness.run.completeness import completeness
+from harness.run.completeness import completeness, parts_of_another_run
+from harness.run.interruption import Interruption, read_interruption
+from harness.run.parts import part_paths, records_dir
 from harness.run.plan import RunPlan, read_plan
 from harness.run.reader import RunRecords, read_run_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
@@ -36,6 +38,7 @@ from harness.run.records import is_load_chat
 from harness.run.summary import REFUSAL_COLUMNS, RefusedChats, refused_chats
 from harness.versions import harness_version
 
+NS = 1_000_000_000
 MARKS = {
     Outcome.PASS: "pass",
     Outcome.FAIL: "FAIL",
@@ -57,6 +60,17 @@ def _refused_chats(run_dir: Path, frame: pd.DataFrame) -> list[RefusedChats]:
     return refused_chats(read_run_records(run_dir, REFUSAL_COLUMNS).frame)
 
 
+def _interruption(run_dir: Path, plan: RunPlan, frame: pd.DataFrame) -> Interruption | None:
+    """The run's interruption (None: it was not), placed in its load: from the first load
+    request's send, against the load's planned length."""
+    interruption = read_interruption(run_dir)
+    if interruption is None:
+        return None
+    sends = frame.loc[is_load_chat(frame), "send_wall_ns"]
+    start = int(sends.min()) if len(sends) else None
+    return interruption.placed(start, plan.scenario.duration_ns / NS)
+
+
 def read_check_input(run_dir: Path, plan: RunPlan) -> tuple[CheckInput, RunRecords]:
     """A run's records as the checks read them, and what was found reading them: only the
     checks' columns, the load's chats first, a quota answer's reset columns on its refusals
@@ -66,6 +80,19 @@ def read_check_input(run_dir: Path, plan: RunPlan) -> tuple[CheckInput, RunRecor
         run_dir, columns, chats_first=True, refusal_columns=QUOTA_RESET_COLUMNS
     )
     return check_input(plan, found.frame, resets=found.refusals), found
+
+
+def _refuse_another_runs_parts(
+    run_dir: Path, run_id: str, rows: dict[str, int], recording: Recording | None
+) -> None:
+    """No verdict over records the run did not write: judged under its id, they would pass or
+    fail it for another run's traffic."""
+    if recording is None:
+        return
+    stems = [path.stem for path in part_paths(records_dir(run_dir))]
+    reason = parts_of_another_run(run_id, stems, rows, recording)
+    if reason is not None:
+        raise ConfigError(f"{str(run_dir)!r} is not one run: {reason}; no verdict")
 
 
 def judge(run_dir: Path) -> Verdict:
@@ -80,8 +107,10 @@ def judge(run_dir: Path) -> Verdict:
     for part in found.damaged:
         print(f"aisk-harness check: error: {part.describe()}", file=sys.stderr)
     refused = _refused_chats(run_dir, found.frame)
-    rows = found.frame["process"].astype(str).value_counts()
-    whole = completeness({str(k): int(v) for k, v in rows.items()}, found.damaged, recording)
+    counts = found.frame["process"].astype(str).value_counts()
+    rows = {str(process): int(count) for process, count in counts.items()}
+    _refuse_another_runs_parts(run_dir, plan.run_id, rows, recording)
+    whole = completeness(rows, found.damaged, recording)
     verdict = evaluate(
         data,
         plan.target,
@@ -90,7 +119,11 @@ def judge(run_dir: Path) -> Verdict:
         harness_version=harness_version(),
         dropped_sends=recording.dropped_sends if recording is not None else None,
         refused=refused,
+        planned_away=plan.planned_away,
     )
+    interruption = _interruption(run_dir, plan, found.frame)
+    if interruption is not None:
+        verdict = verdict.model_copy(update={"interrupted": True, "interruption": interruption})
     judged_s = time.monotonic() - started - read_s
     print(f"judged {len(found.frame)} records: read in {read_s:.1f} s, checks in {judged_s:.1f} s")
     try:
@@ -99,6 +132,33 @@ def judge(run_dir: Path) -> Verdict:
     except OSError as exc:
         raise ConfigError(f"cannot write the verdict in {str(run_dir)!r}: {exc.strerror}") from None
     return verdict
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """The verdict in one line: its state, what failed, and what kept it from deciding."""
+    state = f"{verdict.headline}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
+    roots = verdict.root_causes
+    if roots and len(roots) < len(verdict.failed):
+        named = ", ".join(roots)
+        them = "it" if len(roots) == 1 else "them"
+        others = len(verdict.failed) - len(roots)
+        state += f" (root cause: {named}; the other {others} explained by {them})"
+    if verdict.unanswered:
+        # A failure stands whatever is missing; without one, missing answers leave it open.
+        judged = "" if verdict.failed else ": the checks judged only the answers that came"
+        state += f"; {verdict.unanswered_summary}{judged}"
+    for reason in verdict.incomplete:
+        state += f"; {reason}"
+    away = [c.id for c in verdict.checks if c.outcome is Outcome.SKIPPED and "/" in c.id]
+    if away:
+        state += f"; skipped for want of source addresses: {', '.join(away)}"
+    undecided = [check.id for check in verdict.checks if check.outcome is Outcome.INCONCLUSIVE]
+    if undecided and not verdict.failed:
+        state += (
+            f"; {len(undecided)} checks could not decide ({', '.join(undecided)}): the traffic "
+            "could not have shown a violation there"
+        )
+    return state
 
 
 def print_verdict(verdict: Verdict, run_dir: Path) -> None:
@@ -116,6 +176,9 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
             )
         if check.outcome is not Outcome.FAIL:
             continue
+        if check.explanation:
+            family = f" (assumed: {check.assumed_family})" if check.assumed_family else ""
+            print(f"  {'':<12} {'':<{width}}  {check.explanation}{family}")
         if check.evidence:
             print(f"  {'':<12} {'':<{width}}  evidence: {', '.join(check.evidence[:5])}")
         if check.proofs:
@@ -125,20 +188,7 @@ def print_verdict(verdict: Verdict, run_dir: Path) -> None:
         print(f"\nrefused chats (a 4xx, neither throttle nor quota): {refused}")
         for group in verdict.refused_chats[:10]:
             print(f"  {group.describe()}")
-    state = f"{verdict.state.upper()}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
-    if verdict.unanswered:
-        # A failure stands whatever is missing; without one, missing answers leave it open.
-        judged = "" if verdict.failed else ": the checks judged only the answers that came"
-        state += f"; {verdict.unanswered_summary}{judged}"
-    for reason in verdict.incomplete:
-        state += f"; {reason}"
-    undecided = [check.id for check in verdict.checks if check.outcome is Outcome.INCONCLUSIVE]
-    if undecided and not verdict.failed:
-        state += (
-            f"; {len(undecided)} checks could not decide ({', '.join(undecided)}): the traffic "
-            "could not have shown a violation there"
-        )
-    print(f"\n{state}")
+    print(f"\n{verdict_line(verdict)}")
     print(f"verdict: {run_dir / 'verdict.json'}  junit: {run_dir / 'junit.xml'}")
 
 
@@ -162,4 +212,4 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=_handle)
 
 
-__all__ = ["add_parser", "judge", "print_verdict"]
+__all__ = ["add_parser", "judge", "print_verdict", "verdict_line"]

@@ -102,7 +102,7 @@ def add_parser(subparsers: Any) -> None:
         "compare",
         help="compare two runs (or capacity searches): regression, improvement or no change",
         description="Compare a CANDIDATE run with a BASE run offline: checks whose outcome "
-        "changed, the limiter family, latency percentiles per case with 95%% bootstrap "
+        "changed, the limiter family, latency percentiles per case with 95% bootstrap "
         "intervals and a Mann-Whitney U test, throughput, outcome shares and error rates, and "
         "for capacity searches capacity and knee. A regression is a check that went from pass "
         "to fail, or a p95 (of admitted answers) or capacity that moved significantly and "

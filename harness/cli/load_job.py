@@ -11,26 +11,33 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
+import harness
+from harness.cli.calibrate import CALIBRATION_FILE
 from harness.cli.rails import check_target
 from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV
 from harness.load.settings import RunSettings, write_settings
+from harness.run.interruption import interruption_now, write_interruption
+from harness.run.parts import part_paths, records_dir
 from harness.run.plan import PLAN_FILE
+from harness.run.recording import RECORDING_FILE, read_recording
 
 __all__ = [
     "STOP_GRACE_S",
     "cli_spell",
     "free_master_port",
+    "kept_only_if_recorded",
     "locust_command",
     "make_run_dir",
     "run_dir_path",
@@ -42,7 +49,10 @@ __all__ = [
 STOP_GRACE_S = 60.0
 EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range"
 MASTER_PORT_FLOOR = 20000  # above the ports services commonly listen on
-LOCUSTFILES = Path(__file__).resolve().parents[2] / "locustfiles"
+# Shipped in the package (``harness/locust/locustfiles``), found beside wherever it is installed;
+# a path, not an import: Locust loads a locust file by its path, and this process never imports
+# Locust.
+LOCUSTFILES = Path(harness.__file__).resolve().parent / "locust" / "locustfiles"
 
 
 def cli_spell(name: str) -> str:
@@ -72,6 +82,52 @@ def make_run_dir(out: str | Path | None) -> Path:
     if (run_dir / PLAN_FILE).exists():
         raise ConfigError(f"--out: {str(run_dir)!r} already holds a run; choose a new directory")
     return run_dir
+
+
+@contextlib.contextmanager
+def kept_only_if_recorded(run_dir: Path) -> Iterator[None]:
+    """Whatever stops a run before it recorded anything (a target it cannot connect to, a bad
+    answer in set-up, an interrupt) takes away what the run made of its directory: no empty run
+    directory is left to be mistaken for a run. Once a request was sent (calibration, set-up,
+    load) the directory stays, with what it holds, for ``check`` and for a person to read."""
+    before = set(run_dir.iterdir()) if run_dir.is_dir() else None
+    try:
+        yield
+    except BaseException:
+        if not _recorded(run_dir):
+            _remove_made(run_dir, before)
+        raise
+
+
+def _recorded(run_dir: Path) -> bool:
+    """Whether the run sent a request it keeps a trace of: calibration chats, chatbots made
+    (``run.json``, or named as not deleted), records (written, or counted lost)."""
+    if any((run_dir / name).exists() for name in (CALIBRATION_FILE, PLAN_FILE)):
+        return True
+    if part_paths(records_dir(run_dir)):
+        return True
+    if not (run_dir / RECORDING_FILE).exists():
+        return False
+    try:
+        recording = read_recording(run_dir)
+    except HarnessError:
+        return True  # unreadable: what it held cannot be told, so it is kept
+    return bool(
+        recording.records_written or recording.records_lost or recording.chatbots_not_deleted
+    )
+
+
+def _remove_made(run_dir: Path, before: set[Path] | None) -> None:
+    """What the run made in ``run_dir`` (all of it if the run made the directory) removed."""
+    with contextlib.suppress(OSError):
+        if before is None:
+            shutil.rmtree(run_dir)
+            return
+        for path in set(run_dir.iterdir()) - before:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 def target_api_key(target: str | None, api_key: str | None, allow_remote: bool) -> str:
@@ -122,10 +178,13 @@ def locust_command(
     users: int | None,
     processes: int = 1,
     extra: Sequence[str] = (),
+    locust_stats: bool = False,
 ) -> list[str]:
     """The Locust child of a run: headless, its settings in one file, its reports beside them.
 
-    ``users`` None leaves the users to a load shape (the capacity search).
+    ``users`` None leaves the users to a load shape (the capacity search). Locust's periodic
+    request tables are left out (``--only-summary``: the lead prints a progress line instead)
+    unless ``locust_stats``.
     """
     run_dir = Path(settings.run_dir)
     settings_path = write_settings(run_dir, settings)
@@ -148,6 +207,8 @@ def locust_command(
         "--json-file",
         str(run_dir / "locust_stats"),  # Locust adds ".json"
     ]
+    if not locust_stats:
+        command.append("--only-summary")
     if users is not None:
         command += ["-u", str(users), "-r", str(users)]
     if processes > 1:
@@ -158,11 +219,20 @@ def locust_command(
     return [*command, *extra]
 
 
-def run_locust(command: list[str], env: dict[str, str]) -> int:
-    """Run Locust to its end; an interrupt is passed on once and the run allowed to finish."""
+def run_locust(command: list[str], env: dict[str, str], run_dir: Path | None = None) -> int:
+    """Run Locust to its end; an interrupt is passed on once and the run allowed to finish.
+
+    ``run_dir``: where the first interrupt is written down (``interrupted.json``), so that the
+    verdict, the summary line and the report say the run was interrupted, by what and when."""
     child = subprocess.Popen(command, env=env, start_new_session=True)
+    interrupted = False
 
     def forward(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        if run_dir is not None and not interrupted:
+            interrupted = True
+            with contextlib.suppress(OSError):  # the run goes on; the verdict will not say it
+                write_interruption(run_dir, interruption_now(signum))
         # SIGTERM, whatever we got: Locust handles it in a greenlet of its own, whereas SIGINT
         # becomes a KeyboardInterrupt in whichever greenlet happens to run, mid-request.
         # Not child.poll(): it would reap the child under the wait below, whose session is

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from harness.errors import HarnessError
+from harness.versions import harness_version
 
 # Modules that register a subcommand (``harness.cli.<command>``), in the order `--help` lists
 # them.
@@ -26,6 +27,7 @@ SUBCOMMAND_MODULES = (
     "harness.cli.capacity",
     "harness.cli.compare",
     "harness.cli.history",
+    "harness.cli.scenarios",
 )
 
 
@@ -51,6 +53,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         prog="aisk-harness",
         description="Load and rate-limit conformance harness for the AI Skills chat API.",
     )
+    parser.add_argument("--version", action="version", version=f"aisk-harness {harness_version()}")
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=OneLineParser
     )

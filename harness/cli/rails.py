@@ -17,6 +17,7 @@ from harness.cli.calibrate import CALIBRATION_CHATS, Calibration
 from harness.errors import ConfigError
 from harness.load.estimate import estimate_cases
 from harness.load.keys import is_loopback_host, url_host
+from harness.load.power_plan import power_warnings
 from harness.load.reach import reach
 from harness.load.settings import RunSettings
 
@@ -78,10 +79,14 @@ def print_target(host: str, api_key: str, embedded: bool) -> None:
     )
 
 
+CAPPED = "*"  # a ceiling that is only the case's max_requests_per_key
+
+
 def print_estimate(settings: RunSettings, calibration: Calibration | None) -> list[str]:
     """The budget and, per case, the most the run may send and a conformant target may admit,
     what its keys offer per second and need in flight at the calibrated answer time; returns the
-    warnings (cases that cannot reach their limit on this target), printed after the table."""
+    warnings (cases that cannot reach their limit on this target, checks the scenario cannot
+    give power against the smallest violation), printed after the table."""
     estimates = estimate_cases(settings.slots, settings.shares, settings.request_timeout_s)
     max_requests, max_rps = settings.budget.max_requests, settings.budget.max_rps
     caps = [
@@ -125,7 +130,7 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
                 e.case,
                 e.behaviour,
                 str(e.keys),
-                str(e.max_requests),
+                f"{e.max_requests}{CAPPED if e.capped else ''}",
                 str(e.max_admitted),
                 quota,
                 offers,
@@ -141,6 +146,17 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
             "  "
             + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+    if any(e.capped for e in estimates):
+        print(
+            f"  {CAPPED} only max_requests_per_key bounds a closed loop that is never held back "
+            "(no schedule, wait or budget): set it in the case, or --max-requests"
+        )
+    for line in settings.cut:
+        print(f"fitted to the source addresses: {line}")
+    for away in settings.planned_away:
+        print(f"planned away: {away.describe()}")
+    # What the scenario cannot give the checks that look for one request too many.
+    warnings += [f"no power: {line}" for line in power_warnings(settings.scenario)]
     for warning in warnings:
         print(f"warning: {warning}")
     return warnings

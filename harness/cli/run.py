@@ -15,13 +15,15 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from harness.cli.calibrate import calibrate
+from harness.cli.calibrate import CALIBRATION_FILE, calibrate
 from harness.cli.check import judge, print_verdict
 from harness.cli.distributed import MasterPlan, add_master_options, master_plan, users_for_workers
+from harness.cli.engines import raise_if_engine_failed, with_redis
 from harness.cli.existing import add_existing_options, existing_scenario
 from harness.cli.http_profile import PROFILES, run_http_profile
 from harness.cli.load_job import (
     cli_spell,
+    kept_only_if_recorded,
     locust_command,
     make_run_dir,
     run_dir_path,
@@ -35,12 +37,14 @@ from harness.cli.serve import (
     add_emulator_options,
     emulator_config,
     emulator_description,
+    limiter_text,
     refuse_emulator_options,
 )
 from harness.emulator import BackgroundEmulator, EmulatorConfig
 from harness.errors import ConfigError, HarnessError
 from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV, add_run_options, option_values
 from harness.load.settings import SETTINGS_FILE, RunSettings, read_settings, run_settings
+from harness.run.interruption import Interruption
 from harness.run.plan import PLAN_FILE, read_plan
 from harness.run.reader import read_records
 from harness.run.recording import RECORDING_FILE, Recording, read_recording
@@ -49,6 +53,23 @@ from harness.run.summary import late_sends, summarise
 
 __all__ = ["add_parser"]
 
+_NO_VERDICT = "the records are kept in {}, but this is no verdict"
+
+
+# What a finished run leaves beside its records (report.html unless --no-report, calibration.json
+# unless --no-calibrate): an interrupted run names those it lacks.
+FINISHED_RUN_FILES = (
+    SETTINGS_FILE,
+    PLAN_FILE,
+    CALIBRATION_FILE,
+    RECORDING_FILE,
+    "locust.html",
+    "locust_stats.json",
+    "locust_stats.csv",
+    "verdict.json",
+    "junit.xml",
+    "report.html",
+)
 
 SUMMARY_COLUMNS = [
     "request_id",
@@ -157,6 +178,8 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
     api_key, second_key, config = _keys(args)
     master = master_plan(args)
     with ExitStack() as stack:
+        if config is not None:
+            config = with_redis(stack, config)
         emulator = BackgroundEmulator(config) if config is not None else None
         if emulator is not None:
             stack.callback(emulator.stop)
@@ -166,10 +189,9 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         make_run_dir(run_dir)
         if emulator is not None:
             emulator.start()
-            print(
-                f"embedded emulator at {host} ({args.algorithm or 'sliding-log'}, "
-                f"fault: {args.fault or 'none'})"
-            )
+            assert config is not None
+            fault = args.fault or "none"
+            print(f"embedded emulator at {host} ({limiter_text(config)}, fault: {fault})")
         print_target(host, api_key, emulator is not None)
         calibration = None
         if not args.no_calibrate:
@@ -181,16 +203,33 @@ def _load(args: argparse.Namespace, run_dir: Path) -> int:
         print(f"run {run_dir}: {len(settings.scenario.cases)} cases, {users} keys, target {host}")
         env = {**os.environ, API_KEY_ENV: api_key, SECOND_API_KEY_ENV: second_key}
         if master is None:
-            command = locust_command("aisk.py", settings, users=users, processes=args.processes)
-            return run_locust(command, env)
+            command = locust_command(
+                "aisk.py",
+                settings,
+                users=users,
+                processes=args.processes,
+                locust_stats=args.locust_stats,
+            )
+            code = run_locust(command, env, run_dir)
+            if emulator is not None:
+                raise_if_engine_failed(emulator.service, _NO_VERDICT.format(run_dir))
+            return code
         print(
             f"waiting up to {args.worker_timeout} for {master.expect_workers} workers at "
             f"{master.bind_host}:{master.port}: on each host, `aisk-harness worker --master "
             f"<this host>:{master.port}`"
         )
         users = users_for_workers(users, master.expect_workers)
-        command = locust_command("aisk.py", settings, users=users, extra=master.locust_args())
-        code = run_locust(command, env)
+        command = locust_command(
+            "aisk.py",
+            settings,
+            users=users,
+            extra=master.locust_args(),
+            locust_stats=args.locust_stats,
+        )
+        code = run_locust(command, env, run_dir)
+        if emulator is not None:
+            raise_if_engine_failed(emulator.service, _NO_VERDICT.format(run_dir))
         if code == 1 and not (run_dir / PLAN_FILE).exists():
             raise HarnessError(
                 f"--expect-workers {master.expect_workers}: the workers did not all join within "
@@ -214,9 +253,10 @@ def _handle(args: argparse.Namespace) -> int:
     if args.profile == "http":
         return run_http_profile(args)
     run_dir = run_dir_path(args.out)
-    code = _load(args, run_dir)
-    if not (run_dir / PLAN_FILE).exists():
-        raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
+    with kept_only_if_recorded(run_dir):
+        code = _load(args, run_dir)
+        if not (run_dir / PLAN_FILE).exists():
+            raise HarnessError(f"the run could not be made (Locust exited with {code}); see above")
     if args.dry_run:
         return _dry_run_done(run_dir, _print_recording(run_dir))
     _print_summary(run_dir, _print_recording(run_dir))
@@ -231,7 +271,21 @@ def _handle(args: argparse.Namespace) -> int:
     print_verdict(verdict, run_dir)
     if not args.no_report:
         report_after_run(run_dir)
+    if verdict.interruption is not None:
+        _name_absent(run_dir, args, verdict.interruption)
     return verdict.exit_code
+
+
+def _name_absent(run_dir: Path, args: argparse.Namespace, interruption: Interruption) -> None:
+    """An interrupted run's files that a finished run has and this one lacks, in one line."""
+    skipped = {CALIBRATION_FILE: args.no_calibrate, "report.html": args.no_report}
+    absent = [
+        name
+        for name in FINISHED_RUN_FILES
+        if not skipped.get(name) and not (run_dir / name).exists()
+    ]
+    if absent:
+        print(f"not written ({interruption.describe()}): {', '.join(absent)}")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -261,6 +315,11 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--no-report", action="store_true", help="skip the notebooks and report.html"
+    )
+    parser.add_argument(
+        "--locust-stats",
+        action="store_true",
+        help="print Locust's request tables every few seconds (default: one progress line)",
     )
     parser.add_argument(
         "--no-calibrate",

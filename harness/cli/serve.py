@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from contextlib import ExitStack
 from typing import Any
 
 from pydantic import SecretStr
 
 from harness.api.duration import DurationError, parse_duration
 from harness.api.timestamps import DEFAULT_ORG_TIMEZONE, TimestampError, load_zone
+from harness.cli.engines import add_engine_options, engine_of, raise_if_engine_failed, with_redis
 from harness.conformance import require_checks
 from harness.emulator import (
     FAULTS,
@@ -25,6 +27,7 @@ from harness.emulator import (
     policy_for,
     serve,
 )
+from harness.emulator.engines import Engine
 from harness.errors import ConfigError
 from harness.load.options import API_KEY_ENV, ArgumentAdder
 
@@ -66,9 +69,12 @@ def parse_training(text: str | None, fails: bool) -> Training:
     return Training(duration_ns, fails)
 
 
+MAX_PORT = 65535
 # The options that only an embedded emulator takes (``run``/``capacity`` refuse them with --target).
 EMULATOR_ONLY = (
     "algorithm",
+    "limiter",
+    "redis",
     "latency",
     "model_latency",
     "decision_delay",
@@ -98,6 +104,7 @@ def _add_decision_options(group: ArgumentAdder, *, zone: bool) -> None:
         choices=[a.value for a in Algorithm],
         help=f"which correct limiter family to emulate (default: {Algorithm.SLIDING_LOG.value})",
     )
+    add_engine_options(group)
     if zone:
         group.add_argument(
             "--org-timezone",
@@ -199,6 +206,8 @@ def emulator_config(args: argparse.Namespace, api_keys: list[str]) -> EmulatorCo
     settings: dict[str, Any] = {
         "api_keys": tuple(SecretStr(key) for key in api_keys),
         "algorithm": Algorithm(args.algorithm or Algorithm.SLIDING_LOG.value),
+        "limiter": engine_of(args),
+        "redis_url": args.redis,
         "org_timezone": zone,
         "decision_delay": parse_delay("--decision-delay", args.decision_delay),
         "latency": parse_delay("--latency", args.latency),
@@ -210,13 +219,17 @@ def emulator_config(args: argparse.Namespace, api_keys: list[str]) -> EmulatorCo
         "max_concurrency": args.max_concurrency,
         "max_queue": args.max_queue,
     }
-    return EmulatorConfig(**settings)
+    try:
+        return EmulatorConfig(**settings)
+    except ValueError as exc:  # a fault the real engine cannot have
+        raise ConfigError(f"--fault {args.fault}: {exc}") from None
 
 
 def emulator_description(args: argparse.Namespace) -> dict[str, Any]:
     """What ``run.json`` says of an embedded emulator: its options as given, no secret."""
     return {
         "algorithm": args.algorithm or Algorithm.SLIDING_LOG.value,
+        "limiter": engine_of(args).value,
         "fault": args.fault,
         "latency": args.latency,
         "model_latency": args.model_latency,
@@ -226,6 +239,18 @@ def emulator_description(args: argparse.Namespace) -> dict[str, Any]:
         "max_concurrency": args.max_concurrency,
         "max_queue": args.max_queue,
     }
+
+
+def listen_port(text: str) -> int:
+    """``--port``: a TCP port, 0 for any free one (out of range, ``bind`` raises no OSError but
+    an OverflowError: a traceback, where argparse gives one line)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to {MAX_PORT}, got {text!r}")
+    return port
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -244,16 +269,27 @@ def _handle(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--host/--port: cannot listen on {args.host}:{args.port}: {exc.strerror}"
         ) from None
-    service = EmulatorService(config, SystemClock())
-    fault = f", fault {args.fault}" if args.fault else ""
-    print(
-        f"aisk-harness emulator listening on {base_url_of(sock)} "
-        f"({len(keys)} organisation(s), {config.algorithm.value}, "
-        f"quota day in {args.org_timezone}{fault})",
-        flush=True,
-    )
-    serve(build_app(service), sock)
+    with ExitStack() as stack:
+        stack.callback(sock.close)
+        config = with_redis(stack, config)
+        service = EmulatorService(config, SystemClock())
+        fault = f", fault {args.fault}" if args.fault else ""
+        print(
+            f"aisk-harness emulator listening on {base_url_of(sock)} "
+            f"({len(keys)} organisation(s), {limiter_text(config)}, "
+            f"quota day in {args.org_timezone}{fault})",
+            flush=True,
+        )
+        serve(build_app(service), sock, service)
+        raise_if_engine_failed(service, "the emulator stopped")
     return 0
+
+
+def limiter_text(config: EmulatorConfig) -> str:
+    """Who decides the rate limit, for the banners of ``serve`` and ``run``."""
+    if config.limiter is Engine.BUILTIN:
+        return config.algorithm.value
+    return f"{config.limiter.value} on Redis"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -264,7 +300,10 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     parser.add_argument(
-        "--port", type=int, default=8080, help="port to listen on, 0 for any free (%(default)s)"
+        "--port",
+        type=listen_port,
+        default=8080,
+        help="port to listen on, 0 for any free (%(default)s)",
     )
     parser.add_argument(
         "--api-key",
@@ -282,6 +321,7 @@ __all__ = [
     "add_parser",
     "emulator_config",
     "emulator_description",
+    "limiter_text",
     "parse_delay",
     "parse_training",
     "refuse_emulator_options",

@@ -14,11 +14,12 @@ from enum import StrEnum
 import numpy as np
 
 from harness.conformance.buckets import ADMITTED, OTHER, OUT_OF_QUOTA, THROTTLED, Bucket
+from harness.conformance.burst_phases import refutation, shots
 from harness.conformance.context import CheckContext
 from harness.conformance.findings import Finding, Outcome, Problem
 from harness.conformance.identify import Family, Identification
 from harness.conformance.keyed import decided, key_finding
-from harness.conformance.power import Power, by_case, case_power, with_power
+from harness.conformance.power import CasePower, Power, by_case, case_power, with_power
 from harness.conformance.registry import check
 from harness.conformance.spec import Tolerance
 
@@ -89,12 +90,13 @@ def _burst_check(context: CheckContext, concurrent: bool) -> Finding:
         if bucket.case.behaviour == "burst" and bucket.case.concurrent_burst is concurrent
     ]
     buckets, silent = decided(chosen)
-    found = (_burst_problem(bucket, context) for bucket in buckets)
-    problems = [problem for problem in found if problem is not None]
-    power = Power.of(
-        case_power(case, keys, [_outnumbered(b) for b in keys], BURST_WHY, BURST_REMEDY)
-        for case, keys in by_case(chosen).items()
-    )
+    problems = [
+        problem
+        for keys in by_case(buckets).values()
+        for problem in _case_problems(keys, context)
+        if problem is not None
+    ]
+    power = Power.of(_burst_power(case, keys, context) for case, keys in by_case(chosen).items())
     if problems or not buckets:
         return with_power(key_finding(problems, len(buckets), "bursts", silent), power)
     exact = sum(len(bucket.where(ADMITTED)) == bucket.rate.limit for bucket in buckets)
@@ -109,6 +111,72 @@ def _burst_check(context: CheckContext, concurrent: bool) -> Finding:
     )
 
 
+def _case_problems(keys: list[Bucket], context: CheckContext) -> list[Problem | None]:
+    """Each burst of one case judged alone; while the family is undetermined, the bursts that
+    pass alone are then held together to every family still possible (``burst_phases``)."""
+    alone = [_burst_problem(bucket, context) for bucket in keys]
+    if context.identification.family is not Family.UNDETERMINED:
+        return alone
+    rate = keys[0].rate
+    counts = [len(bucket.where(ADMITTED)) for bucket in keys]
+    fired = shots(keys, counts)
+    reasons = [
+        refutation(family, rate, fired, context.tolerance)
+        for family in context.identification.possible
+    ]
+    if any(reason is None for reason in reasons):
+        return alone
+    why = "; ".join(reason for reason in reasons if reason is not None)
+    expected = f"at most {rate.limit} admitted (the case's bursts together, every family possible)"
+    return [
+        problem
+        if problem is not None or count <= rate.limit
+        else Problem(
+            f"a burst on a fresh key had {count} admitted (limit {rate.limit}), which no "
+            f"limiter family still possible explains with the case's other bursts: {why}",
+            bucket.evidence(
+                BurstProblem.TOO_MANY, bucket.where(ADMITTED), expected, f"{count} admitted"
+            ),
+        )
+        for bucket, count, problem in zip(keys, counts, alone, strict=True)
+    ]
+
+
+def _burst_power(case: str, keys: list[Bucket], context: CheckContext) -> CasePower:
+    """Bursts larger than the limit; while the family is undetermined, only if bursts that
+    each admitted one too many (L+1) would have been refuted by every family still possible."""
+    outnumbered = [_outnumbered(bucket) for bucket in keys]
+    gross = case_power(case, keys, outnumbered, BURST_WHY, BURST_REMEDY)
+    identification = context.identification
+    if identification.family is not Family.UNDETERMINED or not gross.powered:
+        return gross
+    rate = keys[0].rate
+    smallest = [rate.limit + 1 if more else 0 for more in outnumbered]
+    fired = shots(keys, smallest)
+    reasons = {
+        family: refutation(family, rate, fired, context.tolerance)
+        for family in identification.possible
+    }
+    explaining = [family.value for family, reason in reasons.items() if reason is None]
+    if not explaining:
+        return gross
+    possible = " or ".join(family.value for family in identification.possible)
+    return CasePower(
+        case,
+        0,
+        len(keys),
+        f"case {case!r} had no power against the smallest over-admission ({rate.limit + 1} "
+        f"in a burst): the limiter family is undetermined (could be {possible}), and "
+        f"{' or '.join(explaining)} would explain {rate.limit + 1} in each of its "
+        f"{sum(outnumbered)} bursts; {BURST_PHASE_REMEDY}",
+    )
+
+
+BURST_PHASE_REMEDY = (
+    "send more bursts on fresh keys at different phases of the window (repeat ≥ 2, an "
+    "interval that is no multiple of the window, a run long enough for them): several bursts "
+    "cannot all straddle boundaries of one window offset"
+)
 BURST_WHY = "never had a burst larger than its limit decided"
 BURST_REMEDY = "make the burst's 'size' larger than the limit"
 

@@ -14,16 +14,27 @@ import pandas as pd
 
 from harness.api.answer import UNREAD_BODY, ErrorClass
 from harness.conformance import answers, bursts, limits, probes, quota, waits
+from harness.conformance.causes import assumed_family, proof_causes, split_key
 from harness.conformance.context import CheckContext
 from harness.conformance.findings import Finding, Outcome
 from harness.conformance.ratelimit_fields import RATELIMIT_FIELDS
 from harness.conformance.registry import REGISTRY, Check
+from harness.conformance.roots import attribute, cause_words
 from harness.conformance.spec import CheckInput
 from harness.conformance.verdict import CheckResult, Status, Verdict, status_of
 from harness.run.completeness import Completeness
+from harness.run.plan import PlannedAway
 from harness.run.summary import RefusedChats, late_sends
 
-__all__ = ["CHECKS", "CHECK_IDS", "PROFILE_CHECKS", "evaluate", "require_checks", "unanswered"]
+__all__ = [
+    "CHECKS",
+    "CHECK_IDS",
+    "PROFILE_CHECKS",
+    "attributed",
+    "evaluate",
+    "require_checks",
+    "unanswered",
+]
 
 # The modules whose import registered the checks (named, so the import reads as used).
 CHECK_MODULES = (answers, bursts, limits, waits, quota, probes)
@@ -53,13 +64,56 @@ def unanswered(records: pd.DataFrame) -> dict[str, int]:
     return {str(name): int(count) for name, count in counts.items()}
 
 
-def _result(entry: Check, context: CheckContext) -> CheckResult:
+def _judge(entry: Check, context: CheckContext) -> Finding:
     why = context.data.not_applicable.get(entry.id)
     if why is not None:  # a profile's run: never a pass for what it cannot show
-        return CheckResult.of(
-            entry.id, entry.title, Finding(Outcome.SKIPPED, f"not applicable: {why}")
-        )
-    return CheckResult.of(entry.id, entry.title, entry.judge(context))
+        return Finding(Outcome.SKIPPED, f"not applicable: {why}")
+    return entry.judge(context)
+
+
+def attributed(findings: Mapping[str, Finding], context: CheckContext) -> list[CheckResult]:
+    """Each check's result, a failed one marked as a root cause or explained by the roots
+    (``roots.py``, from what ``causes.py`` reads of each proof) with the family it assumed."""
+    places = attribute(proof_causes(findings, context), CHECK_IDS)
+    family = context.identification.family.value
+    results = []
+    for entry in CHECKS:
+        finding = findings[entry.id]
+        result = CheckResult.of(entry.id, entry.title, finding)
+        place = places.get(entry.id)
+        if place is not None:
+            why = "; ".join(
+                f"explained by {root}: {cause_words(root, split_key(findings[root].proofs))}"
+                for root in place.explained_by
+            )
+            result = result.model_copy(
+                update={
+                    "root": place.root,
+                    "explained_by": list(place.explained_by),
+                    "explanation": why if not place.root else "root cause",
+                    "assumed_family": assumed_family(finding.proofs, family),
+                }
+            )
+        results.append(result)
+    return results
+
+
+def with_planned_away(
+    results: list[CheckResult], planned_away: Sequence[PlannedAway]
+) -> list[CheckResult]:
+    """The checks' results, each followed by the parts of it planned away for want of source
+    addresses: skipped, never passed, each under an id of its own (``check/case``) and with
+    its reason ("needs 2 source addresses, this host has 1": the outcome says skipped)."""
+    merged = []
+    for result in results:
+        merged.append(result)
+        for away in planned_away:
+            if away.check != result.id:
+                continue
+            finding = Finding(Outcome.SKIPPED, away.reason)
+            title = f"{result.title}: {away.what}"
+            merged.append(CheckResult.of(f"{away.check}/{away.case}", title, finding))
+    return merged
 
 
 def evaluate(
@@ -72,13 +126,21 @@ def evaluate(
     harness_version: str = "",
     dropped_sends: Mapping[str, int] | None = None,
     refused: Sequence[RefusedChats] = (),
+    planned_away: Sequence[PlannedAway] = (),
 ) -> Verdict:
     """Every check over the run; conformant when none fails, every request was answered and
-    the records judged are the whole run (``completeness``, ``lost_processes``)."""
+    the records judged are the whole run (``completeness``, ``lost_processes``); the parts of
+    checks ``planned_away`` are skipped (their results follow their check's)."""
     context = CheckContext.of(data)
     with ThreadPoolExecutor(JUDGES, thread_name_prefix="judge") as judges:
-        entries = (*CHECKS, *PROFILE_CHECKS.get(data.profile, ()))
-        results = list(judges.map(lambda entry: _result(entry, context), entries))
+        judged = list(judges.map(lambda entry: _judge(entry, context), CHECKS))
+    results = attributed({e.id: f for e, f in zip(CHECKS, judged, strict=True)}, context)
+    results = with_planned_away(results, planned_away)
+    # a profile's own checks follow the registry's (no chatbot verdict lists them)
+    results += [
+        CheckResult.of(entry.id, entry.title, _judge(entry, context))
+        for entry in PROFILE_CHECKS.get(data.profile, ())
+    ]
     missing = unanswered(data.records)
     whole = completeness or Completeness((), (), (), ())
     lost = sorted({*lost_processes, *whole.lost_workers})
@@ -107,4 +169,5 @@ def evaluate(
         algorithm_reason=identification.reason,
         algorithm_parameters=identification.parameters,
         checks=results,
+        root_causes=[result.id for result in results if result.root],
     )

@@ -79,12 +79,14 @@ def cite(request_ids: Iterable[object]) -> tuple[str, ...]:
 class Finding:
     """One check's result; ``proofs``: the violations found, the first the one the summary names;
     ``power``: how many keys of the cases meant for the check could have shown a violation
-    (``power.py``; None for the checks every run has the power for)."""
+    (``power.py``; None for the checks every run has the power for); ``measures``: figures a
+    check measured besides its verdict (wait-honesty: the waits' error and resolution)."""
 
     outcome: Outcome
     summary: str
     proofs: tuple[Evidence, ...] = ()
     power: Power | None = None
+    measures: dict[str, object] | None = None
 
     @property
     def evidence(self) -> tuple[str, ...]:

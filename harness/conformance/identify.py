@@ -13,16 +13,16 @@ When more than one family is left the trace stays undetermined: family-free chec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
 
 from harness.conformance.buckets import ADMITTED, THROTTLED, Bucket
-from harness.conformance.intervals import Phase, estimate_phase, tight_windows
+from harness.conformance.intervals import Phase, estimate_phase, tight_windows, too_few_before
 from harness.conformance.spec import Tolerance
 
-__all__ = ["Family", "Identification", "identify", "retry_bounds"]
+__all__ = ["CORRECT_FAMILIES", "Family", "Identification", "identify", "retry_bounds"]
 
 
 class Family(StrEnum):
@@ -30,11 +30,21 @@ class Family(StrEnum):
     SLIDING_LOG = "sliding-log"
     FIXED_WINDOW = "fixed-window"
     ANCHORED_WINDOW = "anchored-window"
-    # Only where an http profile's policy declares it (HAProxy's http_req_rate): never identified
-    # from a trace, since its estimate (this period's count plus the last one's, weighted) keeps
-    # no family's bounds; held to the family-free bounds and its own under-admission bound.
+    # Refuses below the limit of one window (the previous window's count weighted): no check is
+    # held to it beyond the family-free ones, and under-admission names its approximation.
     SLIDING_WINDOW_COUNTER = "sliding-window-counter"
+    # A token bucket on a clock of whole seconds: its refill comes late (the fraction dropped at
+    # each admission) or early (a second boundary crossed), so only family-free checks apply.
+    WHOLE_SECOND_TOKEN_BUCKET = "token-bucket-whole-seconds"
     UNDETERMINED = "undetermined"
+
+
+CORRECT_FAMILIES = (
+    Family.SLIDING_LOG,
+    Family.TOKEN_BUCKET,
+    Family.FIXED_WINDOW,
+    Family.ANCHORED_WINDOW,
+)
 
 
 @dataclass(frozen=True)
@@ -43,9 +53,20 @@ class Identification:
     reason: str
     phases: dict[tuple[str, str], Phase] = field(default_factory=dict)
     parameters: dict[str, object] = field(default_factory=dict)
+    # The correct families the trace leaves possible: the identified one alone, or (undetermined)
+    # every one no evidence refuted. Checks that look for one request too many need it: a
+    # boundary of one of them may explain an extra admission the others would not allow.
+    candidates: tuple[Family, ...] = ()
 
     def describe(self) -> str:
         return f"{self.family.value}: {self.reason}"
+
+    @property
+    def possible(self) -> tuple[Family, ...]:
+        """The families still possible: the identified one, or the candidates left."""
+        if self.family is not Family.UNDETERMINED:
+            return (self.family,)
+        return self.candidates or CORRECT_FAMILIES
 
 
 def retry_bounds(bucket: Bucket, tolerance: Tolerance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,8 +185,7 @@ def _declared(buckets: list[Bucket], traits: _Traits, declared: Family) -> Ident
         Family.SLIDING_LOG: traits.over_limit,
         Family.FIXED_WINDOW: traits.falsified,
         Family.ANCHORED_WINDOW: traits.unanchored,
-        Family.SLIDING_WINDOW_COUNTER: False,  # no trait of the others refutes it
-    }[declared]
+    }.get(declared, False)  # a sliding-window counter: no trait of the others refutes it
     if refuted:
         return None
     why = "declared by the scenario; nothing in the trace refutes it"
@@ -176,19 +196,119 @@ def _declared(buckets: list[Bucket], traits: _Traits, declared: Family) -> Ident
     return Identification(declared, why)
 
 
+def _below_window(buckets: list[Bucket], tolerance: Tolerance) -> tuple[int, int]:
+    """Throttles with fewer than ``limit`` of the key's requests within the window before them
+    (which no sliding log, fixed window or token bucket makes), and how many of those had fewer
+    than ``limit`` within two windows too (which a sliding-window counter does not make either)."""
+    below = unexplained = 0
+    for bucket in buckets:
+        rate, throttled, consumers = bucket.rate, bucket.where(THROTTLED), bucket.consumers()
+        window = tolerance.long(rate.duration_ns)
+        early = too_few_before(bucket.lo, bucket.hi, throttled, consumers, rate.limit, window)
+        below += len(early)
+        lone = too_few_before(bucket.lo, bucket.hi, early, consumers, rate.limit, 2 * window)
+        unexplained += len(lone)
+    return below, unexplained
+
+
+# Waits within this of a whole number of seconds read as whole seconds (a Redis TTL, a clock
+# of seconds), once there are enough telling ones that chance cannot make them so: a wait close
+# to the window D or to D/L is not telling (any family gives those right after a burst, and D
+# and D/L are often whole seconds).
+_WHOLE_SECOND_SLACK_NS = 20_000_000
+_UNTELLING_NS = 50_000_000
+_WHOLE_SECOND_EVIDENCE = 5
+SECOND_NS = 1_000_000_000
+
+
+def whole_second_waits(buckets: list[Bucket]) -> int:
+    """How many waits there are if every one is a whole number of seconds (within 20 ms, at
+    least five of them telling), else 0: the target's waits have a granularity of a second."""
+    telling = 0
+    waits = 0
+    for bucket in buckets:
+        wait = bucket.wait_ns[~np.isnan(bucket.wait_ns)]
+        waits += len(wait)
+        off = np.abs(wait - np.round(wait / SECOND_NS) * SECOND_NS)
+        if bool(np.any(off > _WHOLE_SECOND_SLACK_NS)):
+            return 0
+        rate = bucket.rate
+        plain = (np.abs(wait - rate.duration_ns) <= _UNTELLING_NS) | (
+            np.abs(wait - rate.duration_ns / rate.limit) <= _UNTELLING_NS
+        )
+        telling += int(np.count_nonzero(~plain))
+    return waits if telling >= _WHOLE_SECOND_EVIDENCE else 0
+
+
+def _refill_waits(buckets: list[Bucket]) -> bool:
+    """Every wait at most D/L rounded up to a whole second: a bucket's next token, not the end
+    of a (weighted) window."""
+    for bucket in buckets:
+        waits = bucket.wait_ns[~np.isnan(bucket.wait_ns)]
+        interval = bucket.rate.duration_ns / bucket.rate.limit
+        bound = np.ceil(interval / SECOND_NS) * SECOND_NS + _WHOLE_SECOND_SLACK_NS
+        if len(waits) and float(waits.max()) > bound:
+            return False
+    return True
+
+
 def identify(
     buckets: list[Bucket], tolerance: Tolerance, declared: Family | None = None
 ) -> Identification:
     """The family the trace is held to: one whose own checks cannot fail a correct target of any
     family (module docstring), or undetermined; or the ``declared`` family (an http profile's
-    policy) where the trace does not refute it."""
-    traits = _traits(buckets, tolerance)
-    throttles, phases, confirmed = traits.throttles, traits.phases, traits.confirmed
-    held = _declared(buckets, traits, declared) if declared is not None else None
+    policy) where the trace does not refute it.
+
+    Two traits of real limiters come first. Waits all in whole seconds (a TTL, a clock of
+    seconds) move every retry instant by up to a second: the families are then told apart with
+    a granularity of a second, and the parameters say so. Throttles below one window's limit
+    but not below two windows' are a sliding-window counter's (and no other exact family's), or,
+    with whole-second waits no longer than D/L rounded up, a token bucket's that loses its
+    fractional refill on a clock of whole seconds."""
+    held = _declared(buckets, _traits(buckets, tolerance), declared) if declared else None
     if held is not None:
         return held
+    whole = whole_second_waits(buckets)
+    if whole:
+        coarse = replace(tolerance, granularity_ns=max(tolerance.granularity_ns, SECOND_NS))
+        found = _identify(buckets, coarse)
+        if found.family is Family.SLIDING_WINDOW_COUNTER and _refill_waits(buckets):
+            found = Identification(
+                Family.WHOLE_SECOND_TOKEN_BUCKET,
+                f"{found.parameters['throttles_below_one_window']} throttles below one "
+                "window's limit, every wait at most duration/limit rounded up to a second: a "
+                "token bucket on a clock of whole seconds, its fractional refill lost",
+                parameters={**found.parameters, **_refill(buckets), "refill_lossy": True},
+            )
+        note = f"; all {whole} waits whole seconds (granularity 1 s)"
+        return replace(
+            found,
+            reason=found.reason + note,
+            parameters={**found.parameters, "wait_granularity_s": 1},
+        )
+    return _identify(buckets, tolerance)
+
+
+def _identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
+    traits = _traits(buckets, tolerance)
+    throttles, phases, confirmed = traits.throttles, traits.phases, traits.confirmed
     if not throttles:
         return Identification(Family.UNDETERMINED, "no throttle was seen")
+    below, unexplained = _below_window(buckets, tolerance)
+    if below and not unexplained:
+        return Identification(
+            Family.SLIDING_WINDOW_COUNTER,
+            f"{below} of {throttles} throttles came with fewer than limit requests of the key "
+            "within the window before them, each with limit or more within two windows: the "
+            "previous window's count weighted",
+            parameters={"throttles_below_one_window": below},
+        )
+    if below:
+        return Identification(
+            Family.UNDETERMINED,
+            f"{unexplained} throttles with fewer than limit requests of the key within two "
+            "windows before them: no family explains them",
+        )
     if not traits.over_limit:
         # The sliding log's own check is this very test, so holding the trace to it is safe.
         return Identification(
@@ -224,9 +344,12 @@ def identify(
         )
     if not left:
         return Identification(
-            Family.UNDETERMINED, "no correct family explains the waits and admissions"
+            Family.UNDETERMINED,
+            "no correct family explains the waits and admissions",
+            candidates=tuple(candidates),
         )
     return Identification(
         Family.UNDETERMINED,
         "more than limit within a duration; could be " + " or ".join(f.value for f in left),
+        candidates=tuple(left),
     )

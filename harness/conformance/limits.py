@@ -36,6 +36,7 @@ from harness.conformance.power import (
     case_power,
     rate_power,
     shared_over_limit,
+    smallest_rate_power,
     throttled,
     with_power,
 )
@@ -202,9 +203,15 @@ def over_admissions(
 
 
 def under_admissions(
-    bucket: Bucket, tolerance: Tolerance, family: Family = Family.UNDETERMINED
+    bucket: Bucket,
+    tolerance: Tolerance,
+    family: Family = Family.UNDETERMINED,
+    counter_declared: bool = False,
 ) -> Problem | None:
-    """The first throttle this key got while it provably still had budget, if any."""
+    """The first throttle this key got while it provably still had budget, if any; ``family``
+    (the identified one) names the approximation a throttle within two windows is read as;
+    ``counter_declared``: an http profile's policy declares a sliding-window counter, which is
+    then held to its own bound instead (``_counter_under_admission``)."""
     rate = bucket.rate
     throttled, consumers = bucket.where(THROTTLED), bucket.consumers()
     observed = f"throttled after fewer than {rate.limit}"
@@ -216,7 +223,7 @@ def under_admissions(
             f"throttled although fewer than {rate.limit} requests of this key came before it",
             bucket.evidence(AdmissionProblem.THROTTLED_FRESH_KEY, fresh[:1], expected, observed),
         )
-    if family is Family.SLIDING_WINDOW_COUNTER:
+    if counter_declared:
         return _counter_under_admission(bucket, tolerance, throttled, consumers)
     recent = too_few_before(
         bucket.lo, bucket.hi, throttled, consumers, rate.limit, tolerance.long(rate.duration_ns)
@@ -226,8 +233,8 @@ def under_admissions(
     expected = f"no throttle before {rate.limit} requests within {rate.canonical_duration}"
     return Problem(
         f"throttled although fewer than {rate.limit} requests of this key came within the "
-        f"{rate.canonical_duration} before it (assuming a sliding log, a fixed window or a "
-        "token bucket; a sliding-window counter could do this)",
+        f"{rate.canonical_duration} before it (no sliding log, fixed window or token bucket "
+        f"does this); {_counter_reading(bucket, recent[0], tolerance, family)}",
         bucket.evidence(AdmissionProblem.THROTTLED_WITH_BUDGET, recent[:1], expected, observed),
     )
 
@@ -258,6 +265,36 @@ def _counter_under_admission(
     )
 
 
+def _counter_reading(bucket: Bucket, throttle: int, tolerance: Tolerance, family: Family) -> str:
+    """What a sliding-window counter makes of the throttle: its estimate weights the previous
+    window's count, so it may refuse once ``limit`` requests came within two windows (never with
+    fewer), below the limit of any one window: the counter's approximation, named as such (or a
+    token bucket's lost refill, where that is the family identified)."""
+    rate = bucket.rate
+    within = too_few_before(
+        bucket.lo,
+        bucket.hi,
+        np.array([throttle], dtype=np.intp),
+        bucket.consumers(),
+        rate.limit,
+        2 * tolerance.long(rate.duration_ns),
+    )
+    if len(within):
+        return (
+            f"not even a sliding-window counter does (fewer than {rate.limit} within two "
+            "windows before it)"
+        )
+    if family is Family.WHOLE_SECOND_TOKEN_BUCKET:
+        return (
+            "a token bucket that loses its fractional refill does (the family assumed: a clock "
+            f"of whole seconds; {rate.limit} or more came within two windows)"
+        )
+    return (
+        f"a sliding-window counter's approximation does (the family assumed: {rate.limit} or "
+        f"more came within two windows of {rate.canonical_duration}, the previous one weighted)"
+    )
+
+
 def _steady(buckets: list[Bucket]) -> list[Bucket]:
     """The keys of the cases that send over time (a burst's keys are the burst checks')."""
     return [bucket for bucket in buckets if bucket.case.behaviour != "burst"]
@@ -271,7 +308,8 @@ def over_admission_finding(context: CheckContext) -> Finding:
     found = (over_admissions(b, context.identification, context.tolerance) for b in buckets)
     problems = [problem for problem in found if problem is not None]
     power = Power.of(
-        rate_power(case, keys, context.tolerance) for case, keys in by_case(_steady(plain)).items()
+        smallest_rate_power(case, keys, context.tolerance, context.identification)
+        for case, keys in by_case(_steady(plain)).items()
     )
     return with_power(key_finding(problems, len(buckets), "keys", silent), power)
 
@@ -280,7 +318,9 @@ def over_admission_finding(context: CheckContext) -> Finding:
 def under_admission_finding(context: CheckContext) -> Finding:
     buckets, silent = decided(context.buckets)
     family = context.identification.family
-    found = (under_admissions(bucket, context.tolerance, family) for bucket in buckets)
+    counter = context.data.declared_family == Family.SLIDING_WINDOW_COUNTER.value
+    declared = counter and family is Family.SLIDING_WINDOW_COUNTER
+    found = (under_admissions(b, context.tolerance, family, declared) for b in buckets)
     problems = [problem for problem in found if problem is not None]
     power = Power.of(
         case_power(case, keys, [throttled(b) for b in keys], "was never throttled", REMEDY_RATE)
@@ -289,16 +329,53 @@ def under_admission_finding(context: CheckContext) -> Finding:
     return with_power(key_finding(problems, len(buckets), "keys", silent), power)
 
 
-def _isolation_problem(bucket: Bucket, context: CheckContext) -> Problem | None:
-    """A rotating key over one key's budget, or a key of a shared case throttled while its own
-    budget was left."""
+def _isolation_problem(
+    bucket: Bucket, context: CheckContext, case_keys: list[Bucket]
+) -> Problem | None:
+    """A rotating key over one key's budget, or a key of a shared case throttled where its own
+    traffic explains the throttle under no family and the case's keys together can."""
     if bucket.case.rotate != "none":
         found = over_admissions(bucket, context.identification, context.tolerance)
-        prefix = f"rotating {bucket.case.rotate} split one key"
-    else:
-        found = under_admissions(bucket, context.tolerance, context.identification.family)
-        prefix = "another key's traffic used this key's budget"
-    return None if found is None else Problem(f"{prefix}: {found.text}", found.evidence)
+        if found is None:
+            return None
+        return Problem(f"rotating {bucket.case.rotate} split one key: {found.text}", found.evidence)
+    return _shared_budget(bucket, case_keys, context.tolerance)
+
+
+def _shared_budget(bucket: Bucket, case_keys: list[Bucket], tolerance: Tolerance) -> Problem | None:
+    """The first throttle that only another key's traffic explains.
+
+    Its own traffic explains a throttle under some family whenever ``limit`` of its requests may
+    have come before it, however long before: a sliding-window counter refuses below the limit
+    of one window, a token bucket that loses its fractional refill refills arbitrarily slowly.
+    So only a throttle of a key with fewer than ``limit`` requests ever before it (U2, which no
+    family that starts a key with its budget does) is evidence, and only when the case's keys
+    together may have sent ``limit`` before it; otherwise it is under-admission's finding.
+    """
+    rate = bucket.rate
+    fresh = too_few_before(
+        bucket.lo, bucket.hi, bucket.where(THROTTLED), bucket.consumers(), rate.limit, None
+    )
+    if not len(fresh):
+        return None
+    slack = tolerance.boundary_ns
+    others = np.sort(
+        np.concatenate([b.lo[b.consumers()] + (b.wall_of_zero_ns - slack) for b in case_keys])
+    )
+    throttle_hi = bucket.hi[fresh] + (bucket.wall_of_zero_ns + slack)
+    before = np.searchsorted(others, throttle_hi, "right")
+    shared = fresh[before >= rate.limit]
+    if not len(shared):
+        return None
+    first = int(np.flatnonzero(before >= rate.limit)[0])
+    expected = f"no throttle of a key before {rate.limit} of its own requests (any family)"
+    observed = f"throttled after {int(before[first])} requests of the case's keys together"
+    return Problem(
+        f"another key's traffic used this key's budget: throttled although fewer than "
+        f"{rate.limit} requests of this key ever came before it, which no limiter family "
+        f"explains, and the case's keys together may have sent {int(before[first])}",
+        bucket.evidence(AdmissionProblem.THROTTLED_FRESH_KEY, shared[:1], expected, observed),
+    )
 
 
 @check(7, "vary-isolation", "Vary isolation")
@@ -310,7 +387,8 @@ def vary_isolation_finding(context: CheckContext) -> Finding:
         keys_per_case[bucket.case.name] = keys_per_case.get(bucket.case.name, 0) + 1
     buckets, silent = decided(context.buckets)
     judged = [bucket for bucket in buckets if _isolated(bucket, keys_per_case)]
-    found = [(bucket, _isolation_problem(bucket, context)) for bucket in judged]
+    cases = by_case(context.buckets)
+    found = [(b, _isolation_problem(b, context, cases[b.case.name])) for b in judged]
     problems = [problem for _, problem in found if problem is not None]
     chosen = [b for b in _steady(context.buckets) if _isolated(b, keys_per_case)]
     power = Power.of(

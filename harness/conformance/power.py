@@ -22,12 +22,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from harness.api.duration import format_duration
 from harness.conformance.buckets import ADMITTED, OTHER, THROTTLED, Bucket
 from harness.conformance.findings import Finding, Outcome
+from harness.conformance.identify import Family, Identification
 from harness.conformance.intervals import tight_windows
 from harness.conformance.spec import Tolerance
 
 __all__ = [
+    "MIN_WINDOWS",
     "REMEDY_RATE",
     "CasePower",
     "Power",
@@ -38,6 +41,7 @@ __all__ = [
     "offered_over_limit",
     "rate_power",
     "shared_over_limit",
+    "smallest_rate_power",
     "throttled",
     "with_power",
 ]
@@ -230,6 +234,43 @@ def rate_power(case: str, buckets: list[Bucket], tolerance: Tolerance) -> CasePo
         f"within one window, at most {most}"
     )
     return case_power(case, buckets, has, why, REMEDY_RATE)
+
+
+def smallest_rate_power(
+    case: str, buckets: list[Bucket], tolerance: Tolerance, identification: Identification
+) -> CasePower:
+    """Over-admission's power in a case against the smallest violation, one admission too many
+    per window: ``rate_power`` where the trace is held to one family, none while it is not.
+
+    Undetermined, only the family-free rule applies, and it must allow what every family still
+    possible admits: two windows' worth (2L) around a fixed or anchored window's boundary, or
+    L + L·H/D in a hull H for a token bucket. Steady traffic puts L+1 admissions around some
+    such boundary (or more than D/L apart) in every window, so one too many per window is always
+    explained: only 2L+1 within one window could have shown (``limits.py``'s U1).
+    """
+    gross = rate_power(case, buckets, tolerance)
+    if identification.family is not Family.UNDETERMINED or not gross.powered:
+        return gross
+    rate = buckets[0].rate
+    possible = " or ".join(family.value for family in identification.possible)
+    windows = format_duration(MIN_WINDOWS * rate.duration_ns)
+    return CasePower(
+        case,
+        0,
+        len(buckets),
+        f"case {case!r} had no power against the smallest over-admission ({rate.limit + 1} "
+        f"per {rate.canonical_duration}): the limiter family is undetermined (could be "
+        f"{possible}), so one extra admission per window is explained by a window boundary; "
+        f"{gross.with_power} keys could show only {2 * rate.limit + 1} or more within one "
+        f"window; run at least {MIN_WINDOWS} windows (≥ {windows}) so that the waits tell "
+        "the family",
+    )
+
+
+# Windows of throttles that tell a family from the others: in the first, every retry instant is
+# the first boundary, which fixed and anchored windows share; the next two show whether the
+# retry instants keep one lattice (aligned) or follow the admissions (anchored).
+MIN_WINDOWS = 3
 
 
 def throttled(bucket: Bucket) -> bool:

@@ -141,6 +141,7 @@ class CaseSpec:
     keys: int
     allow_empty_answers: bool = False  # the scenario's chat says an empty answer is an answer
     existing: bool = False  # an existing chatbot (run --chatbot): its use earlier today unknown
+    wait_granularity_ns: int = 0  # the waits' declared resolution (scenario wait_granularity)
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ def _case_spec(plan: RunPlan, name: str) -> CaseSpec:
         keys=case.population.keys,
         allow_empty_answers=plan.scenario.chat_of(case).allow_empty_answers,
         existing=case.chatbot_id is not None,
+        wait_granularity_ns=plan.scenario.wait_granularity_ns(case),
     )
 
 

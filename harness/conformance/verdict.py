@@ -9,6 +9,7 @@ from xml.etree import ElementTree as ET
 from pydantic import BaseModel, ConfigDict
 
 from harness.conformance.findings import Evidence, Finding, Outcome
+from harness.run.interruption import Interruption
 from harness.run.summary import RefusedChats
 
 __all__ = [
@@ -44,6 +45,15 @@ class CheckResult(BaseModel):
     proofs: tuple[Evidence, ...] = ()
     keys_with_power: int | None = None
     keys_without_power: int | None = None
+    # A failed check's place among the failures (``roots.py``): a root cause of its own, or
+    # explained by the roots named (still failed, still counted); ``explanation`` says why in
+    # words; ``assumed_family``: the limiter family its first proof held the target to.
+    root: bool | None = None
+    explained_by: list[str] = []
+    explanation: str = ""
+    assumed_family: str = ""
+    # Figures the check measured besides its verdict (``Finding.measures``).
+    measures: dict[str, object] = {}
 
     @classmethod
     def of(cls, check_id: str, title: str, finding: Finding) -> CheckResult:
@@ -56,6 +66,7 @@ class CheckResult(BaseModel):
             proofs=finding.proofs,
             keys_with_power=finding.power.with_power if finding.power else None,
             keys_without_power=finding.power.without_power if finding.power else None,
+            measures=finding.measures or {},
         )
 
 
@@ -94,6 +105,9 @@ class Verdict(BaseModel):
     algorithm_reason: str
     algorithm_parameters: dict[str, object] = {}
     checks: list[CheckResult]
+    # The failed checks that name a bug of their own; every other failed check is explained by
+    # them (its ``explained_by``). Empty when nothing failed.
+    root_causes: list[str] = []
     unanswered: dict[str, int] = {}
     lost_processes: list[str] = []
     missing: list[str] = []
@@ -104,6 +118,10 @@ class Verdict(BaseModel):
     dropped_sends: dict[str, int] = {}
     # Load chats refused with another 4xx (training, malformed), per case, status, code, message.
     refused_chats: list[RefusedChats] = []
+    # Stopped by SIGINT or SIGTERM: the signal, its instant, how far into the load it came. The
+    # status is still what the records judged show (a failure stands, a pass needed power).
+    interrupted: bool = False
+    interruption: Interruption | None = None
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -113,6 +131,13 @@ class Verdict(BaseModel):
     def state(self) -> str:
         """The status as the table prints it ("not conformant")."""
         return self.status.value.replace("-", " ")
+
+    @property
+    def headline(self) -> str:
+        """The status as the summary line starts ("INCONCLUSIVE (interrupted by SIGINT at 8.1 s
+        of 20 s)")."""
+        state = self.state.upper()
+        return f"{state} ({self.interruption.describe()})" if self.interruption else state
 
     @property
     def exit_code(self) -> int:
@@ -178,8 +203,13 @@ def write_junit(run_dir: Path, verdict: Verdict) -> Path:
             for name in ("keys_with_power", "keys_without_power"):
                 ET.SubElement(properties, "property", name=name, value=str(getattr(check, name)))
         if check.outcome is Outcome.FAIL:
-            failure = ET.SubElement(case, "failure", message=check.summary)
+            message = (
+                f"{check.explanation}; {check.summary}" if check.explanation else check.summary
+            )
+            failure = ET.SubElement(case, "failure", message=message)
             failure.text = "evidence: " + ", ".join(check.evidence)
+            if check.assumed_family:
+                failure.text += f"\nassumed family: {check.assumed_family}"
         elif check.outcome is not Outcome.PASS:
             ET.SubElement(case, "skipped", message=f"{check.outcome.value}: {check.summary}")
     if verdict.unanswered or verdict.incomplete:

@@ -6,6 +6,7 @@ widened by the granularity, the boundary slack and the rate error on ``w_j``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 
 import numpy as np
@@ -21,6 +22,7 @@ from harness.conformance.intervals import (
 from harness.conformance.power import Power, by_case, case_power, with_power
 from harness.conformance.registry import check
 from harness.conformance.spec import Tolerance
+from harness.conformance.wait_accuracy import wait_accuracy
 
 __all__ = ["WaitProblem", "wait_honesty_finding"]
 
@@ -61,7 +63,10 @@ def _problems(bucket: Bucket, tolerance: Tolerance) -> list[Problem]:
     wait, lo, hi, code = bucket.wait_ns, bucket.lo, bucket.hi, bucket.code
     throttled = bucket.where(THROTTLED)
     throttled = throttled[~np.isnan(wait[throttled])]
-    slack = tolerance.retry_slack(np.nan_to_num(wait)).astype(np.int64)
+    # A service that promises whole seconds (the scenario's wait_granularity) may round either
+    # way by up to that much: only errors beyond it break the promise.
+    declared = bucket.case.wait_granularity_ns
+    slack = (tolerance.retry_slack(np.nan_to_num(wait)) + declared).astype(np.int64)
     admitted = np.flatnonzero(code == 0)
     witnesses = {
         WaitProblem.TOO_LONG: early_admissions(lo, hi, admitted, throttled, wait, slack),
@@ -83,6 +88,20 @@ def _problems(bucket: Bucket, tolerance: Tolerance) -> list[Problem]:
 
 @check(6, "wait-honesty", "Wait honesty")
 def wait_honesty_finding(context: CheckContext) -> Finding:
+    """Whether every promise was kept, and by how much the waits were off (``wait_accuracy``)."""
+    finding = _honesty(context)
+    throttled = [bucket for bucket in context.buckets if np.any(bucket.code == THROTTLED)]
+    if not throttled:
+        return finding
+    accuracy = wait_accuracy(throttled, context.tolerance)
+    return replace(
+        finding,
+        summary=f"{finding.summary}; {accuracy.describe()}",
+        measures=accuracy.measures(),
+    )
+
+
+def _honesty(context: CheckContext) -> Finding:
     judged = 0
     problems: list[Problem] = []
     for bucket in context.buckets:
@@ -100,13 +119,13 @@ def wait_honesty_finding(context: CheckContext) -> Finding:
     if not judged:
         return Finding(Outcome.INCONCLUSIVE, "no throttle to judge")
     retries = sum(bucket.retries for bucket in context.buckets)
+    polite = [bucket for bucket in context.buckets if bucket.case.behaviour == "polite"]
     if not retries:
         return Finding(
             Outcome.INCONCLUSIVE,
             f"{judged} throttled keys kept their promises, but no client retried right after "
-            "a wait (add a polite case)",
+            f"a wait ({_missing_retries(polite)})",
         )
-    polite = [bucket for bucket in context.buckets if bucket.case.behaviour == "polite"]
     power = Power.of(
         case_power(case, keys, [b.retries > 0 for b in keys], RETRY_WHY, RETRY_REMEDY)
         for case, keys in by_case(polite).items()
@@ -123,3 +142,20 @@ def wait_honesty_finding(context: CheckContext) -> Finding:
 
 RETRY_WHY = "had no client retry after a reported wait"
 RETRY_REMEDY = "give the case more polite clients per key than its limit (users_per_key)"
+
+
+def _missing_retries(polite: list[Bucket]) -> str:
+    """What would have given wait-honesty a retry to judge: a polite case, or (there is one)
+    waits that end before the run does: a polite client retries only inside the run."""
+    if not polite:
+        return "add a polite case"
+    names = ", ".join(sorted({repr(bucket.case.name) for bucket in polite}))
+    waits = np.concatenate([bucket.wait_ns[~np.isnan(bucket.wait_ns)] for bucket in polite])
+    if not len(waits):
+        return f"the polite case {names} was never throttled with a wait; {RETRY_REMEDY}"
+    longest = polite[0].rate.canonical_duration
+    return (
+        f"the polite case {names} was throttled, but each wait it was given (up to "
+        f"{float(waits.max()) / 1e9:.3g} s) ended after the run did; run for several windows "
+        f"({longest} each) so that its clients retry inside the run"
+    )

@@ -7,7 +7,9 @@ recorded in both, with no ``await`` between the check and the record, so concurr
 cannot both take the last slot. Only then does the answer take its time (``delays.py``): a refusal
 its latency, an admission its latency and the model's, in one of ``max_concurrency`` slots when
 the model has a limit (an overloaded model, whose queue is full, refuses with 503 before anything
-counts).
+counts). With a real engine (``engines.py``) the library decides the rate limit instead, at the
+same instant, checking and counting in its one call (so a request the quota or a full model
+queue then refuses has used rate budget, as on a service that limits before it counts quota).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from harness.api.chatbot import ChatbotStatus, RateLimitVaryBy
 from harness.api.status import GrpcCode
 from harness.emulator import answers
 from harness.emulator.answers import Answer
+from harness.emulator.engines import EngineError, RealEngine
 from harness.emulator.limiter import KeyState, Rule, TableFullError
 from harness.emulator.policy import KeyMode
 from harness.emulator.state import EmulatorState
@@ -172,26 +175,9 @@ class ChatPath(EmulatorState):
     ) -> Answer | Callable[[], None]:
         """The limits' refusal, or the function that records the admission."""
         limits = entry.limits
-        state: KeyState | None = None
-        if limits.rate_limit is not None:
-            rule = Rule(
-                max(1, limits.rate_limit + self.policy.limit_offset),
-                limits.duration_ns * self.policy.duration_factor,
-            )
-            try:
-                state = self.limiter.state(
-                    (entry.id, self._rate_key(limits, request, peer)), rule, now_ns
-                )
-            except TableFullError as exc:
-                self.stats.rejected += 1
-                return answers.capacity_exhausted(
-                    "rate_limit_keys",
-                    self.limiter.max_keys,
-                    f"{exc}, the most this emulator keeps: no new key until some go idle",
-                )
-            wait_ns = state.wait(now_ns)
-            if wait_ns > 0:
-                return self._throttle(entry, limits.rate_limit, state, now_ns, wait_ns)
+        state = self._rate_decision(entry, request, peer, now_ns)
+        if isinstance(state, Answer):
+            return state
         zone = self._quota_zone
         if limits.quota is not None:
             refusal = self.quota.exhausted(
@@ -216,18 +202,66 @@ class ChatPath(EmulatorState):
 
         return admit
 
+    def _rate_decision(
+        self, entry: ChatbotEntry, request: ChatRequest, peer: Peer, now_ns: int
+    ) -> Answer | KeyState | None:
+        """The rate limit's refusal, or the key's state to record an admission in (None: no
+        rate limit, or a real engine, which counted the admission as it decided)."""
+        limits = entry.limits
+        if limits.rate_limit is None:
+            return None
+        rule = Rule(
+            max(1, limits.rate_limit + self.policy.limit_offset),
+            limits.duration_ns * self.policy.duration_factor,
+        )
+        key = (entry.id, self._rate_key(limits, request, peer))
+        if self.engine is not None:
+            return self._ask_engine(self.engine, entry, key, rule)
+        try:
+            state = self.limiter.state(key, rule, now_ns)
+        except TableFullError as exc:
+            self.stats.rejected += 1
+            return answers.capacity_exhausted(
+                "rate_limit_keys",
+                self.limiter.max_keys,
+                f"{exc}, the most this emulator keeps: no new key until some go idle",
+            )
+        wait_ns = state.wait(now_ns)
+        return self._throttle(entry, state, now_ns, wait_ns) if wait_ns > 0 else state
+
+    def _ask_engine(
+        self, engine: RealEngine, entry: ChatbotEntry, key: tuple[str, str], rule: Rule
+    ) -> Answer | None:
+        """The real engine's throttle (its own wait), None when it admitted (and counted) the
+        request, or a 503 when its store has failed (the first failure is kept for the server)."""
+        try:
+            decision = engine.hit("/".join(key), rule)
+        except EngineError as exc:
+            self.stats.rejected += 1
+            if self.engine_failure is None:
+                self.engine_failure = str(exc)
+                if self.on_engine_failure is not None:
+                    self.on_engine_failure(self.engine_failure)
+            return answers.error_answer(
+                GrpcCode.UNAVAILABLE, "the rate limiter's store is unavailable; retry later"
+            )
+        if decision.admitted:
+            return None
+        return self._throttle(entry, None, self.clock.now_ns(), decision.wait_ns)
+
     def _throttle(
-        self, entry: ChatbotEntry, limit: int, state: KeyState, now_ns: int, wait_ns: int
+        self, entry: ChatbotEntry, state: KeyState | None, now_ns: int, wait_ns: int
     ) -> Answer:
         limits = entry.limits
+        assert limits.rate_limit is not None  # only a rate-limited chatbot is throttled
         self.stats.throttled += 1
-        if self.policy.count_throttled:
+        if self.policy.count_throttled and state is not None:
             state.record(now_ns)
         if self.policy.quota_counts_throttled and limits.quota is not None:
             self.quota.record(entry.id, now_ns, self._quota_zone)
         return answers.throttled(
             policy=self.policy,
-            limit=limit,
+            limit=limits.rate_limit,
             duration_ns=limits.duration_ns,
             throttle_message=limits.throttle_message,
             vary_by=limits.vary_by.value,

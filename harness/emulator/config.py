@@ -8,11 +8,16 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 
 from harness.api.timestamps import DEFAULT_ORG_TIMEZONE
+from harness.emulator.engines import Engine
 from harness.emulator.limiter import Algorithm
 from harness.emulator.policy import CORRECT, Policy
 from harness.emulator.training import NO_TRAINING, Training
 
-__all__ = ["EmulatorConfig", "LatencyRange"]
+__all__ = ["ENGINE_UNSUPPORTED", "EmulatorConfig", "LatencyRange"]
+
+# The policy knobs that pull a limiter's check and count apart (or count a refusal): a real
+# library does both in one atomic call, so they exist for the builtin limiter only.
+ENGINE_UNSUPPORTED = frozenset({"count_throttled", "race_check_record"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,11 @@ class EmulatorConfig:
 
     api_keys: tuple[SecretStr, ...]
     algorithm: Algorithm = Algorithm.SLIDING_LOG
+    # A real third-party limiter on the Redis at ``redis_url`` instead of ``algorithm``
+    # (``engines.py``); ``builtin``: the emulator's own. The URL must be set (a Redis up) by
+    # the time the service is made.
+    limiter: Engine = Engine.BUILTIN
+    redis_url: str | None = None
     org_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_ORG_TIMEZONE))
     # Delays of a chat answer (``delays.py``): arrival to decision; decision to any answer; and
     # the language model's extra time for an admitted answer. None: no delay.
@@ -71,6 +81,13 @@ class EmulatorConfig:
             raise ValueError("an emulator needs at least one API key (one per organisation)")
         if any(not key.get_secret_value() for key in self.api_keys):
             raise ValueError("an API key cannot be empty")
+        if self.limiter is not Engine.BUILTIN:
+            unsupported = sorted(ENGINE_UNSUPPORTED & self.policy.changed())
+            if unsupported:
+                raise ValueError(
+                    f"{', '.join(unsupported)}: a fault the {self.limiter.value} engine cannot "
+                    "have (the library checks and counts in one call); use --limiter builtin"
+                )
         if self.max_concurrency is not None and self.max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         if self.max_queue is not None and (self.max_queue < 0 or self.max_concurrency is None):

@@ -7,7 +7,7 @@ policy (``CORRECT``) is what every knob's default describes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -43,6 +43,10 @@ class Policy:
     quota_counts_throttled: bool = False  # throttled requests consume quota
     # An admitted chat answers {"answer": "", "citations": []} (a model that said nothing).
     empty_answer: bool = False
+
+    def changed(self) -> set[str]:
+        """The knobs that differ from the correct service's."""
+        return {f.name for f in fields(self) if getattr(self, f.name) != f.default}
 
 
 CORRECT = Policy()

@@ -91,9 +91,17 @@ def base_url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-def serve(app: ASGIApp, sock: socket.socket) -> None:
-    """Serve ``app`` (``build_app(service)``) until SIGINT/SIGTERM end it cleanly."""
-    _server(app).run(sockets=[sock])
+def serve(app: ASGIApp, sock: socket.socket, service: EmulatorService | None = None) -> None:
+    """Serve ``app`` (``build_app(service)``) until SIGINT/SIGTERM end it cleanly, or until
+    ``service``'s real limiter engine loses its store (the caller then says so)."""
+    server = _server(app)
+    if service is not None:
+
+        def stop(_failure: str) -> None:
+            server.should_exit = True
+
+        service.on_engine_failure = stop
+    server.run(sockets=[sock])
 
 
 class BackgroundEmulator:

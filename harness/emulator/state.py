@@ -8,14 +8,16 @@ service over this state; ``EmulatorService`` is both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from harness.api.status import GrpcCode
 from harness.emulator import answers
 from harness.emulator.answers import Answer, Violation
-from harness.emulator.clock import Clock
+from harness.emulator.clock import Clock, SystemClock
 from harness.emulator.config import EmulatorConfig
 from harness.emulator.delays import Delays, Sleep
+from harness.emulator.engines import Engine, RealEngine, open_engine
 from harness.emulator.gate import ConcurrencyGate
 from harness.emulator.limiter import LimiterTable
 from harness.emulator.quota import QuotaBook
@@ -36,6 +38,17 @@ class EmulatorState:
         self.policy = config.policy
         self.store = Store(config.api_keys, config.max_tokens_per_chatbot)
         self.limiter = LimiterTable(config.algorithm, config.max_rate_keys)
+        self.engine: RealEngine | None = None
+        # The first failure of the engine's store; ``on_engine_failure`` lets the server stop.
+        self.engine_failure: str | None = None
+        self.on_engine_failure: Callable[[str], None] | None = None
+        if config.limiter is not Engine.BUILTIN:
+            if config.redis_url is None:
+                raise ValueError(f"the {config.limiter.value} engine needs a Redis URL")
+            if not isinstance(clock, SystemClock):
+                # The library reads the wall clock: a moved clock would disagree with it.
+                raise ValueError(f"the {config.limiter.value} engine runs in real time only")
+            self.engine = open_engine(config.limiter, config.redis_url)
         self.quota = QuotaBook()
         self.stats = Stats()
         # An injected sleep moves ``clock`` (tests); asyncio's runs on the monotonic clock.

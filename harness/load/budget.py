@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.api.duration import parse_duration
-from harness.load.scenario import Burst, Open, Paced
+from harness.load.scenario import Burst, Open, Paced, Polite, RateLimitSpec
 from harness.load.schedule import Slot
 from harness.load.stages import staged_count
 
@@ -33,6 +33,7 @@ __all__ = [
     "SlotShare",
     "fair_split",
     "fair_split_int",
+    "polite_ceiling",
     "slot_rate_need",
     "slot_request_ceiling",
     "slot_scheduled_rate",
@@ -71,6 +72,8 @@ def slot_request_ceiling(slot: Slot) -> int:
         repetitions = min(len(slot.keys), -(-slot.duration_ns // interval_ns))
         return behaviour.size * repetitions
     ceiling = slot.case.max_requests_per_key
+    if isinstance(behaviour, Polite) and slot.case.rate_limit is not None:
+        return min(ceiling, polite_ceiling(slot.case.rate_limit, slot.duration_ns, slot.clients))
     if isinstance(behaviour, Open) and behaviour.stages is not None:  # Λ over the slot's time
         expected = staged_count(behaviour.stages, behaviour.start_rate, slot.duration_ns)
         return min(ceiling, math.floor(expected) + 1)
@@ -78,6 +81,22 @@ def slot_request_ceiling(slot: Slot) -> int:
     if rate is not None:
         ceiling = min(ceiling, math.floor(rate * seconds) + 1)
     return ceiling
+
+
+def polite_ceiling(rate: RateLimitSpec, duration_ns: int, clients: int) -> int:
+    """The most requests a polite key's ``clients`` send in ``duration_ns`` against a correct
+    limiter: its waits bound them, not the answers' latency (the polite loop stops there).
+
+    A correct limiter admits at most A = L·(⌈T/D⌉+1) of one limiter key in T. A polite client
+    sends its next request at once after an admission, and after a throttle only once the
+    promised wait has passed, when the budget it waited for is free: that retry is refused only
+    if another client took the budget first (an admission), or once more if the wait was rounded
+    down. So each client is refused at most twice per admission of the key, plus twice at its
+    start: requests ≤ A + 2·C·(A + 1). A target that breaks its promises meets this ceiling
+    instead of sending as fast as it answers (wait-honesty fails it anyway).
+    """
+    admitted = rate.limit * (-(-duration_ns // rate.duration_ns) + 1)
+    return admitted + 2 * clients * (admitted + 1)
 
 
 def slot_scheduled_rate(slot: Slot) -> float | None:

@@ -55,7 +55,7 @@ class ChatSpec(BaseModel):
 
 def _read_questions(path: Path, where: str) -> list[str]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a BOM is no question
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read {str(path)!r}: {exc.strerror}") from None
     except UnicodeDecodeError:

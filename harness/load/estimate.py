@@ -36,6 +36,9 @@ class CaseEstimate:
     max_requests: int
     max_admitted: int  # by a conformant target: the quota it can burn
     quota: int | None  # configured messages per day, None when the case has no quota
+    # Only ``max_requests_per_key`` bounds what it sends: a closed loop (hammer, a polite case
+    # without a rate limit) that no schedule, wait or budget holds back.
+    capped: bool = False
 
     @property
     def may_exhaust_quota(self) -> bool:
@@ -72,7 +75,13 @@ def estimate_cases(
         quota = case.quota.limit if case.quota is not None else None
         if quota is not None:
             admitted = min(admitted, quota)
+        capped = all(
+            _slot_requests(slot, share) >= case.max_requests_per_key * len(slot.keys)
+            for slot, share in pairs
+        )
         estimates.append(
-            CaseEstimate(name, case.behaviour.kind, keys, duration_ns, requests, admitted, quota)
+            CaseEstimate(
+                name, case.behaviour.kind, keys, duration_ns, requests, admitted, quota, capped
+            )
         )
     return estimates

@@ -63,7 +63,12 @@ class RunOption:
 
 
 RUN_OPTIONS: tuple[RunOption, ...] = (
-    RunOption("scenario", "scenario TOML file (default: the built-in scenario)", metavar="FILE"),
+    RunOption(
+        "scenario",
+        "a built-in scenario's name (`aisk-harness scenarios` lists them) or a scenario TOML "
+        "file (default: the built-in 'default')",
+        metavar="NAME|FILE",
+    ),
     RunOption("out", "run directory (default: reports/runs/<UTC stamp>)", metavar="DIR"),
     RunOption(
         "duration",

@@ -187,6 +187,9 @@ class Case(_Strict):
     chat: ChatSpec | None = None  # what its chats ask (default: the scenario's [chat])
     # An existing chatbot (run --chatbot): judged as it is, never made, changed or deleted.
     chatbot_id: str | None = Field(default=None, min_length=1, max_length=200)
+    # The resolution the service promises its waits in ("1s": whole seconds); wait-honesty then
+    # fails only errors beyond it. None: the scenario's, else the waits are held exact.
+    wait_granularity: GoDuration | None = None
 
     @field_validator("name")
     @classmethod
@@ -243,6 +246,8 @@ class Scenario(_Strict):
     duration: GoDuration = "60s"
     cases: list[Case] = Field(min_length=1)
     chat: ChatSpec = Field(default_factory=ChatSpec)
+    # Every case's wait granularity unless the case declares its own (see ``Case``).
+    wait_granularity: GoDuration | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:
@@ -255,6 +260,11 @@ class Scenario(_Strict):
 
     def chat_of(self, case: Case) -> ChatSpec:
         return case.chat or self.chat
+
+    def wait_granularity_ns(self, case: Case) -> int:
+        """The resolution the case's waits are promised in, in ns (0: exact)."""
+        declared = case.wait_granularity or self.wait_granularity
+        return _ns(declared) if declared else 0
 
     def case_duration_ns(self, case: Case) -> int:
         return _ns(case.duration or self.duration)
@@ -274,9 +284,15 @@ def parse_scenario(document: dict[str, Any], source: str = "scenario") -> Scenar
 def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file; every problem is named in the ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte order mark, which some editors write, is accepted (TOML has none).
+        text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"cannot read scenario file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save the scenario as UTF-8"
+        ) from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

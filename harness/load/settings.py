@@ -21,12 +21,14 @@ from harness.api.duration import DurationError, format_duration, parse_duration
 from harness.api.timestamps import DEFAULT_ORG_TIMEZONE, TimestampError, load_zone
 from harness.errors import ConfigError
 from harness.load.budget import RunBudget, SlotShare, split_budget
+from harness.load.builtin import scenario_path
+from harness.load.fit import Fitted, PlannedAway, fit_keys
 from harness.load.keys import KeyPlan, needs_host_addresses, plan_keys, url_host
 from harness.load.options import (
     DEFAULT_READY_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT_S,
 )
-from harness.load.scenario import Scenario, default_scenario_path, load_scenario, parse_scenario
+from harness.load.scenario import Scenario, load_scenario, parse_scenario
 from harness.load.schedule import Slot, build_slots, slot_sender
 from harness.model_files import read_model, write_model
 
@@ -70,6 +72,9 @@ class RunSettings(BaseModel):
     # yet; None: IP keys need no worker's address, or there are no workers).
     expect_workers: int | None = Field(default=None, ge=1)
     senders: dict[str, list[str]] | None = None
+    # What this host's source addresses could not exercise (``fit.py``): reported as skipped.
+    planned_away: list[PlannedAway] = []
+    cut: list[str] = []  # the cases run smaller than written, one line each
 
     @cached_property
     def slots(self) -> list[Slot]:
@@ -159,8 +164,7 @@ def with_overrides(
 def scenario_of(values: Mapping[str, Any], spell: Callable[[str], str]) -> Scenario:
     """The scenario of the ``scenario`` option (default: built-in), with ``duration`` and
     ``users`` applied."""
-    path = Path(values["scenario"]) if values.get("scenario") else default_scenario_path()
-    scenario = load_scenario(path)
+    scenario = load_scenario(scenario_path(values.get("scenario"), spell("scenario")))
     duration = values.get("duration") or None
     if duration is not None:
         _duration_ns(duration, "duration", spell)
@@ -172,16 +176,17 @@ def scenario_of(values: Mapping[str, Any], spell: Callable[[str], str]) -> Scena
 
 def _planned_keys(
     scenario: Scenario, run_id: str, target: str, forwarded_for: bool, expect_workers: int | None
-) -> tuple[dict[str, list[KeyPlan]], dict[str, list[str]] | None]:
-    """Every case's keys, and the workers' addresses they wait for ({}) in a distributed run."""
+) -> tuple[Fitted, dict[str, list[str]] | None]:
+    """Every case's keys, fitted to this host's source addresses (``fit.py``), and the
+    workers' addresses they wait for ({}) in a distributed run."""
     host = url_host(target)
     senders: dict[str, list[str]] | None = None
     if expect_workers is not None and needs_host_addresses(host, forwarded_for):
         senders = {}  # the master plans the IP keys once its workers say what they have
-    keys = plan_keys(
+    fitted = fit_keys(
         scenario, run_id, target_host=host, forwarded_for=forwarded_for, senders=senders
     )
-    return keys, senders
+    return fitted, senders
 
 
 def run_settings(
@@ -221,13 +226,15 @@ def run_settings(
         raise ConfigError(f"{spell('org-timezone')}: {exc}") from None
     forwarded_for = bool(values.get("forwarded-for"))
     label = _label(values.get("label"), spell)
-    keys, senders = _planned_keys(scenario, run_id, target, forwarded_for, expect_workers)
+    fitted, senders = _planned_keys(scenario, run_id, target, forwarded_for, expect_workers)
     return RunSettings(
         run_id=run_id,
         run_dir=str(run_dir),
         target=target,
-        scenario=scenario,
-        keys=keys,
+        scenario=fitted.scenario,
+        keys=fitted.keys,
+        planned_away=list(fitted.planned_away),
+        cut=list(fitted.cut),
         budget=RunBudget(
             max_requests=None if max_requests is None else int(max_requests),
             max_rps=max_rps,

@@ -15,7 +15,11 @@ from harness.locust.events import on_event
 from harness.locust.lead import LocalSession
 from harness.locust.master import MasterSession
 from harness.locust.options import add_locust_options
-from harness.locust.quirks import quiet_csv_writer_at_shutdown
+from harness.locust.quirks import (
+    drop_no_run_time_line,
+    html_report_if_missing,
+    quiet_csv_writer_at_shutdown,
+)
 from harness.locust.session import Session, register_session
 from harness.locust.worker import WorkerSession
 
@@ -54,8 +58,12 @@ def attach(events: Events) -> None:
         gc.freeze()
         on_event(events.test_start, lambda **_: session.on_test_start())
         on_event(events.test_stop, lambda **_: session.on_test_stop())
+        # Before the session's: ``quitting`` runs its listeners last first, so the report is
+        # written once the session has ended the run.
+        on_event(events.quitting, lambda **_: html_report_if_missing(environment))
         on_event(events.quitting, lambda **_: session.on_quitting())
 
     quiet_csv_writer_at_shutdown()
+    drop_no_run_time_line()
     on_event(events.init_command_line_parser, on_parser)
     on_event(events.init, on_init)

@@ -14,10 +14,10 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, LocalRunner, MasterRun
 
 import logging
 import os
+import time
 from abc import abstractmethod
 from argparse import Namespace
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -33,6 +33,8 @@ from harness.locust.options import locust_option_values, settings_file, spell
 from harness.locust.recorder import Recorder
 from harness.locust.session import Run, Session
 from harness.locust.setup import Provisioned, delete_chatbots, provision, record_setup_probes
+from harness.locust.starts import Start, Starts
+from harness.locust.web_ui import show_starts
 from harness.locust.writer import Writer
 from harness.run.clock import ClockOffset
 from harness.run.generator_cpu import write_generator_cpu
@@ -45,6 +47,7 @@ __all__ = ["LeadSession", "LocalSession"]
 
 log = logging.getLogger("aisk-harness")
 SPAWN_RATE = 100  # users started per second (Locust warns above it)
+PROGRESS_INTERVAL_S = 5.0
 
 
 @dataclass
@@ -58,6 +61,7 @@ class _Lead:
     provisioned: Provisioned = field(default_factory=Provisioned)
     cpu: CpuSampler | None = None  # from the load's start
     finished: bool = False
+    progress_from: float | None = None  # the load's start (monotonic), when progress is said
 
 
 class LeadSession(Session):
@@ -71,6 +75,17 @@ class LeadSession(Session):
         path = settings_file(options) if options is not None else None
         self._preset = read_settings(path) if path is not None else None
         self._lead: _Lead | None = None
+        # A plain Locust run: each Start a run of its own (``starts.py``); ``aisk-harness run``
+        # hands over its one run's settings, directory included, and judges it itself.
+        self._starts: Starts | None = None
+        self._start: Start | None = None
+        if self._preset is None:
+            self._starts = Starts(
+                web=environment.web_ui is not None,
+                run_id=getattr(options, "aisk_run_id", "") or "",
+            )
+            if environment.web_ui is not None:
+                show_starts(environment.web_ui, self._starts)
         if options is not None:
             self._users_for_every_slot(options)
 
@@ -93,11 +108,11 @@ class LeadSession(Session):
         try:
             settings = self.place(self._settings())
             self._warn_if_too_few_users(len(settings.slots))
-            sink = RecordSink(Path(settings.run_dir), self.process, on_failure=self._disk_failed)
+            sink = RecordSink(Path(settings.run_dir), self.process)
         except HarnessError as exc:
             self.fail(str(exc))
             return
-        writer = Writer(sink)
+        writer = Writer(sink, self._disk_failed)
         recorder = Recorder(self.process, ClockOffset(0, 0), partial(writer.take, self.process))
         recorder.start()
         lead = self._lead = _Lead(settings, writer, recorder, SlotDispenser(settings.slot_senders))
@@ -134,9 +149,41 @@ class LeadSession(Session):
         # Headless, nobody can start it again: quit once done. The web UI stays up.
         headless = bool(getattr(self.environment.parsed_options, "headless", False))
         gevent.spawn(self.stop_when_done, run, settings.autostop or headless)
+        self._say_progress(lead, headless)
 
     def on_test_stop(self) -> None:
         self.finish()
+
+    def _say_progress(self, lead: _Lead, headless: bool) -> None:
+        """Headless, the planned duration (Locust's "No run time limit set" line is dropped:
+        the harness ends the run itself); in place of Locust's request tables
+        (``--only-summary``, as ``aisk-harness run`` asks unless ``--locust-stats``), one
+        progress line every ``PROGRESS_INTERVAL_S`` and one at the end."""
+        total_s = lead.settings.scenario.duration_ns / 1e9
+        if headless:
+            log.info(
+                "aisk-harness: the run lasts %.0f s (its scenario's duration), then ends by "
+                "itself; Ctrl-C ends it sooner, every record kept",
+                total_s,
+            )
+        options = self.environment.parsed_options
+        if options is None or not getattr(options, "only_summary", False):
+            return
+        lead.progress_from = time.monotonic()
+        gevent.spawn(self._progress_lines, lead)
+
+    def _progress_lines(self, lead: _Lead) -> None:
+        while not lead.finished:
+            gevent.sleep(PROGRESS_INTERVAL_S)
+            if not lead.finished:
+                self._progress_line(lead)
+
+    def _progress_line(self, lead: _Lead) -> None:
+        if lead.progress_from is None:
+            return
+        total_s = lead.settings.scenario.duration_ns / 1e9
+        elapsed_s = min(time.monotonic() - lead.progress_from, total_s)
+        log.info("aisk-harness: %s", lead.writer.progress.line(elapsed_s, total_s))
 
     def _warn_if_too_few_users(self, slots: int) -> None:
         users = self.runner.target_user_count
@@ -151,6 +198,8 @@ class LeadSession(Session):
             )
 
     def on_quitting(self) -> None:
+        if self._starts is not None:
+            self._starts.quitting()
         if self.runner.state in (STATE_RUNNING, STATE_SPAWNING):
             self.runner.stop()  # its test_stop finishes the run, workers' last batches included
         self.finish()
@@ -172,18 +221,13 @@ class LeadSession(Session):
             return
         lead.finished = True
         self.collect()
-        lead.recorder.stop()
-        lead.recorder.flush()
         run = self.run
-        lead.writer.report(
-            self.process,
-            lead.recorder.recorded,
-            run.dropped if run else {},
-            run.behind if run else {},
-        )
-        lead.writer.close()
+        lead.writer.finish(lead.recorder, run.dropped if run else {}, run.behind if run else {})
+        self._progress_line(lead)  # every record counted: the run's last word on progress
         left = self._tear_down(lead)
-        recording = lead.writer.recording(self.lost_workers(), self._slots_not_run(lead), left)
+        recording = lead.writer.recording(
+            lead.settings.run_id, self.lost_workers(), self._slots_not_run(lead), left
+        )
         try:
             write_recording(Path(lead.settings.run_dir), recording)
             if lead.cpu is not None:
@@ -192,6 +236,9 @@ class LeadSession(Session):
             log.error("aisk-harness: cannot write recording.json: %s", exc)
         self._say(recording)
         self.end()
+        if self._starts is not None and self._start is not None:
+            self._starts.stopped(self._start)
+            self._start = None
 
     # -- what the master does more ---------------------------------------------------------------
 
@@ -218,18 +265,28 @@ class LeadSession(Session):
     # -- helpers -----------------------------------------------------------------------------------
 
     def _settings(self) -> RunSettings:
-        """The handed settings, or (a plain Locust run) the options as they are now: the web
-        UI's form may have changed them since the process started."""
-        if self._preset is not None:
+        """The handed settings, or (a plain Locust run) the options as they are now, in a run
+        directory of this Start's own: the web UI's form may have changed them since the process
+        started, and every Start is a run."""
+        if self._preset is not None or self._starts is None:
+            assert self._preset is not None  # one of the two, from __init__
             return self._preset
         options = self.environment.parsed_options
         values = locust_option_values(options) if options is not None else {}
-        stamp = datetime.now(UTC)
-        run_id = getattr(options, "aisk_run_id", "") or stamp.strftime("%Y%m%dT%H%M%S%fZ")
-        run_dir = Path(values.get("out") or Path("reports/runs") / stamp.strftime("%Y%m%dT%H%M%SZ"))
-        return run_settings(
-            values, spell=spell, run_id=run_id, run_dir=run_dir, target=self.environment.host or ""
-        )
+        start = self._starts.next(values.get("out"))
+        try:
+            settings = run_settings(
+                values,
+                spell=spell,
+                run_id=start.run_id,
+                run_dir=start.run_dir,
+                target=self.environment.host or "",
+            )
+        except HarnessError:
+            self._starts.forget(start)
+            raise
+        self._start = start
+        return settings
 
     def _api_keys(self) -> tuple[str, str]:
         options = self.environment.parsed_options

@@ -47,7 +47,6 @@ from harness.locust.protocol import (
 )
 from harness.locust.quirks import keep_users_where_they_are
 from harness.locust.session import Run
-from harness.run.batches import table_from_bytes
 
 __all__ = ["MasterSession"]
 
@@ -219,23 +218,9 @@ class MasterSession(LeadSession):
         send(self.master, SlotGrant(nonce=claim.nonce, index=index), client_id)
 
     def _records(self, records: Records, client_id: str) -> None:
-        process = self.process_of(client_id)
-        try:
-            table = table_from_bytes(records.table)
-        except ValueError as exc:
-            log.error("aisk-harness: a record batch from %s was unreadable: %s", process, exc)
-            return
         lead = self._lead
-        if lead is None:
-            return
-        if lead.finished:
-            log.error(
-                "aisk-harness: %d records from %s arrived after the run was written: they "
-                "are not in it",
-                table.num_rows,
-                process,
-            )
-        lead.writer.take(process, table)
+        if lead is not None:
+            lead.writer.take_shipped(self.process_of(client_id), records.table)
 
     def _flushed_worker(self, flushed: Flushed, client_id: str) -> None:
         lead = self._lead

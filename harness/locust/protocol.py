@@ -15,17 +15,18 @@ last batch has gone: its total), ``Ping``.
 
 from __future__ import annotations
 
-from locust.env import Environment
-from locust.rpc.protocol import Message as LocustMessage
-from locust.runners import MasterRunner, WorkerRunner
-
 import logging
 from collections.abc import Callable
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from harness.load.settings import RunSettings
+
+if TYPE_CHECKING:  # the messages are importable without Locust (and its gevent patching)
+    from locust.env import Environment
+    from locust.rpc.protocol import Message as LocustMessage
+    from locust.runners import MasterRunner, WorkerRunner
 
 __all__ = [
     "ChatbotAccess",

@@ -1,14 +1,18 @@
-"""Where a process's records go: one recorder, one batch policy, one destination.
+"""The one buffer between a process's records and the disk, with one size and one time limit.
 
-A sender appends one small tuple per request (``record``); every ``BATCH_ROWS`` rows, and at
-least every ``HAND_OVER_INTERVAL_S`` once started, the rows become one Arrow table
-(``harness.run.batches``) handed to the destination: the sink (local process, master) or the
-master over Locust's messaging (a worker, the pattern of locust-plugins' JmeterListener).
-``recorded`` counts every record made, so the writer can account for each (``recording.json``).
+A sender appends one small tuple per request (``record``) to the recorder's ``RowBuffer``; every
+``batch_rows`` rows, and once the oldest buffered row has waited ``interval_s`` (a timer looks
+four times per interval, so a quiet run's records still leave), the rows become one Arrow table
+(``harness.run.batches``) handed over: in the process that writes (local, master) to the
+``Writer``, which writes it as one part off the hub; in a worker to the master, shipped over
+Locust's messaging (``harness.locust.shipping``). Nothing else between a record and the disk
+buffers it. ``close`` is the flush on stop: no more timer, the last rows handed over.
+``recorded`` counts every record made, so the run can account for each (``recording.json``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import gevent
@@ -21,19 +25,32 @@ from harness.run.records import RequestContext
 
 __all__ = ["BATCH_ROWS", "HAND_OVER_INTERVAL_S", "Recorder"]
 
-HAND_OVER_INTERVAL_S = 1.0
+# A batch of 5 000 rows becomes a table in a few ms of the hub's time: small enough not to
+# make an open model's arrivals late, large enough for few parts.
 BATCH_ROWS = 5_000
+HAND_OVER_INTERVAL_S = 1.0
 
 
 class Recorder:
-    """Records of one process (``process``: local, master, w<index>) on its clock's ``offset``."""
+    """Records of one process (``process``: local, master, w<index>) on its clock's ``offset``,
+    handed over in batches to ``hand_over``."""
 
     def __init__(
-        self, process: str, offset: ClockOffset, hand_over: Callable[[pa.Table], None]
+        self,
+        process: str,
+        offset: ClockOffset,
+        hand_over: Callable[[pa.Table], None],
+        *,
+        batch_rows: int = BATCH_ROWS,
+        interval_s: float = HAND_OVER_INTERVAL_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._buffer = RowBuffer(process)
-        self._rows = self._buffer.rows
         self._hand_over = hand_over
+        self._batch_rows = batch_rows
+        self._interval_s = interval_s
+        self._monotonic = monotonic
+        self._oldest: float | None = None  # when the oldest buffered row was recorded
         self.process = process
         self.offset = offset
         self.recorded = 0
@@ -53,8 +70,8 @@ class Recorder:
         intended_send_mono_ns: int | None,
         answer: Answer,
     ) -> None:
-        rows = self._rows
-        rows.append(
+        buffer = self._buffer
+        buffer.append(
             (
                 prefix,
                 send_wall_ns,
@@ -66,7 +83,9 @@ class Recorder:
             )
         )
         self.recorded += 1
-        if len(rows) >= BATCH_ROWS:
+        if self._oldest is None:
+            self._oldest = self._monotonic()
+        if len(buffer) >= self._batch_rows:
             self.flush()
 
     def add(
@@ -80,23 +99,37 @@ class Recorder:
         """One record of the set-up's calls (the hot path uses ``record`` with a kept prefix)."""
         self.record(self.prefix(kind, phase, context), *times, None, answer)
 
+    @property
+    def buffered(self) -> int:
+        """Rows recorded and not yet handed over."""
+        return len(self._buffer)
+
+    def flush_if_due(self) -> None:
+        """Hand the rows over once the oldest has waited the interval."""
+        oldest = self._oldest
+        if oldest is not None and self._monotonic() - oldest >= self._interval_s:
+            self.flush()
+
     def flush(self) -> None:
         """Everything recorded so far, as one table, to the destination."""
-        if self._rows:
+        self._oldest = None
+        if len(self._buffer):
             self._hand_over(self._buffer.take())
 
     def start(self) -> None:
-        """Hand records over periodically, so a quiet run still reaches the disk or the master."""
+        """Look for due rows periodically, so a quiet run still reaches the disk or the master."""
         if self._timer is None:
-            self._timer = gevent.spawn(self._flush_forever)
+            self._timer = gevent.spawn(self._flush_when_due)
 
-    def stop(self) -> None:
-        """No more periodic hand-overs (the last batch goes with ``flush``)."""
+    def close(self) -> None:
+        """The flush on stop: no more periodic hand-overs, and the last rows handed over now.
+        A record made after it (a user still finishing) waits for the next ``flush``."""
         if self._timer is not None:
             self._timer.kill(block=False)
             self._timer = None
+        self.flush()
 
-    def _flush_forever(self) -> None:
+    def _flush_when_due(self) -> None:
         while True:
-            gevent.sleep(HAND_OVER_INTERVAL_S)
-            self.flush()
+            gevent.sleep(self._interval_s / 4)
+            self.flush_if_due()

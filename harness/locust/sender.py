@@ -17,9 +17,9 @@ outside ``ANSWERED`` or no whole answer (a deadline met while the body was read 
 
 from __future__ import annotations
 
-from locust import User
-
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import gevent
 from gevent import GreenletExit
@@ -43,9 +43,13 @@ from harness.load.chat_body import ChatBodies
 from harness.load.keys import KeyPlan
 from harness.load.schedule import Slot, slot_connections
 from harness.locust.pool import SourceBoundClientPool
-from harness.locust.session import Run
 from harness.run.batches import Prefix
 from harness.run.records import RequestContext
+
+if TYPE_CHECKING:  # the sender is importable (and testable) without Locust's gevent patching
+    from locust import User
+
+    from harness.locust.session import Run
 
 __all__ = ["GEVENT_FAILURES", "KeySender"]
 
@@ -109,10 +113,22 @@ def _failed(error: BaseException) -> Answer:
 
 
 class KeySender:
-    """Sends the requests of one key of a slot, each recorded; ``sent`` counts them."""
+    """Sends the requests of one key of a slot, each recorded; ``sent`` counts them.
+    ``wall_ns`` and ``mono_ns``: this process's clocks (a test's fakes)."""
 
-    def __init__(self, user: User, run: Run, slot: Slot, key: KeyPlan) -> None:
+    def __init__(
+        self,
+        user: User,
+        run: Run,
+        slot: Slot,
+        key: KeyPlan,
+        *,
+        wall_ns: Callable[[], int] = time.time_ns,
+        mono_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
         self.run = run
+        self._wall_ns = wall_ns
+        self._mono_ns = mono_ns
         self.slot = slot
         self.key = key
         self._recorder = run.recorder
@@ -164,14 +180,15 @@ class KeySender:
         # trickling in byte by byte hold a client for ever. A new one each time: reusing one
         # that had fired made the requests after it time out too (tests/cli/test_faults.py).
         deadline = gevent.Timeout(self._timeout_s)
-        send_wall, send_mono = time.time_ns(), time.monotonic_ns()
+        wall_ns, mono_ns = self._wall_ns, self._mono_ns
+        send_wall, send_mono = wall_ns(), mono_ns()
         deadline.start()
         try:
             body = self._bodies.body(turn)
             answer, size, failure = _exchange(http, self._path, body, headers, deadline)
-            recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
+            recv_mono, recv_wall = mono_ns(), wall_ns()
         except BaseException as stop:
-            recv_mono, recv_wall = time.monotonic_ns(), time.time_ns()
+            recv_mono, recv_wall = mono_ns(), wall_ns()
             times = (send_wall, recv_wall, send_mono, recv_mono, intended_mono_ns)
             if stop is not deadline:
                 # A stop (GreenletExit, or a Ctrl-C raised in this greenlet) or a bug: the

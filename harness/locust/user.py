@@ -20,7 +20,7 @@ from gevent.pool import Group
 
 from harness.api.answer import Outcome
 from harness.api.duration import parse_duration
-from harness.load.budget import SlotAllowance
+from harness.load.budget import SlotAllowance, slot_request_ceiling
 from harness.load.scenario import Burst, Hammer, Open, Paced, Polite
 from harness.load.schedule import Slot
 from harness.load.stages import staged_level, think_draws
@@ -95,7 +95,12 @@ def _loop(
 ) -> Callable[[int], None]:
     """What each client of a hammer, paced or polite slot does, until the slot is done."""
     behaviour = slot.case.behaviour
-    limit = slot.case.max_requests_per_key
+    # A polite key's ceiling comes from its waits (the plan prints it): hold it to that.
+    limit = (
+        slot_request_ceiling(slot)
+        if isinstance(behaviour, Polite)
+        else slot.case.max_requests_per_key
+    )
 
     def more() -> bool:
         return sender.sent < limit and time.monotonic_ns() < deadline

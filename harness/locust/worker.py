@@ -17,20 +17,18 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, WorkerRunner
 import logging
 import time
 import uuid
+from functools import partial
 
 import gevent
-import pyarrow as pa
 from gevent.event import AsyncResult
 
 from harness.load.sources import worker_sources
 from harness.locust.protocol import (
     Claim,
-    Flushed,
     FlushNow,
     Hello,
     Ping,
     Pong,
-    Records,
     SetUp,
     SlotGrant,
     Sources,
@@ -40,7 +38,7 @@ from harness.locust.protocol import (
 )
 from harness.locust.recorder import Recorder
 from harness.locust.session import STOPPED, Run, Session
-from harness.run.batches import table_to_bytes
+from harness.locust.shipping import Shipper
 from harness.run.clock import ClockOffset, estimate_offset
 
 __all__ = ["WorkerSession"]
@@ -59,6 +57,7 @@ class WorkerSession(Session):
         self._claims: dict[str, AsyncResult] = {}
         self._pongs: list[tuple[int, int, int]] = []
         self._reported = False
+        self._shipper = Shipper(partial(send, runner))
         listen(runner, SetUp, self._set_up, concurrent=True)
         listen(runner, SlotGrant, self._granted)
         listen(runner, Pong, self._pong)
@@ -99,7 +98,7 @@ class WorkerSession(Session):
     # -- messages ------------------------------------------------------------------------------
 
     def _set_up(self, set_up: SetUp, _: str) -> None:
-        recorder = Recorder(self.process, self._clock_offset(), self._ship)
+        recorder = Recorder(self.process, self._clock_offset(), self._shipper.ship)
         recorder.start()
         self._reported = False
         run = Run(set_up.settings, set_up.chatbots, recorder)
@@ -143,20 +142,10 @@ class WorkerSession(Session):
             self._reported = False  # the master has not had it: say it again
             self._report()
 
-    def _ship(self, table: pa.Table) -> None:
-        send(self.worker, Records(table=table_to_bytes(table)))
-
     def _report(self) -> None:
         """The last batch, then the total: once per stop."""
         run = self.run
         if run is None or self._reported:
             return
         self._reported = True
-        run.recorder.stop()
-        run.recorder.flush()
-        send(
-            self.worker,
-            Flushed(
-                recorded=run.recorder.recorded, dropped=dict(run.dropped), behind=dict(run.behind)
-            ),
-        )
+        self._shipper.report(run.recorder, run.dropped, run.behind)

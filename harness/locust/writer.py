@@ -1,9 +1,15 @@
-"""The recording process's bookkeeping: every batch to the sink, every process accounted for.
+"""The recording process's writes, off its sending hub, and the counts that account for them.
 
-The local process (or the master) hands its own batches here, and so do the workers' batches
-as they arrive. At the end the writer knows, per sending process, what it said it recorded, what
-arrived, what the parts hold and what was lost: ``recording.json`` (``harness.run.recording``).
-While it writes, a compactor process rewrites its Arrow parts as Parquet off the sending hub
+The local process (or the master) hands its recorder's batches here (``take``), and so do the
+workers' batches as they arrive (``take_shipped``). Each batch is written at once as one part by
+the ``RecordSink`` in one native thread of gevent's thread pool, in the order taken: the hub
+goes on sending while Arrow encodes, compresses and writes (pyarrow lets go of the GIL). A
+batch taken while the previous one is still being written waits for it in the greenlet that
+handed it over (never in the hub): a slow disk holds that sender back rather than letting
+batches pile up in memory. At the
+end the writer knows, per sending process, what it said it recorded, what arrived, what the
+parts hold and what was lost: ``recording.json`` (``harness.run.recording``).
+While it writes, a compactor process rewrites its Arrow parts as Parquet
 (``harness.run.compaction``); it is stopped before the sink closes and compacts the rest.
 """
 
@@ -13,38 +19,73 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import gevent
 import gevent.subprocess
 import pyarrow as pa
+from gevent.event import AsyncResult
+from gevent.threadpool import ThreadPool
 
+from harness.locust.recorder import Recorder
+from harness.run.batches import table_from_bytes
 from harness.run.compaction import lowest_priority
+from harness.run.progress import Progress
 from harness.run.recording import ProcessRecording, Recording
-from harness.run.sink import FLUSH_INTERVAL_S, RecordSink
+from harness.run.sink import RecordSink
 
 __all__ = ["Writer"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("aisk-harness")
 
 
 class Writer:
-    """A ``RecordSink`` and the counts that prove it holds what each process sent."""
+    """A ``RecordSink`` written off the hub, and the counts that prove it holds what each
+    process sent. ``on_failure`` hears of the first failed write, on the hub."""
 
-    def __init__(self, sink: RecordSink) -> None:
+    def __init__(
+        self, sink: RecordSink, on_failure: Callable[[str], None], *, compactor: bool = True
+    ) -> None:
         self.sink = sink
         self.received: Counter[str] = Counter()
+        self.progress = Progress()  # the load's chats so far, for the progress line
         self.reported: dict[str, int] = {}  # process → its own total, from its last report
         self._dropped: dict[str, Counter[str]] = {}  # process → open arrivals dropped, by case
         self._behind: dict[str, Counter[str]] = {}  # process → handed over late, by case
-        self._timer = gevent.spawn(self._flush_when_due)
-        self._compactor = _start_compactor(sink)
+        self._on_failure = on_failure
+        self._told = False
+        self._closed = False
+        self._thread = ThreadPool(1)  # one thread: parts are written in the order taken
+        self._writes: set[AsyncResult] = set()
+        self._compactor = _start_compactor(sink) if compactor else None
 
     def take(self, process: str, table: pa.Table) -> None:
-        """A batch of ``process``'s records (a closed sink counts it lost, never drops it
-        silently)."""
+        """A batch of ``process``'s records, written as one part off the hub (once closed, the
+        sink counts it lost, never drops it silently)."""
         self.received[process] += table.num_rows
-        self.sink.append_table(table)
+        self.progress.add(table)
+        if self._closed:
+            self.sink.write(table)  # no write: counted late
+            return
+        write: AsyncResult = self._thread.spawn(self.sink.write, table)
+        self._writes.add(write)
+        write.rawlink(self._written)
+
+    def take_shipped(self, process: str, data: bytes) -> None:
+        """A worker's batch as it arrived (Arrow IPC); an unreadable one is said and skipped."""
+        try:
+            table = table_from_bytes(data)
+        except ValueError as exc:
+            log.error("aisk-harness: a record batch from %s was unreadable: %s", process, exc)
+            return
+        if self._closed:
+            log.error(
+                "aisk-harness: %d records from %s arrived after the run was written: they "
+                "are not in it",
+                table.num_rows,
+                process,
+            )
+        self.take(process, table)
 
     def report(
         self, process: str, recorded: int, dropped: Mapping[str, int], behind: Mapping[str, int]
@@ -56,19 +97,47 @@ class Writer:
         self._dropped[process] = Counter(dropped)
         self._behind[process] = Counter(behind)
 
-    def close(self) -> None:
-        """Write what is buffered; what cannot be written is counted lost."""
-        self._timer.kill(block=False)
-        _stop(self._compactor)
-        self.sink.close()
+    def finish(
+        self, recorder: Recorder, dropped: Mapping[str, int], behind: Mapping[str, int]
+    ) -> None:
+        """The recording process's own stop: its last rows flushed and reported, then
+        ``close``. Call it once every worker's last batch has arrived."""
+        recorder.close()
+        self.report(recorder.process, recorder.recorded, dropped, behind)
+        self.close()
 
-    def _flush_when_due(self) -> None:
-        while True:
-            gevent.sleep(FLUSH_INTERVAL_S / 2)
-            self.sink.flush_if_due()
+    def wait(self) -> None:
+        """Until every batch taken so far is written (or has failed)."""
+        for write in list(self._writes):
+            write.wait()
+            self._written(write)  # now, not when the hub gets to its callback
+
+    def close(self) -> None:
+        """Write what was taken; what cannot be written is counted lost. The sink's close
+        (its last compaction) runs in the thread too, so the hub still answers (heartbeats)."""
+        if self._closed:
+            return
+        self.wait()
+        _stop(self._compactor)
+        self._thread.apply(self.sink.close)
+        self._closed = True
+        self._thread.kill()
+
+    def _written(self, write: AsyncResult) -> None:
+        """On the hub, once a batch's write is over: a failure is told once."""
+        if write not in self._writes:
+            return
+        self._writes.discard(write)
+        if not write.successful():
+            log.error("aisk-harness: a record batch could not be written: %r", write.exception)
+        error = self.sink.write_error
+        if error is not None and not self._told:
+            self._told = True
+            self._on_failure(error)
 
     def recording(
         self,
+        run_id: str,
         lost_workers: list[str],
         slots_not_run: list[str],
         chatbots_not_deleted: list[str],
@@ -77,6 +146,8 @@ class Writer:
         lost = sink.lost_by_process
         processes = sorted(set(self.received) | set(self.reported))
         return Recording(
+            run_id=run_id,
+            parts=list(sink.parts),
             processes={
                 process: ProcessRecording(
                     recorded=self.reported.get(process),
@@ -100,7 +171,14 @@ def _start_compactor(sink: RecordSink) -> gevent.subprocess.Popen[bytes] | None:
     """The background compactor of ``sink``'s folder; without one, ``close`` compacts it all."""
     try:
         return gevent.subprocess.Popen(
-            [sys.executable, "-m", "harness.run.compaction", str(sink.folder), str(os.getpid())],
+            [
+                sys.executable,
+                "-m",
+                "harness.run.compaction",
+                str(sink.folder),
+                sink.prefix,
+                str(os.getpid()),
+            ],
             stdin=gevent.subprocess.DEVNULL,
             preexec_fn=lowest_priority,
         )

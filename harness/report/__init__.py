@@ -1,6 +1,6 @@
 """The report of a run: notebooks executed headless, their figures, one self-contained HTML page.
 
-The notebooks (``analysis/*.py``, jupytext percent scripts) stay thin: they call the pure
+The notebooks (``harness/analysis/*.py``, jupytext percent scripts) stay thin: they call the pure
 functions of ``frames`` (tables from records), ``charts``, ``limit_charts``, ``capacity``,
 ``open_sweep`` and ``stages`` (figures) and show the results with ``display``. Nothing here
 imports Locust.

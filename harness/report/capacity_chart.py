@@ -19,14 +19,19 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.capacity.result import CapacityResult, StepResult
-from harness.report.charts import LIMIT_COLOR, LIMIT_LINE, OUTCOME_COLORS, new_figure
+from harness.report.charts import (
+    LEGEND_BESIDE,
+    LIMIT_COLOR,
+    LIMIT_LINE,
+    OUTCOME_COLORS,
+    PERCENTILE_STYLES,
+    new_figure,
+    slo_line,
+)
 
-__all__ = ["PERCENTILE_STYLES", "capacity_figure", "chart_steps"]
+__all__ = ["capacity_figure", "chart_steps"]
 
 _BLUE, _GREEN, _GREY, _ORANGE = "#1864ab", "#2b8a3e", "#868e96", "#f08c00"
-# (column, colour, dash): each percentile apart by colour as well as dash, for any reader.
-PERCENTILE_STYLES = (("p50_s", _BLUE, "-"), ("p95_s", _ORANGE, "--"), ("p99_s", "#862e9c", ":"))
-SLO_DRAWN_WITHIN = 4.0  # the SLO line is drawn when it is at most this many times the top latency
 
 
 def chart_steps(result: CapacityResult) -> list[StepResult]:
@@ -48,7 +53,7 @@ def capacity_figure(result: CapacityResult) -> Figure:
     _mark_lines(figure.axes, steps, result)
     for ax in figure.axes:
         ax.grid(color="#dee2e6", lw=0.6)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        ax.legend(**LEGEND_BESIDE)
     return figure
 
 
@@ -149,19 +154,17 @@ def _completed_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) 
 def _latency_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) -> None:
     offered = [step.offered for step in steps]
     open_model = result.model == "open"
-    for figure, color, style in PERCENTILE_STYLES:
-        name = figure.removesuffix("_s") + (" from the intended send" if open_model else "")
+    for name, style in PERCENTILE_STYLES.items():
         ax.errorbar(
             offered,
-            [getattr(step, figure) for step in steps],
-            yerr=_error_bars(steps, figure),
-            ls=style,
+            [getattr(step, f"{name}_s") for step in steps],
+            yerr=_error_bars(steps, f"{name}_s"),
             marker="o",
             ms=3,
             lw=1.5,
             capsize=3,
-            color=color,
-            label=name,
+            label=name + (" from the intended send" if open_model else ""),
+            **style,
         )
     sent = [step.p95_sent_s for step in steps]
     if any(value is not None for value in sent):
@@ -180,24 +183,7 @@ def _latency_panel(ax: Axes, steps: list[StepResult], result: CapacityResult) ->
         for value in (step.p50_s, step.p95_s, step.p99_s, step.p95_sent_s)
         if value is not None
     ]
-    top = max(latencies, default=0.0)
-    slo = result.slo.p95_s
-    label = f"SLO p95 = {slo:g} s"
-    ax.axhline(slo, label=label, **LIMIT_LINE)
-    if top > 0 and slo > SLO_DRAWN_WITHIN * top:
-        ax.set_ylim(0, top * 1.15)  # the SLO line stays in the legend, above this scale
-        ax.text(
-            0.99,
-            0.95,
-            f"{label}: above this scale",
-            transform=ax.transAxes,
-            ha="right",
-            va="top",
-            fontsize=8,
-            color=LIMIT_COLOR,
-        )
-    else:
-        ax.set_ylim(bottom=0)
+    slo_line(ax, result.slo.p95_s, latencies)
     ax.set_ylabel("latency (s)")
 
 

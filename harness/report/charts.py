@@ -20,16 +20,19 @@ from harness.conformance.findings import Outcome
 
 __all__ = [
     "CHECK_COLORS",
+    "LEGEND_BESIDE",
     "LIMIT_COLOR",
     "LIMIT_LINE",
     "OUTCOME_COLORS",
     "OUTCOME_LABELS",
+    "PERCENTILE_STYLES",
     "WIDTH_IN",
     "checks_figure",
     "grid",
     "new_figure",
     "outcomes_by_case_figure",
     "over_time_figure",
+    "slo_line",
 ]
 
 OUTCOME_COLORS = {
@@ -57,6 +60,20 @@ CHECK_COLORS = {
 LIMIT_COLOR = "#c92a2a"  # every configured bound (limit, quota, SLO) is drawn in this red
 LIMIT_LINE: dict[str, Any] = {"color": LIMIT_COLOR, "ls": "--", "lw": 1.4}
 WIDTH_IN = 11.0
+# p50, p95 and p99 told apart by colour as well as by dash: a reader who cannot tell the colours
+# apart, or a grey print, still has the other.
+PERCENTILE_STYLES: dict[str, dict[str, Any]] = {
+    "p50": {"ls": "-", "color": "#1864ab"},
+    "p95": {"ls": "--", "color": "#e8590c"},
+    "p99": {"ls": ":", "color": "#5f3dc4"},
+}
+# A legend beside its panel, never over the data it explains (constrained layout makes room).
+LEGEND_BESIDE: dict[str, Any] = {
+    "loc": "upper left",
+    "bbox_to_anchor": (1.01, 1.0),
+    "borderaxespad": 0.0,
+    "fontsize": 8,
+}
 
 
 def new_figure(
@@ -70,6 +87,22 @@ def new_figure(
     figure = Figure(figsize=(WIDTH_IN, height_in), layout="constrained")
     figure.subplots(rows, cols, squeeze=False, sharex=sharex, height_ratios=height_ratios)
     return figure
+
+
+def slo_line(ax: Axes, slo_s: float, latencies_s: Any) -> None:
+    """The SLO's p95 as a line on a latency panel whose scale is the latencies': a 2 s SLO over
+    answers of 40-90 ms would flatten them (and the knee marked on them) to the axis. An SLO far
+    above them stays in the legend, which says so."""
+    values = np.asarray(latencies_s, dtype=float)
+    values = values[np.isfinite(values)]
+    top = 1.25 * float(values.max()) if values.size and values.max() > 0 else 1.1 * slo_s
+    label = f"SLO p95 = {slo_s:g} s"
+    if slo_s <= 2 * top:
+        top = max(top, 1.1 * slo_s)
+    else:
+        label += " (above the axis, scaled to the latencies)"
+    ax.axhline(slo_s, label=label, **LIMIT_LINE)
+    ax.set_ylim(0, top)
 
 
 def grid(count: int, row_in: float = 3.0) -> tuple[Figure, list[Axes]]:
@@ -91,17 +124,8 @@ def over_time_figure(frame: pd.DataFrame, bin_s: float) -> Figure:
     figure = new_figure(5.0, 2, 1, sharex=True)
     top, bottom = figure.axes
     middle = frame["t_s"] + bin_s / 2
-    for column, style in (("p50_ms", "-"), ("p95_ms", "--"), ("p99_ms", ":")):
-        top.plot(
-            middle,
-            frame[column],
-            ls=style,
-            lw=1.8,
-            marker="o",
-            ms=2.5,
-            color="#1864ab",
-            label=column.removesuffix("_ms"),
-        )
+    for name, style in PERCENTILE_STYLES.items():
+        top.plot(middle, frame[f"{name}_ms"], lw=1.8, marker="o", ms=2.5, label=name, **style)
     top.set_ylabel("latency (ms)")
     top.set_ylim(bottom=0)
     top.set_title(
@@ -110,7 +134,7 @@ def over_time_figure(frame: pd.DataFrame, bin_s: float) -> Figure:
         fontsize=11,
         fontweight="bold",
     )
-    top.legend(loc="upper right", fontsize=8)
+    top.legend(**LEGEND_BESIDE)
     base = np.zeros(len(frame))
     for outcome, color in OUTCOME_COLORS.items():
         column = f"{outcome}_per_s"
@@ -127,7 +151,7 @@ def over_time_figure(frame: pd.DataFrame, bin_s: float) -> Figure:
             linewidth=0,
         )
         base += frame[column].to_numpy(dtype=float)
-    bottom.legend(loc="upper right", fontsize=8, ncols=3)
+    bottom.legend(**LEGEND_BESIDE)
     bottom.set_ylabel("answers per second")
     bottom.set_xlabel("time since the first request (s), by send instant")
     for ax in (top, bottom):
@@ -169,10 +193,13 @@ def checks_figure(checks: pd.DataFrame, columns: int = 4) -> Figure:
         outcome = str(check.outcome)
         color = CHECK_COLORS[Outcome(outcome) if outcome in set(Outcome) else Outcome.SKIPPED]
         ax.add_patch(Rectangle((col + 0.02, row + 0.08), 0.96, 0.84, color=color))
+        # A failure explained by another is drawn as such: one bug, not several.
+        explained_by = str(getattr(check, "explained_by", "") or "")
+        place = f" (by {explained_by})" if explained_by else ""
         ax.text(
             col + 0.06,
             row + 0.5,
-            f"{check.id}: {check.outcome}",
+            f"{check.id}: {check.outcome}{place}",
             va="center",
             color="white",
             fontweight="bold",

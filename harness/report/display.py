@@ -13,9 +13,12 @@ from html import escape
 from io import BytesIO
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Image, Markdown, display
 from matplotlib.figure import Figure
+
+from harness.report.headings import heading
 
 __all__ = ["DPI", "note", "png_bytes", "show", "slug", "table", "table_html"]
 
@@ -45,11 +48,15 @@ def table(frame: pd.DataFrame, float_format: str = "{:.1f}") -> None:
 
 
 def table_html(frame: pd.DataFrame, float_format: str = "{:.1f}") -> str:
+    """The table as the report shows it: headers in words (``headings``), yes and no for
+    booleans, an empty cell for a missing value."""
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
 
     def cell(value: Any, number: bool) -> str:
         if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
             text = ""
+        elif isinstance(value, bool | np.bool_):
+            text = "yes" if value else "no"
         elif isinstance(value, float):
             text = float_format.format(value)
         else:
@@ -57,7 +64,7 @@ def table_html(frame: pd.DataFrame, float_format: str = "{:.1f}") -> str:
         return f'<td class="num">{escape(text)}</td>' if number else f"<td>{escape(text)}</td>"
 
     head = "".join(
-        f'<th class="num">{escape(str(c))}</th>' if n else f"<th>{escape(str(c))}</th>"
+        f'<th class="num">{escape(heading(c))}</th>' if n else f"<th>{escape(heading(c))}</th>"
         for c, n in zip(frame.columns, numeric, strict=True)
     )
     rows = "".join(

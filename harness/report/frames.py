@@ -51,6 +51,7 @@ REPORT_COLUMNS = (
     "clock_offset_ns",
     "latency_ms",
     "outcome",
+    "error_class",
     "wait_ns",
     "reset_at_ns",
     "m_reset_at",
@@ -296,10 +297,18 @@ def quota_resets(chats: pd.DataFrame, quotas: Mapping[str, int]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+_CHECK_COLUMNS = ["id", "title", "outcome", "summary", "explanation", "explained_by"]
+
+
 def check_outcomes(verdict: Mapping[str, Any]) -> pd.DataFrame:
-    """The verdict's checks as a table: id, title, outcome, summary (``verdict.json`` order)."""
+    """The verdict's checks as a table, in ``verdict.json`` order: id, title, outcome, summary,
+    and for a failed check the root-cause decision (``explanation``: "root cause" or "explained
+    by …"; ``explained_by``: the roots' ids, comma-separated; "" for a verdict without them)."""
     rows = [
-        {key: check.get(key, "") for key in ("id", "title", "outcome", "summary")}
+        {
+            **{key: check.get(key, "") for key in _CHECK_COLUMNS[:-1]},
+            "explained_by": ", ".join(check.get("explained_by", [])),
+        }
         for check in verdict.get("checks", [])
     ]
-    return pd.DataFrame(rows, columns=["id", "title", "outcome", "summary"])
+    return pd.DataFrame(rows, columns=_CHECK_COLUMNS)

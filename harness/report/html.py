@@ -18,6 +18,7 @@ from nbformat import NotebookNode
 
 from harness.conformance import contrast
 from harness.conformance.findings import Outcome
+from harness.run.interruption import Interruption
 
 __all__ = [
     "FigureFile",
@@ -156,11 +157,17 @@ pre{background:#f8f9fa;padding:8px;overflow-x:auto;font-size:13px}
 
 
 def _proof(check: Mapping[str, Any]) -> str:
-    """Under a failed check: the requests it cites, and what its first violation expected."""
+    """Under a failed check: whether it is a root cause or explained by one (and the family it
+    assumed), the requests it cites, and what its first violation expected."""
     evidence = check.get("evidence") or []
     proofs = check.get("proofs") or []
     first = proofs[0] if isinstance(proofs, list) and proofs else None
-    lines = [f"evidence: {', '.join(map(str, evidence[:5]))}"] if evidence else []
+    explanation = str(check.get("explanation") or "")
+    family = str(check.get("assumed_family") or "")
+    if explanation and family:
+        explanation += f" (assumed: {family})"
+    lines = [explanation] if explanation else []
+    lines += [f"evidence: {', '.join(map(str, evidence[:5]))}"] if evidence else []
     if isinstance(first, Mapping):
         lines.append(contrast(str(first.get("expected", "")), str(first.get("observed", ""))))
     return "".join(f"<br><small>{escape(line)}</small>" for line in lines)
@@ -182,6 +189,9 @@ def _verdict_table(verdict: Mapping[str, Any] | None, capacity_run: bool) -> str
     # verdict.json's status; runs from before it had one read by ``conformant`` alone.
     status = str(verdict.get("status") or ("conformant" if verdict.get("conformant") else ""))
     state, css = _BANNERS.get(status, ("NOT CONFORMANT", "bad"))
+    stopped = verdict.get("interruption")
+    if isinstance(stopped, Mapping):  # as the summary line says it: "(interrupted by SIGINT …)"
+        state += f" ({escape(Interruption.model_validate(stopped).describe())})"
     rows = []
     for check in checks:
         outcome = escape(str(check.get("outcome", "")))
@@ -198,11 +208,22 @@ def _verdict_table(verdict: Mapping[str, Any] | None, capacity_run: bool) -> str
         f"({escape(str(verdict.get('algorithm_reason', '')))})</p>"
     )
     return (
-        f'<div class="banner {css}">{state}: {len(failed)} of {len(checks)} checks failed</div>'
+        f'<div class="banner {css}">{state}: {len(failed)} of {len(checks)} checks failed'
+        f"{escape(_roots(failed))}</div>"
         f"{limiter}<table><thead><tr><th>check</th><th>title</th><th>outcome</th>"
         f"<th>keys with power</th><th>summary</th></tr></thead><tbody>{''.join(rows)}</tbody>"
         "</table>"
     )
+
+
+def _roots(failed: Sequence[Mapping[str, Any]]) -> str:
+    """' (root cause: X; the other N explained by it)' where some failures echo others."""
+    roots = [str(check.get("id", "")) for check in failed if check.get("root") is not False]
+    if not roots or len(roots) == len(failed):
+        return ""
+    them = "it" if len(roots) == 1 else "them"
+    others = len(failed) - len(roots)
+    return f" (root cause: {', '.join(roots)}; the other {others} explained by {them})"
 
 
 _BANNERS = {

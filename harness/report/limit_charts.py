@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from harness.report.charts import (
+    LEGEND_BESIDE,
     LIMIT_COLOR,
     LIMIT_LINE,
     OUTCOME_COLORS,
@@ -24,11 +25,26 @@ from harness.report.charts import (
 )
 from harness.report.frames import RateLimit
 
-__all__ = ["MAX_POINTS", "key_timeline_figure", "quota_figure", "wait_figure"]
+__all__ = [
+    "MAX_POINTS",
+    "key_timeline_figure",
+    "promise_figure",
+    "quota_figure",
+    "wait_figure",
+]
 
 MAX_POINTS = 3000  # per panel of a scatter; more only hides the picture and slows the report
 # Families that may admit up to twice the limit across a window boundary.
-BOUNDARY_FAMILIES = frozenset({"fixed-window", "anchored-window", "token-bucket", "undetermined"})
+BOUNDARY_FAMILIES = frozenset(
+    {
+        "fixed-window",
+        "anchored-window",
+        "token-bucket",
+        "token-bucket-whole-seconds",
+        "sliding-window-counter",
+        "undetermined",
+    }
+)
 
 
 def _counted(
@@ -115,7 +131,7 @@ def _window_admissions(ax: Axes, windows: pd.DataFrame, rate: RateLimit, family:
         f"time since the key's first request (s); shaded bands: one duration "
         f"({rate.duration_s:g} s)"
     )
-    ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    ax.legend(**LEGEND_BESIDE)
 
 
 def _sample(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
@@ -165,6 +181,50 @@ def wait_figure(waits: pd.DataFrame, durations_s: Mapping[str, float]) -> Figure
         ax.set_title(f"{case} (duration {duration:g} s)", fontsize=10, loc="left")
         ax.set_xlabel("reported wait (s)")
         ax.set_ylabel("until next admission (s)")
+        ax.legend(loc="upper left", fontsize=8)
+        ax.grid(color="#dee2e6", lw=0.6)
+    return figure
+
+
+# A promise surely late (the wait too long), surely early (too short), or within the bounds.
+PROMISE_COLORS = {"kept": "#1971c2", "late": "#f08c00", "early": LIMIT_COLOR}
+
+
+def promise_figure(promises: pd.DataFrame, durations_s: Mapping[str, float]) -> Figure:
+    """Per case: each throttle's promised wait (x) against the bounds of the true one (a bar
+    from the least to the most it can have been; open-ended, drawn to the panel's top, when no
+    admission came after). ``promises`` as ``promises.promised_vs_true`` returns. Honest waits
+    put every bar across the diagonal; a bar wholly above it is a promise surely early, wholly
+    below one surely late."""
+    cases = [case for case in durations_s if (promises["case"] == case).any()]
+    figure, axes = grid(len(cases))
+    for ax, case in zip(axes, cases, strict=True):
+        mine = promises[promises["case"] == case]
+        duration = durations_s[case]
+        top = duration * 1.5
+        ax.plot(
+            [0, duration], [0, duration], color="#495057", lw=1, ls="--", label="true = promised"
+        )
+        for off, color in PROMISE_COLORS.items():
+            chosen = mine[mine["off"] == off]
+            count = len(chosen)
+            chosen = _sample(chosen, chosen["off"] != "kept")
+            if chosen.empty:
+                continue
+            high = chosen["true_hi_s"].fillna(top).clip(upper=top)
+            ax.vlines(chosen["promised_s"], chosen["true_lo_s"], high, color=color, lw=1, alpha=0.5)
+            ax.scatter(
+                chosen["promised_s"],
+                chosen["true_lo_s"],
+                s=6,
+                color=color,
+                label=f"{off} ({count})",
+            )
+        ax.set_xlim(0, duration * 1.05)
+        ax.set_ylim(0, top)
+        ax.set_title(f"{case} (duration {duration:g} s)", fontsize=10, loc="left")
+        ax.set_xlabel("promised wait (s)")
+        ax.set_ylabel("true wait, its bounds (s)")
         ax.legend(loc="upper left", fontsize=8)
         ax.grid(color="#dee2e6", lw=0.6)
     return figure

@@ -1,4 +1,4 @@
-"""The analysis notebooks: jupytext percent scripts in ``analysis/``, executed headless.
+"""The analysis notebooks: jupytext percent scripts in ``harness/analysis/``, executed headless.
 
 A notebook is stored as a ``.py`` script (reviewable diffs, no outputs); to run it, jupytext
 reads it, the parameters are injected after the cell tagged ``parameters`` (papermill's
@@ -27,7 +27,8 @@ from harness.errors import ConfigError
 
 __all__ = ["NOTEBOOK_DIR", "Executed", "execute", "notebook_path", "parameterise"]
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "analysis"
+# Shipped in the package (package data, not modules: nothing imports them), found beside it.
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "analysis"
 CELL_TIMEOUT_S = 600
 MAX_PARALLEL = 4
 

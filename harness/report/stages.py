@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from harness.capacity.steps import percentile
-from harness.report.charts import LIMIT_LINE, new_figure
+from harness.report.charts import LEGEND_BESIDE, LIMIT_LINE, new_figure
 from harness.run.records import LATE_NS
 from harness.run.stage_plan import StagedCase
 
@@ -104,13 +104,13 @@ def stages_figure(chats: pd.DataFrame, case: StagedCase, bin_s: float = 1.0) -> 
     rates, latency = figure.axes
     edges = [case.stages[0][0], *(end for _, end, _, _ in case.stages)]
     targets = [case.stages[0][2], *(high for _, _, _, high in case.stages)]
+    users = None
     if case.model == "rate":
         rates.plot(edges, targets, color="#868e96", lw=1.2, ls="--", label="offered (the stages)")
     else:
         users = rates.twinx()
         users.plot(edges, targets, color="#868e96", lw=1.2, ls="--", label="users (the stages)")
         users.set_ylabel("users at work")
-        users.legend(loc="upper right", fontsize=8)
     bins = (rows["intended_s"] // bin_s) * bin_s
     sent = rows.groupby(bins).size() / bin_s
     ok = rows[rows["outcome"].astype(str) == "ok"].groupby(bins).size() / bin_s
@@ -137,9 +137,15 @@ def stages_figure(chats: pd.DataFrame, case: StagedCase, bin_s: float = 1.0) -> 
     )
     latency.set_ylabel("latency (s)")
     latency.set_xlabel("time from the schedule's start (s)")
-    for ax in figure.axes:
+    for ax in (rates, latency):
         for _, end, _, _ in case.stages[:-1]:
             ax.axvline(end, **{**LIMIT_LINE, "color": "#adb5bd", "lw": 0.8})
         ax.grid(color="#dee2e6", lw=0.6)
-        ax.legend(loc="upper left", fontsize=8)
+    # One legend per panel, beside it: the users' axis shares the rates' legend.
+    handles, labels = rates.get_legend_handles_labels()
+    if users is not None:
+        more = users.get_legend_handles_labels()
+        handles, labels = handles + more[0], labels + more[1]
+    rates.legend(handles, labels, **LEGEND_BESIDE)
+    latency.legend(**LEGEND_BESIDE)
     return figure

@@ -60,16 +60,18 @@ class RowBuffer:
 
     def __init__(self, process: str) -> None:
         self.process = process
-        self.rows: list[Row] = []
+        self._rows: list[Row] = []
         self._next_sequence = 0
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._rows)
+
+    def append(self, row: Row) -> None:
+        self._rows.append(row)
 
     def take(self) -> pa.Table:
         """Every buffered row as a table in ``RECORD_SCHEMA``; the buffer is left empty."""
-        rows = self.rows[:]
-        self.rows.clear()  # the same list: callers may hold its bound ``append``
+        rows, self._rows = self._rows, []
         if not rows:
             return RECORD_SCHEMA.empty_table()
         first = self._next_sequence

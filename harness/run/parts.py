@@ -1,13 +1,14 @@
 """A run's record parts on disk: Arrow IPC as the recording process writes them, Parquet once
 compacted.
 
-The process that writes the records is also the one that sends (Locust's gevent hub): while a
-part is written nothing is sent. A Parquet part of 4 000 records takes 6–8 ms to encode (a cost
-per column, whatever the compression), enough to make the open-model sender's arrivals late;
-an Arrow IPC file (lz4) of the same batch takes 1–2 ms. So a batch lands as
-``part-<writer>-<seq>.arrow`` and is rewritten as ``part-<writer>-<seq>.parquet`` (a quarter of
-the size, what the notebooks and other tools expect) by ``harness.run.compaction``, off the
-hub. Both are written under a temporary name and renamed, so a reader never sees half a part.
+The process that writes the records is also the one that sends (Locust's gevent hub). Its writes
+run in a thread beside the hub (``harness.locust.writer``), but a thread still shares the
+interpreter: a Parquet part of 4 000 records takes 6–8 ms to encode (a cost per column, whatever
+the compression), an Arrow IPC file (lz4) of the same batch 1–2 ms. So a batch lands as
+``part-<writer>-<tag>-<seq>.arrow`` and is rewritten as ``part-<writer>-<tag>-<seq>.parquet``
+(a quarter of the size, what the notebooks and other tools expect) by
+``harness.run.compaction``, off the hub; ``<tag>`` is new for each run (``harness.run.sink``).
+Both are written under a temporary name and renamed, so a reader never sees half a part.
 
 A part is its stem: where both forms exist (a compaction stopped between its rename and its
 removal of the Arrow file), they hold the same rows and the Parquet one is read.

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.load.budget import RunBudget
+from harness.load.fit import PlannedAway
 from harness.load.keys import KeyPlan
 from harness.load.scenario import Case, Scenario
 from harness.load.settings import RunSettings
@@ -23,6 +24,7 @@ __all__ = [
     "PLAN_FILE",
     "Case",
     "CasePlan",
+    "PlannedAway",
     "RunPlan",
     "Scenario",
     "plan_of",
@@ -60,6 +62,8 @@ class RunPlan(_Model):
     budget: RunBudget | None = None  # None: a run from before budgets existed
     label: str | None = None  # ``run --label``: names the run in comparisons and histories
     versions: dict[str, str] = Field(default_factory=dict)  # harness, locust, python
+    # Parts of checks this host's source addresses could not exercise: skipped in the verdict.
+    planned_away: list[PlannedAway] = Field(default_factory=list)
     # A profile other than the chatbot API's (``harness.profiles``): the checks it cannot apply,
     # each with the reason, and the resolution of the waits its target reports (None: the API's).
     profile: str = "chatbot"
@@ -114,4 +118,5 @@ def plan_of(
         budget=settings.budget,
         label=settings.label,
         versions=versions,
+        planned_away=settings.planned_away,
     )

@@ -6,6 +6,11 @@ what reached the writer, what the parts hold, what was lost. The run's invariant
 checked by ``check`` against the parts it reads: rows on disk = recorded − lost, per process.
 A worker that never reported (killed, cut off) has no ``recorded``: what it sent after its last
 batch is unknown, and the run is inconclusive.
+
+``run_id`` and ``parts`` (the stems of the part files the run wrote) tie the file to its run: a
+directory whose parts are not these (another run's written into it) is refused by ``check``
+(``harness.run.completeness.parts_of_another_run``). Files written before they existed have
+neither, and are held to their counts alone.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class ProcessRecording(_Strict):
 
 
 class Recording(_Strict):
+    run_id: str | None = None  # the run that wrote it (run.json's run_id)
+    parts: list[str] | None = None  # the stems of the parts it wrote, in order
     processes: dict[str, ProcessRecording]
     records_written: int = Field(ge=0)
     records_lost: int = Field(ge=0)

@@ -1,25 +1,30 @@
-"""Records to disk, in small complete files, so a crash loses at most the batch in memory.
+"""Record batches to disk, each as one small complete file, so a crash loses at most what a
+process still holds in memory.
 
-Each flush writes ``records/part-<writer>-<seq>.arrow`` through a temporary name and a rename, so
-a reader never sees a half-written file and a killed run leaves only whole parts behind; Arrow
-IPC because the sending hub waits for the write (``harness.run.parts``). ``close`` rewrites the
-parts as Parquet (``harness.run.compaction``). Memory is bounded by ``batch_size``: the buffer is
-written as soon as it is full.
+The sink has no buffer of its own: the recorder's (``harness.locust.recorder``) is the only one
+between a record and the disk, and each batch it hands over (or a worker's, shipped to the
+master) is written at once as ``records/part-<writer>-<tag>-<seq>.arrow``, through a temporary
+name and a rename, so a reader never sees a half-written file and a killed run leaves only whole
+parts behind; Arrow IPC because it is cheap to write (``harness.run.parts``). ``close`` rewrites
+the parts as Parquet (``harness.run.compaction``), its own parts only: the ``tag`` is new for each
+sink, so no part of another run has the name of one of this run's, and ``parts`` lists the stems
+this sink wrote (``recording.json`` keeps them; ``check`` refuses a directory holding others).
+The sink is synchronous and calls nothing back: the recording process calls ``write`` off its
+sending hub (``harness.locust.writer``).
 
 When a write fails (a full disk, a directory gone read-only), every part already written stays as
-it is; ``on_failure`` is told once (the run stops), the batch is kept and retried only once per
-flush interval, and at most ``max_pending`` records wait in memory: later ones are counted in
-``dropped``, never buffered without bound. A batch that arrives once the sink is closed is not
-written either: it is counted in ``late``. Every record is either written or lost, and the sink
-says which per sending process (``written_by_process``, ``lost_by_process``), so a run can state
-that its parts hold every record it received.
+it is, ``write_error`` says why (the recording process stops the run), and the batch is kept: it
+is retried with the next batch and at ``close``, and at most ``max_kept`` records wait in memory;
+later ones are counted in ``dropped``, never kept without bound. A batch that arrives once the
+sink is closed is not written either: it is counted in ``late``. Every record is either written
+or lost, and the sink says which per sending process (``written_by_process``,
+``lost_by_process``), so a run can state that its parts hold every record it received.
 """
 
 from __future__ import annotations
 
-import time
+import secrets
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,26 +34,18 @@ from harness.errors import ConfigError
 from harness.run.compaction import compact
 from harness.run.parts import ARROW, records_dir, write_arrow_part
 
-__all__ = ["FLUSH_INTERVAL_S", "RecordSink"]
+__all__ = ["MAX_KEPT", "RecordSink"]
 
-FLUSH_INTERVAL_S = 2.0
-BATCH_SIZE = 20_000
+# Records kept in memory while the disk refuses them: ten of a recorder's full batches.
+MAX_KEPT = 50_000
 
 
 class RecordSink:
-    """Buffers records and writes them as Arrow parts, Parquet once closed; ``close()`` is
+    """Writes each batch as an Arrow part, the parts as Parquet once closed; ``close()`` is
     idempotent."""
 
     def __init__(
-        self,
-        run_dir: Path,
-        writer: str,
-        *,
-        batch_size: int = BATCH_SIZE,
-        flush_interval_s: float = FLUSH_INTERVAL_S,
-        monotonic: Callable[[], float] = time.monotonic,
-        max_pending: int | None = None,
-        on_failure: Callable[[str], None] | None = None,
+        self, run_dir: Path, writer: str, *, max_kept: int = MAX_KEPT, tag: str | None = None
     ) -> None:
         self._dir = records_dir(run_dir)
         try:
@@ -57,16 +54,12 @@ class RecordSink:
             raise ConfigError(
                 f"cannot create the records directory {str(self._dir)!r}: {exc}"
             ) from None
-        self._writer = writer
-        self._batch_size = batch_size
-        self._flush_interval_s = flush_interval_s
-        self._monotonic = monotonic
-        self._max_pending = max_pending if max_pending is not None else 2 * batch_size
-        self._on_failure = on_failure
-        self._buffer: list[pa.Table] = []
+        self.prefix = f"part-{writer}-{tag or secrets.token_hex(4)}-"
+        self.parts: list[str] = []  # the stems of the parts written, in order
+        self._max_kept = max_kept
+        self._kept: list[pa.Table] = []  # batches a failed write left unwritten, oldest first
         self._pending = 0
         self._sequence = 0
-        self._last_flush = monotonic()
         self._closed = False
         self.written = 0
         self.dropped = 0
@@ -76,25 +69,18 @@ class RecordSink:
         self.write_error: str | None = None
         self.failed = False  # a write has failed at least once
 
-    def append_table(self, table: pa.Table) -> None:
-        """Buffer a batch (``RECORD_SCHEMA``); write once the buffer is full or old enough."""
+    def write(self, table: pa.Table) -> None:
+        """``table`` (``RECORD_SCHEMA``) as one part now, with any batch a failed write kept."""
         if self._closed:
             self.late += table.num_rows
             self._unwritten.update(_by_process(table))
             return
-        room = max(self._max_pending - self._pending, 0)
-        if table.num_rows > room:
-            self.dropped += table.num_rows - room
-            self._unwritten.update(_by_process(table.slice(room)))
-            table = table.slice(0, room)
         if table.num_rows:
-            self._buffer.append(table)
+            self._kept.append(table)
             self._pending += table.num_rows
-        # While writes fail, only the flush interval retries (not every batch once full).
-        if self._pending >= self._batch_size and self.write_error is None:
-            self.flush()
-        else:
-            self.flush_if_due()
+        self._write_kept()
+        if self.write_error is not None:
+            self._bound_kept()
 
     @property
     def folder(self) -> Path:
@@ -103,6 +89,7 @@ class RecordSink:
 
     @property
     def pending(self) -> int:
+        """Records kept after a failed write, waiting for a retry."""
         return self._pending
 
     @property
@@ -111,52 +98,61 @@ class RecordSink:
 
     @property
     def lost(self) -> int:
-        """Records that never reached a part: dropped, late, or still waiting after a failed
+        """Records that never reached a part: dropped, late, or still kept after a failed
         write."""
-        return self.dropped + self.late + (self._pending if self.write_error else 0)
+        return self.dropped + self.late + self._pending
 
     @property
     def lost_by_process(self) -> Counter[str]:
         lost = Counter(self._unwritten)
-        if self.write_error:
-            for table in self._buffer:
-                lost.update(_by_process(table))
+        for table in self._kept:
+            lost.update(_by_process(table))
         return lost
 
-    def flush_if_due(self) -> None:
-        if self._buffer and self._monotonic() - self._last_flush >= self._flush_interval_s:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the buffer as one part. On a write error the batch stays buffered for a retry."""
-        self._last_flush = self._monotonic()
-        if not self._buffer:
+    def close(self) -> None:
+        """Retry what a failed write kept, then rewrite the parts as Parquet (what cannot be
+        rewritten stays an Arrow part, as readable). Closed only once nothing is kept."""
+        if self._closed:
             return
-        batch = pa.concat_tables(self._buffer)
-        final = self._dir / f"part-{self._writer}-{self._sequence:06d}{ARROW}"
+        self._write_kept()
+        self._closed = self.write_error is None
+        compact(self._dir, self.prefix)
+
+    def _write_kept(self) -> None:
+        """Everything kept as one part; on a write error it stays kept for the next try."""
+        if not self._kept:
+            return
+        batch = pa.concat_tables(self._kept)
+        final = self._dir / f"{self.prefix}{self._sequence:06d}{ARROW}"
         try:
             write_arrow_part(batch, final)
         except OSError as exc:
             self.write_error = f"cannot write {str(final)!r}: {exc.strerror or exc}"
-            if not self.failed and self._on_failure is not None:
-                self._on_failure(self.write_error)
             self.failed = True
             return
         self._sequence += 1
+        self.parts.append(final.stem)
         self.written += batch.num_rows
         self.written_by_process.update(_by_process(batch))
-        self._buffer = []
+        self._kept = []
         self._pending = 0
         self.write_error = None
 
-    def close(self) -> None:
-        """Write what is buffered, then rewrite the parts as Parquet (what cannot be rewritten
-        stays an Arrow part, as readable)."""
-        if self._closed:
-            return
-        self.flush()
-        self._closed = self.write_error is None
-        compact(self._dir)
+    def _bound_kept(self) -> None:
+        """At most ``max_kept`` records wait for the disk: the oldest stay, the newest are
+        dropped (and counted)."""
+        room = self._max_kept
+        kept: list[pa.Table] = []
+        for table in self._kept:
+            if table.num_rows > room:
+                self.dropped += table.num_rows - room
+                self._unwritten.update(_by_process(table.slice(room)))
+                table = table.slice(0, room)
+            if table.num_rows:
+                kept.append(table)
+            room -= table.num_rows
+        self._kept = kept
+        self._pending = sum(table.num_rows for table in kept)
 
 
 def _by_process(table: pa.Table) -> Counter[str]:

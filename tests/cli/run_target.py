@@ -8,7 +8,9 @@ recorded with what the target decided, and see every secret it handed out.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,16 @@ from testkit import clean_env, harness_command
 from harness.cli.calibrate import CALIBRATION_CHATS, CALIBRATION_FILE
 from harness.emulator import BackgroundEmulator
 
-__all__ = ["API_KEY", "RUN_TIMEOUT_S", "SMALL", "Target", "run", "run_command", "scenario_file"]
+__all__ = [
+    "API_KEY",
+    "RUN_TIMEOUT_S",
+    "SMALL",
+    "Target",
+    "assert_interruption_said",
+    "run",
+    "run_command",
+    "scenario_file",
+]
 
 API_KEY = "org-key-run-tests-5d1e"
 RUN_TIMEOUT_S = 120
@@ -113,3 +124,31 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         run_command(*args), cwd=cwd, env=clean_env(), capture_output=True, text=True,
         timeout=RUN_TIMEOUT_S, check=False,
     )  # fmt: skip
+
+
+def assert_interruption_said(
+    run_dir: Path,
+    stdout: str,
+    stop: signal.Signals,
+    sent: tuple[datetime, datetime],
+    load_s: tuple[float, float],
+) -> None:
+    """The run was sent ``stop`` within ``sent`` (from just before the signal to the run's end:
+    the run takes it when its process next runs, later on a busy host), at least ``load_s[0]``
+    seconds into its load of ``load_s[1]`` seconds: ``verdict.json``, the summary line and the
+    files say it was interrupted, by what and when, and nothing is missing."""
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    assert verdict["interrupted"] is True
+    stopped = verdict["interruption"]
+    assert stopped["signal"] == stop.name
+    assert stopped["at"].endswith("Z")  # UTC, RFC 3339
+    at = datetime.fromisoformat(stopped["at"])
+    # written to the millisecond, truncated: up to 1 ms before the instant it was taken
+    assert sent[0].timestamp() - 0.001 <= at.timestamp() <= sent[1].timestamp(), stopped
+    assert load_s[0] <= stopped["after_s"] < load_s[1], stopped
+    assert stopped["of_s"] == load_s[1]
+    state = verdict["status"].replace("-", " ").upper()
+    after = f"{stopped['after_s']:.1f}"
+    assert f"\n{state} (interrupted by {stop.name} at {after} s of {load_s[1]:g} s): " in stdout
+    assert (run_dir / "locust.html").is_file()  # Locust's SIGTERM path used to skip it
+    assert "not written" not in stdout

@@ -329,4 +329,24 @@ def test_a_repeated_rate_is_one_step_of_means_with_intervals(tmp_path: Path) -> 
     assert low <= rate.throughput_rps <= high
     assert len(list((run_dir / "steps").iterdir())) == 4  # each run of the rate its own
     assert "95% CI over 2 runs" in done.stdout
-    assert "(95% confidence over 2 runs: goodput" in result.sentence
+    if rate.generator_bound:
+        # A host starved of CPU (seen beside make test at load 11 on two cores): its scheduler
+        # handed arrivals over late; the step is said to be the generator's, never counted.
+        assert "generator-bound" in result.sentence
+        assert result.capacity_rps is None
+    else:
+        assert "(95% confidence over 2 runs: goodput" in result.sentence
+
+
+@pytest.mark.locust
+def test_a_search_whose_set_up_fails_leaves_no_run_directory(tmp_path: Path) -> None:
+    run_dir = tmp_path / "search"
+    steps = ["--step-users", "1", "--max-users", "1", "--step-duration", "2s"]
+    target = ["--target", "http://127.0.0.1:9", "--api-key", API_KEY]
+    command = capacity_command(*target, *steps, "--out", str(run_dir), "--no-report")
+    done = subprocess.run(
+        command, cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "the search could not be made" in done.stderr
+    assert not run_dir.exists()  # nothing was recorded: nothing is left to mistake for a search

@@ -153,3 +153,48 @@ def test_chats_refused_with_another_4xx_are_named_in_the_verdict(
         {"case": case, "http_status": 400, "grpc_code": 9, "message": "chatbot is training",
          "count": len(rows)},
     ]  # fmt: skip
+
+
+def refused_in_one_line(run_dir: Path) -> str:
+    done = check(run_dir)
+    assert done.returncode == 2, done.stdout[-3000:]
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, done.stderr
+    assert not (run_dir / "verdict.json").exists()  # no verdict at all
+    return errors[0]
+
+
+def test_a_part_the_run_did_not_write_is_refused_in_one_line(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    # Another run's part in the directory (Locust's web UI started twice into it).
+    run_dir = copy_of(finished_run, tmp_path)
+    first = parts(run_dir)[0]
+    shutil.copy(first, first.with_name("part-w0-0ther000-000000.parquet"))
+    error = refused_in_one_line(run_dir)
+    assert "is not one run" in error
+    assert "part-w0-0ther000-000000" in error
+
+
+def test_more_records_than_written_are_refused_without_the_part_names(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    # A recording.json of before the part names were kept: held to its counts alone.
+    run_dir = copy_of(finished_run, tmp_path)
+    recording = json.loads((run_dir / "recording.json").read_text())
+    del recording["parts"], recording["run_id"]
+    (run_dir / "recording.json").write_text(json.dumps(recording))
+    first = parts(run_dir)[0]
+    shutil.copy(first, first.with_name(f"{first.stem}-again{first.suffix}"))
+    error = refused_in_one_line(run_dir)
+    assert "another run's records are in its directory" in error
+    assert "the parts hold" in error
+
+
+def test_a_recording_of_another_run_is_refused(finished_run: Path, tmp_path: Path) -> None:
+    run_dir = copy_of(finished_run, tmp_path)
+    recording = json.loads((run_dir / "recording.json").read_text())
+    recording["run_id"] = "20260101T000000000000Z"
+    (run_dir / "recording.json").write_text(json.dumps(recording))
+    assert "recording.json is of run 20260101T000000000000Z" in refused_in_one_line(run_dir)

@@ -6,15 +6,18 @@ tests/hosts/test_distributed_run.py.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from testkit import clean_env
 
 from harness.cli.distributed import DEFAULT_MASTER_PORT, parse_endpoint, users_for_workers
-from harness.errors import ConfigError
+from harness.cli.worker import RETRY_S, wait_for_master
+from harness.errors import ConfigError, TargetError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,6 +64,8 @@ def _worker(*args: str) -> subprocess.CompletedProcess[str]:
         (["--master", "10.0.0.5:0"], "--master '10.0.0.5:0'"),
         (["--master", "10.0.0.5", "--source-ip", "10.0.0.300"], "--source-ip '10.0.0.300'"),
         (["--master", "10.0.0.5", "--source-ip", "192.0.2.77"], "this host cannot send from it"),
+        (["--master", "10.0.0.5", "--master-timeout", "soon"], "--master-timeout"),
+        (["--master", "10.0.0.5", "--master-timeout", "0s"], "--master-timeout '0s'"),
     ],
 )
 def test_a_worker_with_bad_options_says_so_in_one_line_and_exits_2(
@@ -71,3 +76,46 @@ def test_a_worker_with_bad_options_says_so_in_one_line_and_exits_2(
     assert named in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+class FakeTime:
+    """A clock that only the waits move."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_a_worker_tries_the_master_every_second_and_gives_up_at_its_timeout() -> None:
+    fake = FakeTime()
+    with pytest.raises(TargetError) as caught:
+        # port 1 on loopback: refused at once, whatever the host runs
+        wait_for_master("127.0.0.1", 1, 3.5, clock=fake.clock, sleep=fake.sleep)
+    assert fake.sleeps == [RETRY_S, RETRY_S, RETRY_S, 0.5]  # tried at 0, 1, 2, 3 and 3.5 s
+    message = str(caught.value)
+    assert message.startswith("--master 127.0.0.1:1: no master could be reached in 3.5 s (")
+    assert "\n" not in message
+
+
+def test_a_worker_joins_a_master_that_listens() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as master:
+        fake = FakeTime()
+        wait_for_master("127.0.0.1", master.getsockname()[1], 5, clock=fake.clock, sleep=fake.sleep)
+    assert fake.sleeps == []
+
+
+def test_a_worker_whose_master_cannot_be_reached_gives_up_in_one_line() -> None:
+    started = time.monotonic()
+    done = _worker("--master", "127.0.0.1:1", "--master-timeout", "1s")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("aisk-harness worker: error: --master 127.0.0.1:1: no master")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert elapsed >= 1.0  # it waited as long as it was told (it used to wait for ever)

@@ -8,21 +8,34 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from argparse import Namespace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from run_target import API_KEY, RUN_TIMEOUT_S, Target, run, run_command, scenario_file
+from run_target import (
+    API_KEY,
+    RUN_TIMEOUT_S,
+    Target,
+    assert_interruption_said,
+    run,
+    run_command,
+    scenario_file,
+)
 from testkit import clean_env, load_chats
 
 from harness.cli.calibrate import CALIBRATION_CHATS
 from harness.cli.main import main
+from harness.cli.run import FINISHED_RUN_FILES, _name_absent
 from harness.emulator import BackgroundEmulator, EmulatorConfig
+from harness.run.interruption import Interruption
 from harness.run.reader import read_records
 
 pytestmark = pytest.mark.locust
@@ -233,14 +246,19 @@ def test_an_interrupt_keeps_every_request_sent_so_far(
         # check (the bursts' second round and the polite clients' retries need their windows to
         # elapse), so the verdict judged over what was recorded can be, and must be, a pass.
         time.sleep(3.5)
+        before = datetime.now(UTC)
         child.send_signal(stop)
         stdout, stderr = child.communicate(timeout=RUN_TIMEOUT_S)
+        sent = (before, datetime.now(UTC))
     finally:
         if child.poll() is None:
             child.kill()
     assert child.returncode == 0, stderr[-2000:]
     assert "Traceback" not in stderr
-    assert "CONFORMANT: 0 of 11 checks failed" in stdout  # cut requests are ours, not the target's
+    # cut requests are ours, not the target's
+    headline = rf"^CONFORMANT \(interrupted by {stop.name} at [0-9.]+ s of 60 s\): 0 of 11 checks"
+    assert re.search(headline, stdout, re.MULTILINE), stdout[-3000:]
+    assert_interruption_said(run_dir, stdout, stop, sent, (3.5, 60.0))
     records = load_chats(read_records(run_dir))
     answered = records[records["error_class"] != "interrupted"]
     # Every request the target decided was recorded; the rest were cut in flight, and say so.
@@ -325,6 +343,7 @@ def test_an_unreachable_target_or_a_refused_key_is_exit_code_2(
     assert unreachable.returncode == 2
     assert "cannot connect" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
+    assert not (tmp_path / "a").exists()  # nothing was recorded: no empty run directory
     refused = run(
         ["--target", target.url, "--api-key", "not-a-key-of-this-target", "--scenario", scenario,
          "--out", str(tmp_path / "b")],
@@ -333,6 +352,23 @@ def test_an_unreachable_target_or_a_refused_key_is_exit_code_2(
     assert refused.returncode == 2
     assert "401" in refused.stderr
     assert "not-a-key-of-this-target" not in refused.stderr + refused.stdout
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_set_up_that_fails_in_locust_takes_away_only_what_the_run_made(
+    target: Target, tmp_path: Path
+) -> None:
+    # No calibration: the Locust child's set-up meets the 401 and records nothing.
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's own")
+    scenario = str(scenario_file(tmp_path, "1s"))
+    key = "not-a-key-of-this-target"
+    options = ["--api-key", key, "--no-calibrate", "--scenario", scenario, "--out", str(out)]
+    refused = run(["--target", target.url, *options], tmp_path)
+    assert refused.returncode == 2
+    assert "the run could not be made" in refused.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["notes.txt"]
 
 
 def test_check_re_judges_a_saved_run_offline(target: Target, tmp_path: Path) -> None:
@@ -374,7 +410,11 @@ def test_max_requests_caps_the_whole_run_on_every_process_count(
          "--out", str(run_dir), "--processes", str(processes), "--max-requests", "120"],
         tmp_path,
     )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:]
+    # The cap is the subject: the verdict may lack power on a busy host (answers of 1-2 s were
+    # seen at load 11, and a paced key then never passes its limit), never fail.
+    assert done.returncode in (0, 3), done.stdout[-3000:]
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    assert [check["id"] for check in verdict["checks"] if check["outcome"] == "fail"] == []
     chats = load_chats(read_records(run_dir))
     # Unbounded, two hammered keys alone send thousands of requests in 2 s.
     assert 0 < len(chats) <= 120
@@ -412,3 +452,57 @@ def test_max_rps_bounds_every_window_of_the_run(target: Target, tmp_path: Path) 
         assert busiest <= rate * window_s + start_allowance, (window_s, busiest)
     # Over the whole run: under the rate, once the start allowance is set aside.
     assert len(sends) - start_allowance <= rate * span_s
+
+
+PROGRESS = re.compile(
+    r"aisk-harness: (\d+) s of (\d+) s: (\d+) requests, (\d+) admitted, (\d+) throttled, "
+    r"(\d+) out of quota, (\d+) late sends"
+)
+
+
+def test_a_progress_line_replaces_locusts_tables_unless_asked(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    done = run(["--duration", "8s", "--out", str(run_dir)], tmp_path)
+    assert done.returncode == 3, done.stderr[-2000:]
+    output = done.stdout + done.stderr
+    assert "Aggregated" not in output  # no Locust request table
+    assert "No run time limit set" not in output  # the harness ends the run itself
+    assert (
+        "aisk-harness: the run lasts 8 s (its scenario's duration), then ends by itself" in output
+    )
+    lines = [tuple(int(n) for n in match.groups()) for match in PROGRESS.finditer(output)]
+    # one every 5 s while the load ran (the first 3 s before its end), and the last
+    assert len(lines) >= 2
+    assert all(line[1] == 8 for line in lines)
+    assert [line[0] for line in lines] == sorted(line[0] for line in lines)
+    last = lines[-1]
+    assert last[0] == 8
+    chats = load_chats(read_records(run_dir))
+    outcomes = chats["outcome"].value_counts()
+    assert last[2:6] == (
+        len(chats), outcomes.get("ok", 0), outcomes.get("throttled", 0),
+        outcomes.get("out_of_quota", 0),
+    )  # fmt: skip
+    assert lines[0][2] <= last[2]
+    asked = run(["--duration", "2s", "--out", str(tmp_path / "asked"), "--locust-stats"], tmp_path)
+    assert asked.returncode == 3, asked.stderr[-2000:]
+    assert "Aggregated" in asked.stdout + asked.stderr  # Locust's tables are back
+    assert not PROGRESS.search(asked.stdout + asked.stderr)
+
+
+def test_an_interrupted_run_names_each_file_of_a_finished_run_it_lacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stopped = Interruption(signal="SIGINT", at="2026-12-07T20:00:08.100Z", after_s=8.1, of_s=20)
+    written = [name for name in FINISHED_RUN_FILES if name not in ("locust.html", "report.html")]
+    for name in written:
+        (tmp_path / name).write_text("{}")
+    _name_absent(tmp_path, Namespace(no_calibrate=False, no_report=False), stopped)
+    said = capsys.readouterr().out
+    assert said == (
+        "not written (interrupted by SIGINT at 8.1 s of 20 s): locust.html, report.html\n"
+    )
+    # What the options skip is not missing; with every file there, nothing is said.
+    (tmp_path / "locust.html").write_text("")
+    _name_absent(tmp_path, Namespace(no_calibrate=False, no_report=True), stopped)
+    assert capsys.readouterr().out == ""

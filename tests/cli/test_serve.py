@@ -178,6 +178,10 @@ def held_port() -> Iterator[socket.socket]:
         (["--training-fails", "--api-key", KEY], "--training-fails"),
         ([], "--api-key"),
         (["--api-key", ""], "--api-key"),
+        # out of range: bind() raised OverflowError, a traceback with exit 1
+        (["--port", "99999", "--api-key", KEY], "--port: expected a port from 0 to 65535"),
+        (["--port=-1", "--api-key", KEY], "--port"),
+        (["--port", "http", "--api-key", KEY], "--port"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_naming_the_option(

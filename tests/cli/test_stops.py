@@ -13,11 +13,20 @@ import random
 import signal
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 import pytest
-from run_target import API_KEY, RUN_TIMEOUT_S, Target, run, run_command, scenario_file
+from run_target import (
+    API_KEY,
+    RUN_TIMEOUT_S,
+    Target,
+    assert_interruption_said,
+    run,
+    run_command,
+    scenario_file,
+)
 from testkit import clean_env, load_chats
 
 from harness.run.reader import read_records
@@ -59,13 +68,16 @@ def stop_at(
             time.sleep(0.05)
         assert target.load_started(), "the run never got going"
         time.sleep(after_s)
+        before = datetime.now(UTC)
         child.send_signal(stop)
         stdout, stderr = child.communicate(timeout=RUN_TIMEOUT_S)
+        sent = (before, datetime.now(UTC))
     finally:
         if child.poll() is None:
             child.kill()
     assert "Traceback" not in stderr
     assert_every_record_written(run_dir, stdout + stderr)
+    assert_interruption_said(run_dir, stdout, stop, sent, (after_s, 60.0))
     verdict = json.loads((run_dir / "verdict.json").read_text())
     assert [check["id"] for check in verdict["checks"] if check["outcome"] == "fail"] == []
     whole = (verdict["missing"], verdict["lost_processes"], verdict["slots_not_run"])
@@ -99,6 +111,9 @@ def test_a_distributed_run_that_ends_by_itself_writes_every_record(
     assert done.returncode == 0, done.stderr[-3000:]
     assert_every_record_written(run_dir, done.stdout + done.stderr)
     assert len(load_chats(read_records(run_dir))) == target.decided_by_load(run_dir)
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    assert (verdict["interrupted"], verdict["interruption"]) == (False, None)
+    assert "CONFORMANT: 0 of" in done.stdout
 
 
 def test_a_local_run_that_ends_by_itself_writes_every_record(

@@ -141,12 +141,14 @@ class Simulator:
     limit: int
     duration_ns: int
     real_limit: int | None = None  # the limit the limiter really applies (fault: limit+1)
+    real_duration_ns: int | None = None  # the window it really applies (fault: a longer one)
     count_throttled: bool = False  # fault: a throttle is recorded as an admission
     policy: Policy = field(default=CORRECT)  # wait_factor, formats...
     skew: float = 0.0  # the server's clock rate relative to the client's, minus 1 (ρ)
 
     def state(self) -> KeyState:
-        return FAMILIES[self.family](Rule(self.real_limit or self.limit, self.duration_ns))
+        duration = self.real_duration_ns or self.duration_ns
+        return FAMILIES[self.family](Rule(self.real_limit or self.limit, duration))
 
     def answers(self, taus: Sequence[int]) -> list[tuple[Answer, int | None]]:
         """Each request's answer (in the given order) and the true wait of a throttle."""

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from harness.conformance import Outcome, evaluate
-from harness.conformance.buckets import buckets
-from harness.conformance.identify import Family, Identification, identify
-from harness.conformance.spec import CaseSpec, CheckInput
+from harness.conformance.buckets import ADMITTED, THROTTLED, Bucket, buckets
+from harness.conformance.identify import Family, Identification, identify, whole_second_waits
+from harness.conformance.limits import under_admissions
+from harness.conformance.spec import CaseSpec, CheckInput, Tolerance
 from harness.emulator.policy import Policy
 
 D = 1_000_000_000
@@ -158,7 +161,8 @@ def test_aligned_windows_of_limit_one_are_not_taken_for_a_token_bucket(
     offsets = [0.5, 0.6, 1.02, *(1.1 + 0.08 * k for k in range(10))]
     identification, outcomes = judge("fixed-window", 1, offsets)
     assert identification.family is Family.UNDETERMINED
-    assert outcomes["over-admission"] is Outcome.PASS
+    # Never failed; undetermined, it had no power against one admission too many per window.
+    assert outcomes["over-admission"] is Outcome.INCONCLUSIVE
     assert Outcome.FAIL not in outcomes.values()
 
 
@@ -176,3 +180,85 @@ def test_a_target_no_family_explains_is_undetermined(
     identification = identify(list(buckets(data)), data.tolerance)
     assert identification.family is Family.UNDETERMINED
     assert "no correct family" in identification.reason
+
+
+# Families of real limiters --------------------------------------------------------------------
+
+Row = tuple[float, str, float | None]  # (instant in windows, "A" or "T", wait in seconds)
+
+
+def hand_bucket(case: CaseSpec, rows: list[Row], key: str = "k") -> Bucket:
+    """A key's requests seen exactly (lo = hi) at ``rows``' instants (fractions of D, 1 s)."""
+    assert case.rate is not None
+    code = {"A": ADMITTED, "T": THROTTLED}
+    return Bucket(
+        case=case,
+        rate=case.rate,
+        key=key,
+        lo=np.asarray([round(at * D) for at, _, _ in rows], dtype=np.int64),
+        hi=np.asarray([round(at * D) for at, _, _ in rows], dtype=np.int64),
+        code=np.asarray([code[c] for _, c, _ in rows], dtype=np.int8),
+        wait_ns=np.asarray([np.nan if w is None else w * D for _, _, w in rows]),
+        rows=np.arange(len(rows), dtype=np.intp),
+        source=pd.Series([f"r{i}" for i in range(len(rows))]),
+        retries=0,
+        one_clock=True,
+        wall_of_zero_ns=0,
+    )
+
+
+EXACT = Tolerance(granularity_ns=0, boundary_ns=0, rate_error=0.0)
+
+
+def test_throttles_below_one_windows_limit_but_not_two_name_a_sliding_window_counter(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    case = make_case("c", 3, 2 * D)  # 3 per 2 s
+    # Three admitted in the window [0, 2), one at 2.5: at 2.6 a counter weights the previous
+    # window's 3 by 0.7 (floor 2), adds the current 1 and refuses, with one request in the 2 s
+    # before it and four within two windows.
+    rows: list[Row] = [(0.0, "A", None), (0.1, "A", None), (0.2, "A", None)]
+    rows += [(2.5, "A", None), (2.6, "T", 0.3), (2.7, "T", 0.2)]
+    found = identify([hand_bucket(case, rows)], EXACT)
+    assert found.family is Family.SLIDING_WINDOW_COUNTER
+    assert "previous window's count weighted" in found.reason
+    # Fewer than the limit within two windows too: no family explains it, not even a counter.
+    lonely: list[Row] = [(0.0, "A", None), (5.0, "A", None), (5.1, "T", 0.5)]
+    assert identify([hand_bucket(case, lonely)], EXACT).family is Family.UNDETERMINED
+
+
+def test_waits_all_in_whole_seconds_are_read_as_a_granularity(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    case = make_case("c", 2, 10 * D)  # 2 per 10 s: D and D/L are 10 s and 5 s
+    rows: list[Row] = [(0.0, "A", None), (0.5, "A", None)]
+    rows += [(0.5 + i, "T", float(10 - i)) for i in (1, 2, 3, 4, 6, 7)]  # 9, 8, 7, 6, 4, 3 s
+    bucket = hand_bucket(case, rows)
+    assert whole_second_waits([bucket]) == 6
+    found = identify([bucket], EXACT)
+    assert found.parameters["wait_granularity_s"] == 1
+    assert "waits whole seconds" in found.reason
+    # One wait off the second, or waits only of D and D/L, say nothing of a granularity.
+    off = hand_bucket(case, [*rows[:-1], (7.5, "T", 3.25)])
+    assert whole_second_waits([off]) == 0
+    plain: list[Row] = [(0.0, "A", None), (0.1, "A", None)]
+    plain += [(0.1 + i / 100, "T", 10.0 if i % 2 else 5.0) for i in range(1, 9)]
+    assert whole_second_waits([hand_bucket(case, plain)]) == 0
+
+
+def test_a_token_bucket_losing_its_refill_on_a_clock_of_seconds_is_not_taken_for_a_counter(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    # 5 per 4 s (a token every 0.8 s): a bucket on whole seconds that restarts its clock at
+    # every admission refills nothing for requests 0.9 s apart, and says "retry after 1 s".
+    case = make_case("c", 5, 4 * D)
+    rows: list[Row] = [(0.1 * i, "A", None) for i in range(5)]
+    rows += [(0.5 + 0.9 * i, "T", 1.0) for i in range(1, 6)]
+    found = identify([hand_bucket(case, rows)], EXACT)
+    assert found.family is Family.WHOLE_SECOND_TOKEN_BUCKET
+    assert "fractional refill lost" in found.reason
+    assert found.parameters["wait_granularity_s"] == 1
+    # Its under-admission names the bucket's lost refill, not a counter.
+    problem = under_admissions(hand_bucket(case, rows), EXACT, found.family)
+    assert problem is not None
+    assert "a token bucket that loses its fractional refill does" in problem.text

@@ -64,6 +64,7 @@ def held_to(family: Family, phases: dict[tuple[str, str], Phase] | None = None) 
 
 
 ANY = held_to(Family.UNDETERMINED)
+LOG = held_to(Family.SLIDING_LOG)
 
 
 def judged(check: Judge, buckets: list[Bucket], identification: Identification = ANY) -> Finding:
@@ -160,6 +161,7 @@ def test_over_admission_leaves_rotated_keys_to_vary_isolation(
     finding = judged(
         over_admission_finding,
         [make_bucket(plain, offered), make_bucket(rotated, too_many)],
+        LOG,
     )
     assert (finding.outcome, finding.summary) == (Outcome.PASS, "1 keys judged, none in violation")
     failed = judged(over_admission_finding, [make_bucket(plain, too_many)])
@@ -222,6 +224,34 @@ def test_a_key_the_target_never_answered_is_no_evidence_either_way(case: CaseSpe
     )
 
 
+def test_undetermined_steady_keys_have_no_power_against_one_too_many_per_window(
+    case: CaseSpec,
+) -> None:
+    # Offered 3 within one window (limit 2) and throttled: power against gross over-admission,
+    # none against a third admission, which a boundary of fixed or anchored windows explains.
+    offered = make_bucket(case, [*spaced(2, 0, 10), (20, 30, T)])
+    possible = Identification(
+        Family.UNDETERMINED,
+        "could be fixed-window or anchored-window",
+        candidates=(Family.FIXED_WINDOW, Family.ANCHORED_WINDOW),
+    )
+    finding = judged(over_admission_finding, [offered], possible)
+    assert finding.outcome is Outcome.INCONCLUSIVE
+    assert finding.summary.startswith(
+        "case 'c' had no power against the smallest over-admission (3 per 1µs): the limiter "
+        "family is undetermined (could be fixed-window or anchored-window)"
+    )
+    assert "1 keys could show only 5 or more within one window" in finding.summary
+    assert "run at least 3 windows (≥ 3µs)" in finding.summary
+    assert finding.power is not None
+    assert finding.power.with_power == 0
+    # Held to a family, the same key has that power.
+    assert judged(over_admission_finding, [offered], LOG).outcome is Outcome.PASS
+    # A gross violation still fails, undetermined or not.
+    gross = make_bucket(case, spaced(5, 0, 10))
+    assert judged(over_admission_finding, [gross], possible).outcome is Outcome.FAIL
+
+
 # Bursts -------------------------------------------------------------------------------------
 
 
@@ -240,10 +270,36 @@ def test_a_burst_admitting_more_than_the_family_allows_fails(burst: CaseSpec) ->
     finding = judged(burst_finding, [three], held_to(Family.SLIDING_LOG))
     assert finding.outcome is Outcome.FAIL
     assert "at most 2 allowed (sliding-log)" in finding.summary
-    # Undetermined: a boundary may split the burst, so 2L = 4 may be admitted.
-    assert judged(burst_finding, [three]).outcome is Outcome.PASS
+    # Undetermined: a boundary may split the burst, so 2L = 4 may be admitted; and for the
+    # same reason one burst had no power against one too many.
+    alone = judged(burst_finding, [three])
+    assert alone.outcome is Outcome.INCONCLUSIVE
+    assert "fixed-window would explain 3 in each of its 1 bursts" in alone.summary
     five = make_bucket(burst, spaced(5, 0, 100))
     assert judged(burst_finding, [five]).outcome is Outcome.FAIL
+
+
+def test_undetermined_bursts_at_different_phases_prove_one_too_many(burst: CaseSpec) -> None:
+    # Limit 2: each burst admitted 3. Alone, a fixed window's boundary explains it; at phases 0
+    # and 500 of the window no one lattice splits both, and every other family allows only 2.
+    first = make_bucket(burst, [*spaced(3, 0, 20), (21, 22, T)], key="b1")
+    apart = make_bucket(burst, [*spaced(3, 1_500, 20), (1_521, 1_522, T)], key="b2")
+    finding = judged(burst_finding, [first, apart])
+    assert finding.outcome is Outcome.FAIL
+    assert "fixed-window would need a window boundary inside each of 2 bursts" in finding.summary
+    assert finding.proofs[0].expected.startswith("at most 2 admitted (the case's bursts together")
+    # One window apart they sit at one phase: explained, and no power against one too many.
+    same = make_bucket(burst, [*spaced(3, 1_000, 20), (1_021, 1_022, T)], key="b2")
+    assert judged(burst_finding, [first, same]).outcome is Outcome.INCONCLUSIVE
+    # Bursts at two phases admitting exactly the limit: power, and a pass.
+    exact = [
+        make_bucket(burst, [*spaced(2, start, 20), (start + 21, start + 22, T)], key=f"k{start}")
+        for start in (0, 1_500)
+    ]
+    passed = judged(burst_finding, exact)
+    assert passed.outcome is Outcome.PASS
+    assert passed.power is not None
+    assert passed.power.with_power == 2
 
 
 def test_a_token_bucket_burst_may_admit_one_more_per_refill(burst: CaseSpec) -> None:
@@ -282,7 +338,7 @@ def test_a_burst_throttled_before_the_limit_fails(burst: CaseSpec) -> None:
     unknown = make_bucket(burst, [(0, 1, A), (1, 2, X), (2, 3, T)])
     assert judged(burst_finding, [unknown]).outcome is Outcome.INCONCLUSIVE
     decided = make_bucket(burst, [(0, 1, A), (1, 2, X), (2, 3, A), (3, 4, T)])
-    assert judged(burst_finding, [decided]).outcome is Outcome.PASS
+    assert judged(burst_finding, [decided], LOG).outcome is Outcome.PASS
 
 
 def test_a_burst_that_got_no_answer_is_inconclusive(burst: CaseSpec) -> None:
@@ -300,9 +356,9 @@ def test_sequential_and_concurrent_bursts_are_judged_by_their_own_check(
     exact = make_bucket(burst, [*spaced(2, 0, 10), (11, 12, T)])
     crowd = make_bucket(concurrent, spaced(5, 0, 10))
     hammer = make_bucket(case, spaced(5, 0, 10))
-    assert judged(burst_finding, [exact, crowd, hammer]).outcome is Outcome.PASS
-    assert "1 admitted exactly the limit" in judged(burst_finding, [exact]).summary
-    assert judged(concurrency_finding, [exact, crowd, hammer]).outcome is Outcome.FAIL
+    assert judged(burst_finding, [exact, crowd, hammer], LOG).outcome is Outcome.PASS
+    assert "1 admitted exactly the limit" in judged(burst_finding, [exact], LOG).summary
+    assert judged(concurrency_finding, [exact, crowd, hammer], LOG).outcome is Outcome.FAIL
     assert judged(concurrency_finding, [hammer]).outcome is Outcome.SKIPPED
 
 
@@ -398,3 +454,43 @@ def test_the_keys_merged_a_stretch_at_a_time_answer_as_one_merge_of_them_all(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(power, "_STRETCH_REQUESTS", stretch)
         assert shared_over_limit(buckets, tolerance) == _merged_at_once(buckets, tolerance)
+
+
+def test_a_counters_refusal_is_under_admission_named_as_the_counter_never_isolation(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    # Limit 2 per D: two admissions in the previous window, one in this one, then a throttle
+    # with only one of the key's requests within D before it. A sliding-window counter weights
+    # the previous window's two and refuses: below the limit, but the key's own traffic explains
+    # it, so it is under-admission (naming the counter), and never vary-isolation, however busy
+    # the other key was.
+    two = make_case("two", 2, D, keys=2)
+    own = [(0, 1, A), (400, 401, A), (1_300, 1_301, A), (1_450, 1_451, T)]
+    other = [(i * 100, i * 100 + 1, A) for i in range(15)]
+    buckets = [make_bucket(two, own, key="a"), make_bucket(two, other, key="b")]
+    found = under_admissions(buckets[0], EXACT)
+    assert found is not None
+    assert "a sliding-window counter's approximation does" in found.text
+    assert judged(vary_isolation_finding, buckets).outcome is Outcome.PASS
+    # With fewer than the limit within two windows, no family explains it: said so.
+    lonely = [(0, 1, A), (2_300, 2_301, A), (2_450, 2_451, T)]
+    found = under_admissions(make_bucket(two, lonely), EXACT)
+    assert found is not None
+    assert "not even a sliding-window counter does" in found.text
+
+
+def test_a_fresh_keys_throttle_is_isolation_only_if_the_keys_together_explain_it(
+    make_case: Callable[..., CaseSpec],
+) -> None:
+    two = make_case("two", 2, D, keys=2)
+    throttled_fresh = make_bucket(two, [(6, 7, A), (8, 9, T)], key="b")
+    # The other key sent one request before: together two, the limit: isolation fails.
+    one_more = make_bucket(two, [(0, 1, A)], key="a")
+    finding = judged(vary_isolation_finding, [one_more, throttled_fresh])
+    assert finding.outcome is Outcome.FAIL
+    assert "the case's keys together may have sent 2" in finding.summary
+    # The other key's only request came after the throttle: nobody's traffic explains it, so
+    # it is under-admission's finding, not a budget shared.
+    after = make_bucket(two, [(20, 21, A)], key="a")
+    assert judged(vary_isolation_finding, [after, throttled_fresh]).outcome is Outcome.PASS
+    assert judged(under_admission_finding, [after, throttled_fresh]).outcome is Outcome.FAIL

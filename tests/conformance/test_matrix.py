@@ -1,7 +1,8 @@
-"""The harness proves itself: every seeded fault fails the check designed for it, and every
-correct limiter family passes every check (with power) and is identified, under 5-30 ms of
-simulated latency, and (``slow``) on a target whose admitted answers take as long as a language
-model's: 0.4-1.6 s after a decision delayed by up to 20 ms, and 2-6 s.
+"""The harness proves itself: every seeded fault fails the check designed for it, named as the
+root cause of every other check it fails, and every correct limiter family passes every check
+(with power) and is identified, under 5-30 ms of simulated latency, and (``slow``) on a target
+whose admitted answers take as long as a language model's: 0.4-1.6 s after a decision delayed by
+up to 20 ms, and 2-6 s.
 
 Each case is a real run: ``aisk-harness run`` with the embedded emulator, Locust in a subprocess.
 The slow variants and the repetitions that hunt for false failures are ``slow``:
@@ -53,6 +54,16 @@ def outcomes(verdict: dict[str, Any]) -> dict[str, str]:
     return {check["id"]: check["outcome"] for check in verdict["checks"]}
 
 
+def assert_root_is(designed: str, verdict: dict[str, Any], stdout: str) -> None:
+    """The fault's own check is the one root cause; every other failed check is explained by it
+    (still failed, still counted)."""
+    failed = {check["id"]: check for check in verdict["checks"] if check["outcome"] == "fail"}
+    places = {name: (c["root"], c["explained_by"]) for name, c in failed.items()}
+    expected = {name: (False, [designed]) for name in failed}
+    expected[designed] = (True, [])
+    assert places == expected, stdout[-3000:]
+
+
 def test_every_fault_names_a_real_check() -> None:
     assert {fault.caught_by for fault in FAULTS.values()} <= set(CHECK_IDS)
 
@@ -74,6 +85,7 @@ def test_each_fault_fails_the_check_designed_for_it(fault: str, tmp_path: Path) 
     code, verdict, stdout = verdict_of(tmp_path, "--fault", fault)
     designed = FAULTS[fault].caught_by
     assert outcomes(verdict)[designed] == "fail", stdout[-3000:]
+    assert_root_is(designed, verdict, stdout)
     assert verdict["conformant"] is False
     assert code == 1
 
@@ -113,4 +125,5 @@ def test_each_fault_fails_its_check_on_a_slow_target(
         tmp_path, "--fault", fault, *SLOW_TARGETS[target], scenario=SLOW
     )
     assert outcomes(verdict)[FAULTS[fault].caught_by] == "fail", stdout[-3000:]
+    assert_root_is(FAULTS[fault].caught_by, verdict, stdout)
     assert code == 1

@@ -22,6 +22,7 @@ from harness.conformance import (
 from harness.conformance.checks import unanswered
 from harness.conformance.spec import CaseSpec, CheckInput
 from harness.conformance.verdict import CheckResult, Status
+from harness.run.plan import PlannedAway
 from harness.run.records import Record
 
 S = 1_000_000_000
@@ -216,3 +217,41 @@ def test_typed_evidence_round_trips_through_verdict_json(
     assert [check.proofs for check in read_back.checks if check.outcome is not Outcome.FAIL] == [
         ()
     ] * (len(CHECK_IDS) - 1)
+
+
+def test_parts_planned_away_are_skipped_after_their_check_and_never_fail_the_verdict(
+    tmp_path: Path,
+    make_record: Callable[..., Record],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    records = [
+        make_record(request_id="a", send_mono_ns=0, recv_mono_ns=S // 100),
+        make_record(request_id="b", send_mono_ns=S // 10, recv_mono_ns=S // 10 + S // 100),
+    ]
+    away = PlannedAway(
+        check="vary-isolation",
+        case="ip-open",
+        what="distinct IP keys keep their own budgets",
+        reason="needs 2 source addresses, this host has 1",
+    )
+    data = make_input(records, [make_case("case", 5, S)])
+    plain = evaluate(data, "emulator")
+    verdict = evaluate(data, "emulator", planned_away=[away])
+    ids = [check.id for check in verdict.checks]
+    assert ids.index("vary-isolation/ip-open") == ids.index("vary-isolation") + 1
+    skipped = verdict.checks[ids.index("vary-isolation/ip-open")]
+    assert (skipped.outcome, skipped.summary, skipped.title) == (
+        Outcome.SKIPPED,
+        "needs 2 source addresses, this host has 1",
+        "Vary isolation: distinct IP keys keep their own budgets",
+    )
+    # A skipped part changes no status: the verdict is what it is without it.
+    assert verdict.status is plain.status
+    suite = ET.parse(write_junit(tmp_path, verdict)).getroot()
+    case = next(
+        c for c in suite.findall("testcase") if c.get("name", "").startswith("vary-isolation/")
+    )
+    element = case.find("skipped")
+    assert element is not None
+    assert element.get("message") == "skipped: needs 2 source addresses, this host has 1"

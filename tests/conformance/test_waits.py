@@ -67,6 +67,26 @@ def test_kept_promises_pass_only_once_a_client_retried_after_a_wait(
     assert proven.summary.startswith("1 throttled keys, 1 retries")
 
 
+def test_the_remedy_for_no_retry_names_what_is_missing(
+    simulator: Callable[..., Any],
+    make_case: Callable[..., CaseSpec],
+    make_input: Callable[..., CheckInput],
+) -> None:
+    # Throttled at 0.2 D with a wait of 0.8 D, and the run over before it ended.
+    records = simulator("sliding-log", 2, D).records(sent(0.0, 0.1, 0.2))
+    hammer = finding_of(make_case, make_input, records, 2)
+    remedy, _measures = hammer.summary.split("; ", 1)  # the waits' accuracy follows the remedy
+    assert remedy.endswith("(add a polite case)")
+    polite = make_case("case", 2, D, behaviour="polite")
+    finding = wait_honesty_finding(CheckContext.of(make_input(records, [polite])))
+    assert finding.outcome is Outcome.INCONCLUSIVE
+    assert "add a polite case" not in finding.summary
+    assert (
+        "the polite case 'case' was throttled, but each wait it was given (up to 0.8 s) ended "
+        "after the run did; run for several windows (1s each)"
+    ) in finding.summary
+
+
 def test_an_admission_before_the_promised_instant_fails(
     simulator: Callable[..., Any],
     make_case: Callable[..., CaseSpec],

@@ -15,6 +15,7 @@ from harness.load.budget import (
     SlotShare,
     fair_split,
     fair_split_int,
+    polite_ceiling,
     slot_request_ceiling,
     split_budget,
 )
@@ -143,3 +144,93 @@ def test_the_estimate_bounds_requests_by_the_budget_and_admissions_by_limits_and
     capped = estimate_cases(slots, split_budget(slots, None, 6.0), 30.0)
     # At most capacity + rate·duration per slot: the whole run stays within 6/s·10 s + 15.
     assert sum(e.max_requests for e in capped) <= 6 * 10 + 5 + 10
+    # Only the hammer's ceiling is nothing but max_requests_per_key (the plan marks it so)...
+    assert [free[name].capped for name in ("hammer", "paced", "burst")] == [True, False, False]
+    # ... until a budget holds it back.
+    budgeted = estimate_cases(slots, split_budget(slots, 1_000, None), 30.0)
+    assert not any(e.capped for e in budgeted)
+
+
+def _polite_sends(
+    family: str, limit: int, window: int, clients: int, time: int, lags: list[int]
+) -> int:
+    """Polite clients against a correct limiter, played decision by decision: each sends at once
+    after an admission and after the promised wait after a throttle; client c's request reaches
+    the server ``lags[c]`` after it is sent and its answer comes back as long after. Returns the
+    requests sent before ``time``."""
+    admitted: list[int] = []
+    lag = [lags[client % len(lags)] for client in range(clients)]
+    due = [(lag[client], client) for client in range(clients)]  # (decision instant, client)
+    sent = 0
+    while due:
+        due.sort()
+        tau, client = due.pop(0)
+        if tau - lag[client] >= time:
+            continue
+        sent += 1
+        if family == "sliding-log":
+            recent = [t for t in admitted if t > tau - window]
+            wait = None if len(recent) < limit else min(recent) + window - tau
+        else:  # aligned fixed windows
+            start = tau - tau % window
+            wait = None if sum(start <= t for t in admitted) < limit else start + window - tau
+        if wait is None:
+            admitted.append(tau)
+        due.append((tau + 2 * lag[client] + (wait or 0), client))
+    return sent
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(["sliding-log", "fixed-window"]),
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.integers(1, 5),
+    st.lists(st.integers(1, 300), min_size=1, max_size=8),
+)
+def test_polite_clients_of_a_correct_limiter_stay_under_the_ceiling_their_waits_give(
+    family: str, limit: int, clients: int, windows: int, lags: list[int]
+) -> None:
+    window = 1_000
+    rate = (
+        parse_scenario(
+            {
+                "name": "s",
+                "cases": [
+                    {
+                        "name": "p",
+                        "behaviour": {"kind": "polite"},
+                        "rate_limit": {"limit": limit, "duration": "1s"},
+                    }
+                ],
+            }
+        )
+        .cases[0]
+        .rate_limit
+    )
+    assert rate is not None
+    time = windows * window + 1
+    sent = _polite_sends(family, limit, window, clients, time, lags)
+    # The same bound in the simulation's units (a window of 1 000): scale the run to seconds.
+    assert sent <= polite_ceiling(rate, time * 1_000_000, clients)
+
+
+def test_a_polite_cases_ceiling_in_the_plan_comes_from_its_waits_not_a_default() -> None:
+    slots = slots_of(
+        {
+            "name": "s",
+            "duration": "40s",
+            "cases": [
+                {
+                    "name": "p",
+                    "behaviour": {"kind": "polite"},
+                    "population": {"keys": 3, "users_per_key": 5},
+                    "rate_limit": {"limit": 4, "duration": "10s", "vary_by": "device"},
+                }
+            ],
+        }
+    )
+    # A = 4 × (40/10 + 1) = 20 admitted per key at most; 20 + 2·5·21 = 230 requests.
+    assert [slot_request_ceiling(slot) for slot in slots] == [230, 230, 230]
+    (estimate,) = estimate_cases(slots, split_budget(slots, None, None), 5.0)
+    assert estimate.max_requests == 690

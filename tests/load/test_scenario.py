@@ -87,6 +87,20 @@ def test_case_durations_override_the_scenario_duration() -> None:
     assert scenario.duration_ns == 60 * 10**9
 
 
+def test_a_case_wait_granularity_overrides_the_scenario_wide_one() -> None:
+    scenario = parse_scenario(
+        {
+            "wait_granularity": "1s",
+            "cases": [case("a"), case("b", wait_granularity="10ms")],
+        }
+    )
+    assert [scenario.wait_granularity_ns(c) for c in scenario.cases] == [10**9, 10**7]
+    plain = parse_scenario({"cases": [case("a")]})
+    assert plain.wait_granularity_ns(plain.cases[0]) == 0
+    message = error_of({"cases": [case(wait_granularity="0s")]})
+    assert message.startswith("s.toml: cases[0].wait_granularity: ")
+
+
 def test_a_bad_limit_names_the_field_path() -> None:
     message = error_of({"cases": [case("a"), case("b", rate_limit=limit(0))]})
     assert message.startswith("s.toml: cases[1].rate_limit.limit: ")

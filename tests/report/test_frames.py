@@ -187,8 +187,18 @@ def test_check_outcomes_keeps_the_verdict_order() -> None:
         "checks": [
             {"id": "b", "title": "B", "outcome": "fail", "summary": "x", "evidence": []},
             {"id": "a", "title": "A", "outcome": "pass", "summary": "y"},
+            {
+                "id": "c",
+                "title": "C",
+                "outcome": "fail",
+                "summary": "z",
+                "explained_by": ["b"],
+                "explanation": "explained by b: why",
+            },
         ]
     }
     table = frames.check_outcomes(verdict)
-    assert list(table["id"]) == ["b", "a"]
-    assert list(table.columns) == ["id", "title", "outcome", "summary"]
+    assert list(table["id"]) == ["b", "a", "c"]
+    assert list(table.columns) == [*"id title outcome summary explanation explained_by".split()]
+    assert list(table["explained_by"]) == ["", "", "b"]
+    assert table["explanation"].iloc[2] == "explained by b: why"

@@ -81,6 +81,26 @@ def test_the_verdict_table_makes_failures_obvious_and_escapes_the_summary() -> N
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def test_the_verdict_table_names_the_root_cause_and_what_it_explains() -> None:
+    document = verdict("fail")
+    checks = document["checks"]
+    assert isinstance(checks, list)
+    checks[0].update(outcome="fail", root=True, explanation="root cause")
+    checks[1].update(
+        root=False,
+        explained_by=["burst"],
+        explanation="explained by burst: <why>",
+        assumed_family="any family",
+    )
+    html = render_report("t", {"run": "r1"}, document, [])
+    assert (
+        "NOT CONFORMANT: 2 of 2 checks failed (root cause: burst; the other 1 explained "
+        "by it)" in html
+    )
+    assert "<small>explained by burst: &lt;why&gt; (assumed: any family)</small>" in html
+    assert "<small>root cause</small>" in html
+
+
 def test_a_failed_check_shows_what_its_first_violation_expected_escaped() -> None:
     document = verdict("fail")
     checks = document["checks"]
@@ -124,3 +144,45 @@ def test_an_inconclusive_verdict_says_so_and_each_check_shows_its_keys_with_powe
     assert '<div class="banner ok">CONFORMANT: 0 of 2 checks failed</div>' in render_report(
         "t", {"run": "r1"}, document, []
     )
+
+
+def test_a_part_planned_away_shows_as_skipped_with_its_reason_and_keeps_the_banner() -> None:
+    document = verdict("pass")
+    document["status"] = "conformant"
+    checks = document["checks"]
+    assert isinstance(checks, list)
+    checks.append(
+        {
+            "id": "vary-isolation/ip-open",
+            "title": "Vary isolation: distinct IP keys keep their own budgets",
+            "outcome": "skipped",
+            "summary": "needs 2 source addresses, this host has 1",
+            "evidence": [],
+        }
+    )
+    html = render_report("t", {"run": "r1"}, document, [])
+    assert '<div class="banner ok">CONFORMANT: 0 of 3 checks failed</div>' in html
+    assert (
+        '<tr class="skipped"><td><code>vary-isolation/ip-open</code></td>'
+        "<td>Vary isolation: distinct IP keys keep their own budgets</td>"
+        '<td class="outcome"><span class="badge skipped">skipped</span></td><td></td>'
+        "<td>needs 2 source addresses, this host has 1</td></tr>"
+    ) in html
+
+
+def test_an_interrupted_run_says_so_in_its_banner() -> None:
+    document = verdict("inconclusive")
+    document["status"] = "inconclusive"
+    document["interrupted"] = True
+    document["interruption"] = {
+        "signal": "SIGINT",
+        "at": "2026-12-07T20:00:08.100Z",
+        "after_s": 8.1,
+        "of_s": 20.0,
+    }
+    html = render_report("t", {"run": "r1"}, document, [])
+    banner = (
+        '<div class="banner none">INCONCLUSIVE (interrupted by SIGINT at 8.1 s of 20 s): '
+        "0 of 2 checks failed</div>"
+    )
+    assert banner in html

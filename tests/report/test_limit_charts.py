@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from harness.report import limit_charts
+from harness.report.display import png_bytes
 from harness.report.frames import RateLimit
 
 
@@ -42,6 +43,10 @@ def test_a_key_timeline_draws_the_limit_and_the_window_count() -> None:
     # A family that may admit twice the limit across a boundary shows that bound too.
     fixed = limit_charts.key_timeline_figure(requests, windows, rate, "c", "fixed-window")
     assert horizontal_lines(fixed)["2 × limit (a window boundary inside; fixed-window)"] == 4.0
+    # The window count's legend sits beside its panel, not over the counts.
+    counts = fixed.axes[1]
+    png_bytes(fixed)  # lays the figure out
+    assert counts.get_legend().get_window_extent().x0 >= counts.get_window_extent().x1
 
 
 def test_the_wait_chart_counts_every_point_even_when_it_draws_a_sample() -> None:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from harness.load.stages import Stage, staged_instants
+from harness.report.display import png_bytes
 from harness.report.stages import stage_table, stages_figure
 from harness.run.stage_plan import StagedCase
 
@@ -56,3 +57,15 @@ def test_the_chart_draws_the_stages_beside_what_was_sent() -> None:
     labels = {text.get_text() for ax in figure.axes for text in ax.get_legend().get_texts()}
     assert {"offered (the stages)", "sent", "admitted", "p95 from the intended send"} <= labels
     assert latency.get_xlabel() == "time from the schedule's start (s)"
+
+
+def test_staged_users_share_the_rates_legend_and_every_legend_sits_beside_its_panel() -> None:
+    users_case = StagedCase("perf", 1, CASE.stages, CASE.first_arrival_s, model="users")
+    figure = stages_figure(chats(), users_case)
+    rates, latency, users = figure.axes
+    assert users.get_legend() is None
+    labels = [text.get_text() for text in rates.get_legend().get_texts()]
+    assert labels == ["sent", "admitted", "users (the stages)"]
+    png_bytes(figure)  # lays the figure out
+    for ax in (rates, latency):
+        assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1

@@ -100,7 +100,7 @@ def test_the_table_equals_the_reference_records(
             intended = None if elapsed % 3 else mono - elapsed // 7  # open-model rows, some
             row: Row = (head, wall, wall + elapsed, mono, mono + elapsed, intended, choices[answer])
             rows.append(row)
-            buffer.rows.append(row)
+            buffer.append(row)
         table = buffer.take()
         assert table.schema == RECORD_SCHEMA
         assert table.equals(reference("w2", first, rows))
@@ -113,8 +113,8 @@ def test_equal_parts_that_are_distinct_objects_give_equal_columns(api_fixture: F
     twin = RequestContext(*CONTEXTS[0])
     assert twin is not CONTEXTS[0]
     ok = answers(api_fixture)[0]
-    buffer.rows.append((prefix("chat", "hammer", CONTEXTS[0], OFFSETS[0]), 1, 2, 3, 5, None, ok))
-    buffer.rows.append((prefix("chat", "hammer", twin, OFFSETS[0]), 1, 2, 3, 6, None, ok))
+    buffer.append((prefix("chat", "hammer", CONTEXTS[0], OFFSETS[0]), 1, 2, 3, 5, None, ok))
+    buffer.append((prefix("chat", "hammer", twin, OFFSETS[0]), 1, 2, 3, 6, None, ok))
     table = buffer.take()
     assert table.column("key").to_pylist() == ["127.10.0.1", "127.10.0.1"]
     assert table.column("latency_ms").to_pylist() == [2e-6, 3e-6]
@@ -124,13 +124,13 @@ def test_equal_parts_that_are_distinct_objects_give_equal_columns(api_fixture: F
 def test_an_empty_buffer_gives_an_empty_table_and_keeps_numbering() -> None:
     buffer = RowBuffer("local")
     assert buffer.take().equals(RECORD_SCHEMA.empty_table())
-    buffer.rows.append((prefix("chat", "hammer", CONTEXTS[0], OFFSETS[0]), 1, 2, 3, 4, None, _ok()))
+    buffer.append((prefix("chat", "hammer", CONTEXTS[0], OFFSETS[0]), 1, 2, 3, 4, None, _ok()))
     assert buffer.take().column("request_id").to_pylist() == ["local-0"]
 
 
 def test_the_process_name_at_take_time_names_the_rows() -> None:
     buffer = RowBuffer("w?")
-    buffer.rows.append((prefix("chat", "hammer", CONTEXTS[0], OFFSETS[0]), 1, 2, 3, 4, None, _ok()))
+    buffer.append((prefix("chat", "hammer", CONTEXTS[0], OFFSETS[0]), 1, 2, 3, 4, None, _ok()))
     buffer.process = "w4"
     table = buffer.take()
     assert table.column("process").to_pylist() == ["w4"]
@@ -141,7 +141,7 @@ def test_a_batch_survives_the_wire(api_fixture: Fixture) -> None:
     buffer = RowBuffer("w1")
     for index, answer in enumerate(answers(api_fixture)):
         head = prefix("chat", "burst", CONTEXTS[2], OFFSETS[1])
-        buffer.rows.append((head, index, index + 9, index, index + 9, index - 1, answer))
+        buffer.append((head, index, index + 9, index, index + 9, index - 1, answer))
     table = buffer.take()
     assert table_from_bytes(table_to_bytes(table)).equals(table)
 

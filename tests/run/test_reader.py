@@ -20,7 +20,7 @@ RecordFactory = Callable[..., Record]
 
 def write(run_dir: Path, writer: str, records: list[Record]) -> None:
     sink = RecordSink(run_dir, writer)
-    sink.append_table(records_to_table(records))
+    sink.write(records_to_table(records))
     sink.close()
 
 

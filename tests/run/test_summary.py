@@ -23,7 +23,7 @@ def frame_of(records: list[Record]) -> pd.DataFrame:
 
 def write(run_dir: Path, writer: str, records: list[Record]) -> None:
     sink = RecordSink(run_dir, writer)
-    sink.append_table(records_to_table(records))
+    sink.write(records_to_table(records))
     sink.close()
 
 

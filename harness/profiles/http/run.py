@@ -66,8 +66,9 @@ def run_http(
     folder = records_dir(run_dir)
     folder.mkdir(exist_ok=True)
     if records:
-        write_arrow_part(records_to_table(records), folder / f"part-{PROCESS}-000000{ARROW}")
-        compact(folder)
+        prefix = f"part-{PROCESS}-{run_id}-"  # as the sink names a run's parts
+        write_arrow_part(records_to_table(records), folder / f"{prefix}000000{ARROW}")
+        compact(folder, prefix)
     count = len(records)
     write_recording(
         run_dir,

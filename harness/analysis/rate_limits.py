@@ -11,7 +11,8 @@
 import json
 from pathlib import Path
 
-from harness.report import frames, limit_charts
+from harness.conformance.spec import CHECK_COLUMNS, check_input
+from harness.report import frames, limit_charts, promises
 from harness.report.display import note, show, slug, table
 from harness.run.plan import read_plan
 from harness.run.reader import read_records
@@ -70,3 +71,22 @@ else:
     show(limit_charts.wait_figure(waits, dict(list(shown.items())[:MAX_KEYS])), "wait-vs-remaining")
     early = waits.groupby("case")["early"].agg(throttles="size", admitted_earlier="sum")
     table(early.reset_index(), float_format="{:.0f}")
+
+# %% [markdown]
+# ## Promised waits against true waits
+# Each throttle's promised `wait` (x) against the bounds the trace puts on the true one (y, a bar
+# from the least to the most it can have been): after the last refusal that proves the budget
+# was not yet free, and by the end of the first admission surely after the throttle. An honest
+# wait's bar crosses the diagonal; a bar wholly above it is a promise surely early (the wait too
+# short), wholly below one surely late (too long). wait-honesty's figures in the verdict are the
+# same bounds.
+
+# %%
+promised = promises.promised_vs_true(check_input(plan, read_records(run, CHECK_COLUMNS)))
+if promised.empty:
+    note("No throttle of this run reported a wait: no promise to compare.")
+else:
+    shown = {case: rate.duration_s for case, rate in limits.items()}
+    show(limit_charts.promise_figure(promised, dict(list(shown.items())[:MAX_KEYS])), "promises")
+    off = promised.groupby("case")["off"].value_counts().unstack(fill_value=0)
+    table(off.reset_index(), float_format="{:.0f}")

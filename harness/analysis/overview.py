@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness.report import charts, frames
 from harness.report.display import note, show, table
+from harness.report.unanswered import unanswered_note
 from harness.run.plan import read_plan
 from harness.run.reader import read_records
 from harness.run.summary import summarise
@@ -43,6 +44,8 @@ if summary.empty:
     note("No chat request was recorded.")
 else:
     table(summary)
+    if (unanswered := unanswered_note(chats)) is not None:
+        note(unanswered)
     show(charts.outcomes_by_case_figure(summary), "outcomes-by-case")
 
 # %% [markdown]
