@@ -12,6 +12,7 @@ from bench import (
     checks_scale,
     compare_false_alarm,
     emulator_throughput,
+    live_judge,
     locust_overhead,
     open_sender,
     run_overhead,
@@ -26,6 +27,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     "compare_false_alarm": compare_false_alarm.run,
     "open_sender": open_sender.run,
     "run_overhead": run_overhead.run,
+    "live_judge": live_judge.run,
 }
 
 

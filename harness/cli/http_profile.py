@@ -34,6 +34,9 @@ def _refuse_chatbot_options(args: argparse.Namespace) -> None:
             raise ConfigError(f"{option} is for the chatbot profile, not --profile http")
     if getattr(args, "processes", 1) != 1:
         raise ConfigError("--processes is for the chatbot profile, not --profile http")
+    if getattr(args, "fail_fast", False) or getattr(args, "until", "duration") != "duration":
+        # the live judge runs beside Locust's recording process, which this profile has not
+        raise ConfigError("--fail-fast and --until are for the chatbot profile, not --profile http")
 
 
 def run_http_profile(args: argparse.Namespace) -> int:

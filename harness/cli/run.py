@@ -144,7 +144,9 @@ def _settings(
     if args.chatbot and args.target is None:
         raise ConfigError("--chatbot needs --target (the embedded emulator starts empty)")
     scenario = existing_scenario(args, host, api_key) if args.target is not None else None
-    return run_settings(
+    if (args.fail_fast or args.until == "decided") and args.no_live:
+        raise ConfigError("--fail-fast and --until decided need the live judge: drop --no-live")
+    settings = run_settings(
         option_values(args),
         spell=cli_spell,
         run_id=run_id_now(),
@@ -156,6 +158,12 @@ def _settings(
         scenario=scenario,
         expect_workers=master.expect_workers if master is not None else None,
     )
+    live = {
+        "live": not args.no_live and not args.dry_run,
+        "fail_fast": args.fail_fast,
+        "until_decided": args.until == "decided",
+    }
+    return settings.model_copy(update=live)
 
 
 def _keys(args: argparse.Namespace) -> tuple[str, str, EmulatorConfig | None]:
@@ -325,6 +333,25 @@ def add_parser(subparsers: Any) -> None:
         "--no-calibrate",
         action="store_true",
         help="skip the four calibration chats before the load (the plan then shows no rates)",
+    )
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="stop the run at the first violation the live judge proves (exit 1, the proof "
+        "printed); the verdict is still the offline check of what was recorded",
+    )
+    parser.add_argument(
+        "--until",
+        choices=("duration", "decided"),
+        default="duration",
+        help="'decided': each case's keys stop once every check has power on the case (or a "
+        "violation there is proven), and the run once every case is; at most its duration "
+        "(default: duration)",
+    )
+    parser.add_argument(
+        "--no-live",
+        action="store_true",
+        help="no live judging: no per-check progress in the terminal while the load runs",
     )
     add_master_options(parser)
     add_existing_options(parser)

@@ -216,3 +216,7 @@ class SlotAllowance:
         self.left -= granted
         due = now_ns if self.pacer is None else self.pacer.reserve(now_ns, granted)
         return granted, due
+
+    def close(self) -> None:
+        """Nothing more is granted: the slot's case is decided (run --until decided)."""
+        self.left = 0

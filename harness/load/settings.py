@@ -67,6 +67,9 @@ class RunSettings(BaseModel):
     emulator: dict[str, Any] | None = None  # what the embedded emulator was started with
     autostop: bool = False  # quit once every slot has run (aisk-harness run)
     dry_run: bool = False  # set up, judge the set-up, tear down: no load
+    live: bool = False  # judge while recording, shown every few seconds (harness.cli.live)
+    fail_fast: bool = False  # stop at the first violation the live judge proves
+    until_decided: bool = False  # stop each case once decided (run --until decided)
     # A distributed run of workers on other hosts: how many the master waits for, and once they
     # have joined, each one's source addresses, which the IP keys were planned over ({}: not
     # yet; None: IP keys need no worker's address, or there are no workers).

@@ -29,6 +29,7 @@ from harness.load.options import API_KEY_ENV, SECOND_API_KEY_ENV
 from harness.load.schedule import SlotDispenser, slot_count
 from harness.load.settings import RunSettings, read_settings, run_settings, scenario_of
 from harness.locust.cpu import CpuSampler
+from harness.locust.live import LiveJudge
 from harness.locust.options import locust_option_values, settings_file, spell
 from harness.locust.recorder import Recorder
 from harness.locust.session import Run, Session
@@ -60,6 +61,9 @@ class _Lead:
     dispenser: SlotDispenser
     provisioned: Provisioned = field(default_factory=Provisioned)
     cpu: CpuSampler | None = None  # from the load's start
+    live: LiveJudge | None = None  # judging while it records (settings.live)
+    decided: frozenset[str] = frozenset()  # cases decided (run --until decided)
+    stopping: bool = False
     finished: bool = False
     progress_from: float | None = None  # the load's start (monotonic), when progress is said
 
@@ -140,6 +144,9 @@ class LeadSession(Session):
         self.announce(run)
         lead.cpu = CpuSampler(self.process, self.worker_cpu)
         self.begin(run)
+        if settings.live:
+            run_dir, fail_fast = Path(settings.run_dir), settings.fail_fast
+            lead.live = LiveJudge(run_dir, fail_fast, self._violation_proven, self._decided)
         log.info(
             "aisk-harness: run %s, %d slots, records in %s",
             settings.run_id,
@@ -220,6 +227,8 @@ class LeadSession(Session):
         if lead is None or lead.finished:
             return
         lead.finished = True
+        if lead.live is not None:
+            lead.live.stop()
         self.collect()
         run = self.run
         lead.writer.finish(lead.recorder, run.dropped if run else {}, run.behind if run else {})
@@ -307,6 +316,27 @@ class LeadSession(Session):
             log.error("aisk-harness: Locust's HTML and JSON reports are not written either")
             options.html_file, options.json_file = None, None
         gevent.spawn(self._stop_and_quit)
+
+    def _violation_proven(self) -> None:
+        """--fail-fast: the live judge proved a violation (and printed it); the run stops as
+        at its end, and the offline verdict of what was recorded says the rest."""
+        log.error("aisk-harness: --fail-fast: a violation is proven; stopping the run")
+        gevent.spawn(self._stop_and_quit)
+
+    def _decided(self, cases: frozenset[str]) -> None:
+        """--until decided: a decided case's keys stop; once every case is, the run does."""
+        lead, run = self._lead, self.run
+        if lead is None or run is None or not lead.settings.until_decided:
+            return
+        for case in sorted(cases - lead.decided):
+            log.info("aisk-harness: --until decided: case %s is decided; its keys stop", case)
+            run.stop_case(case)
+        lead.decided |= cases
+        every = {case.name for case in lead.settings.scenario.cases}
+        if every <= lead.decided and not lead.stopping:
+            lead.stopping = True
+            log.info("aisk-harness: --until decided: every case is decided; the run ends")
+            gevent.spawn(self._stop_and_quit)
 
     def _stop_and_quit(self) -> None:
         self.runner.stop()  # lets workers ship their last batch, as at a normal end

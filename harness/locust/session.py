@@ -33,7 +33,7 @@ from weakref import WeakKeyDictionary
 import gevent
 from gevent.event import Event
 
-from harness.load.budget import SlotShare
+from harness.load.budget import SlotAllowance, SlotShare
 from harness.load.schedule import Slot
 from harness.load.settings import RunSettings
 from harness.locust.protocol import ChatbotAccess
@@ -58,6 +58,8 @@ class Run:
     recorder: Recorder
     dropped: Counter[str] = field(default_factory=Counter)
     behind: Counter[str] = field(default_factory=Counter)
+    # Each running slot's allowance, by case: ``stop_case`` closes them (run --until decided).
+    allowances: dict[str, list[SlotAllowance]] = field(default_factory=dict)
 
     @property
     def slots(self) -> list[Slot]:
@@ -65,6 +67,17 @@ class Run:
 
     def share(self, slot: Slot) -> SlotShare:
         return self.settings.shares[slot.index]
+
+    def allowance(self, slot: Slot) -> SlotAllowance:
+        """The slot's share at run time, kept so that ``stop_case`` can close it."""
+        allowance = SlotAllowance(self.share(slot))
+        self.allowances.setdefault(slot.case.name, []).append(allowance)
+        return allowance
+
+    def stop_case(self, case: str) -> None:
+        """The case is decided: its keys send nothing more (each stops at its next request)."""
+        for allowance in self.allowances.get(case, []):
+            allowance.close()
 
 
 Runner = LocalRunner | MasterRunner | WorkerRunner

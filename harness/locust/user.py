@@ -49,7 +49,7 @@ class KeyUser(User):
             raise StopUser
         run, slot = claimed
         deadline = time.monotonic_ns() + slot.duration_ns
-        allowance = SlotAllowance(run.share(slot))
+        allowance = run.allowance(slot)
         behaviour = slot.case.behaviour
         if isinstance(behaviour, Burst):
             self._burst(run, slot, behaviour, allowance, deadline)

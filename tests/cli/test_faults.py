@@ -378,13 +378,14 @@ def test_an_unwritable_out_is_a_clear_error_before_any_load(
 
 def locust_workers(run_pid: int) -> list[psutil.Process]:
     """The Locust workers under ``aisk-harness run``: the master's forked children (not its
-    background compactor, ``harness.run.compaction``)."""
+    background compactor, ``harness.run.compaction``, nor its live judge, ``harness.cli.live``)."""
     masters = psutil.Process(run_pid).children()
+    background = {"harness.run.compaction", "harness.cli.live"}
     return [
         child
         for master in masters
         for child in master.children()
-        if "harness.run.compaction" not in child.cmdline()
+        if not background & set(child.cmdline())
     ]
 
 

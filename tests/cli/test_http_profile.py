@@ -32,6 +32,10 @@ def _refusal(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
         (["--scenario", "SCENARIO", "--target", "http://192.0.2.1"], "not on loopback"),
         (["--scenario", "SCENARIO", "--target", "http://127.0.0.1:1", "--dry-run"], "--dry-run"),
         (["--scenario", "BAD", "--target", "http://127.0.0.1:1"], "cases[0].policy.limit"),
+        (
+            ["--scenario", "SCENARIO", "--target", "http://127.0.0.1:1", "--fail-fast"],
+            "--fail-fast",
+        ),
     ],
 )
 def test_a_refusal_is_one_line(

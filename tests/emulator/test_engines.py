@@ -92,7 +92,13 @@ def test_the_library_decides_even_against_the_emulators_own_limiter(redis_url: s
             adapter.close()
         assert decisions[:2] == [EngineDecision(True), EngineDecision(True)]
         assert not decisions[2].admitted
-        assert decisions[2].wait_ns > 0
+        if engine is Engine.LIMITS_SLIDING_WINDOW_COUNTER:
+            # Its reset estimate lies in the past in some phases of its clock-aligned window
+            # (seen in 3 of 4 fresh keys): the emulator writes the library's figure, a past
+            # reset as 0, uncorrected.
+            assert decisions[2].wait_ns >= 0
+        else:
+            assert decisions[2].wait_ns > 0
 
 
 def test_a_real_engine_refuses_a_manual_clock_and_faults_it_cannot_have(redis_url: str) -> None:
