@@ -17,11 +17,22 @@ ALLOWED: dict[str, set[str]] = {
     "load": {"api"},
     "run": {"api", "load"},
     "locust": {"api", "load", "run"},
+    "profiles": {"api", "load", "run"},
     "conformance": {"api", "run"},
     "capacity": {"api", "run"},
     "report": {"api", "run", "conformance", "capacity"},
     "compare": {"api", "run", "conformance", "capacity", "report"},
-    "cli": {"api", "emulator", "load", "run", "conformance", "capacity", "report", "compare"},
+    "cli": {
+        "api",
+        "emulator",
+        "load",
+        "run",
+        "profiles",
+        "conformance",
+        "capacity",
+        "report",
+        "compare",
+    },
 }
 GEVENT = {"locust", "gevent", "geventhttpclient", "zmq"}
 

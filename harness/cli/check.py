@@ -17,6 +17,7 @@ import pandas as pd
 
 from harness.conformance import (
     CHECK_COLUMNS,
+    PROFILE_COLUMNS,
     QUOTA_RESET_COLUMNS,
     CheckInput,
     Outcome,
@@ -74,8 +75,9 @@ def read_check_input(run_dir: Path, plan: RunPlan) -> tuple[CheckInput, RunRecor
     """A run's records as the checks read them, and what was found reading them: only the
     checks' columns, the load's chats first, a quota answer's reset columns on its refusals
     alone (``QUOTA_RESET_COLUMNS``: no check reads them on any other row)."""
+    columns = CHECK_COLUMNS if plan.profile == "chatbot" else (*CHECK_COLUMNS, *PROFILE_COLUMNS)
     found = read_run_records(
-        run_dir, CHECK_COLUMNS, chats_first=True, refusal_columns=QUOTA_RESET_COLUMNS
+        run_dir, columns, chats_first=True, refusal_columns=QUOTA_RESET_COLUMNS
     )
     return check_input(plan, found.frame, resets=found.refusals), found
 

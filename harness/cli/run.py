@@ -20,6 +20,7 @@ from harness.cli.check import judge, print_verdict
 from harness.cli.distributed import MasterPlan, add_master_options, master_plan, users_for_workers
 from harness.cli.engines import raise_if_engine_failed, with_redis
 from harness.cli.existing import add_existing_options, existing_scenario
+from harness.cli.http_profile import PROFILES, run_http_profile
 from harness.cli.load_job import (
     cli_spell,
     kept_only_if_recorded,
@@ -257,6 +258,8 @@ def _dry_run_done(run_dir: Path, recording: Recording | None) -> int:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    if args.profile == "http":
+        return run_http_profile(args)
     run_dir = run_dir_path(args.out)
     with kept_only_if_recorded(run_dir):
         code = _load(args, run_dir)
@@ -302,6 +305,13 @@ def add_parser(subparsers: Any) -> None:
         "conformant, 1 a check failed, 2 the run could not be made, 3 inconclusive.",
     )
     parser.add_argument("--target", metavar="URL", help="base URL of a deployment")
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="chatbot",
+        help="what --target is: the chatbot API (default), or any HTTP API whose limits "
+        "--scenario declares (docs/guides/any-http.md)",
+    )
     add_run_options(parser)
     parser.add_argument(
         "--processes", type=int, default=1, metavar="N", help="Locust processes (default: 1)"

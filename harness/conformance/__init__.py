@@ -12,6 +12,7 @@ from harness.conformance.findings import Evidence, Finding, Outcome, contrast
 from harness.conformance.registry import UnknownCheckError
 from harness.conformance.spec import (
     CHECK_COLUMNS,
+    PROFILE_COLUMNS,
     QUOTA_RESET_COLUMNS,
     CheckInput,
     Tolerance,
@@ -23,6 +24,7 @@ __all__ = [
     "CHECKS",
     "CHECK_COLUMNS",
     "CHECK_IDS",
+    "PROFILE_COLUMNS",
     "QUOTA_RESET_COLUMNS",
     "CheckContext",
     "CheckInput",

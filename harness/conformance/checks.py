@@ -17,6 +17,7 @@ from harness.conformance import answers, bursts, limits, probes, quota, waits
 from harness.conformance.causes import assumed_family, proof_causes, split_key
 from harness.conformance.context import CheckContext
 from harness.conformance.findings import Finding, Outcome
+from harness.conformance.ratelimit_fields import RATELIMIT_FIELDS
 from harness.conformance.registry import REGISTRY, Check
 from harness.conformance.roots import attribute, cause_words
 from harness.conformance.spec import CheckInput
@@ -25,12 +26,23 @@ from harness.run.completeness import Completeness
 from harness.run.plan import PlannedAway
 from harness.run.summary import RefusedChats, late_sends
 
-__all__ = ["CHECKS", "CHECK_IDS", "attributed", "evaluate", "require_checks", "unanswered"]
+__all__ = [
+    "CHECKS",
+    "CHECK_IDS",
+    "PROFILE_CHECKS",
+    "attributed",
+    "evaluate",
+    "require_checks",
+    "unanswered",
+]
 
 # The modules whose import registered the checks (named, so the import reads as used).
 CHECK_MODULES = (answers, bursts, limits, waits, quota, probes)
 CHECKS: tuple[Check, ...] = tuple(REGISTRY)
 CHECK_IDS = REGISTRY.ids
+# Checks of a profile's own (``harness.profiles``), judged after the registry's on its runs only:
+# a chatbot run's verdict lists exactly the registry's.
+PROFILE_CHECKS: dict[str, tuple[Check, ...]] = {"http": (RATELIMIT_FIELDS,)}
 # Checks judged at once: each is a pure function of the shared, read-only context, and most of
 # their time is numpy and Arrow work that releases the GIL, so threads put both cores to use
 # (10 M records: judged in 5.0 s one at a time, 3.5-3.8 s two at a time; bench checks_scale).
@@ -50,6 +62,13 @@ def unanswered(records: pd.DataFrame) -> dict[str, int]:
     lost |= classes.isin(UNREAD_BODY)
     counts = classes[lost].astype(str).value_counts()
     return {str(name): int(count) for name, count in counts.items()}
+
+
+def _judge(entry: Check, context: CheckContext) -> Finding:
+    why = context.data.not_applicable.get(entry.id)
+    if why is not None:  # a profile's run: never a pass for what it cannot show
+        return Finding(Outcome.SKIPPED, f"not applicable: {why}")
+    return entry.judge(context)
 
 
 def attributed(findings: Mapping[str, Finding], context: CheckContext) -> list[CheckResult]:
@@ -114,9 +133,14 @@ def evaluate(
     checks ``planned_away`` are skipped (their results follow their check's)."""
     context = CheckContext.of(data)
     with ThreadPoolExecutor(JUDGES, thread_name_prefix="judge") as judges:
-        judged = list(judges.map(lambda entry: entry.judge(context), CHECKS))
+        judged = list(judges.map(lambda entry: _judge(entry, context), CHECKS))
     results = attributed({e.id: f for e, f in zip(CHECKS, judged, strict=True)}, context)
     results = with_planned_away(results, planned_away)
+    # a profile's own checks follow the registry's (no chatbot verdict lists them)
+    results += [
+        CheckResult.of(entry.id, entry.title, _judge(entry, context))
+        for entry in PROFILE_CHECKS.get(data.profile, ())
+    ]
     missing = unanswered(data.records)
     whole = completeness or Completeness((), (), (), ())
     lost = sorted({*lost_processes, *whole.lost_workers})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.conformance.buckets import Bucket, buckets
-from harness.conformance.identify import Identification, identify
+from harness.conformance.identify import Family, Identification, identify
 from harness.conformance.spec import CheckInput, Tolerance
 
 __all__ = ["CheckContext"]
@@ -34,4 +34,5 @@ class CheckContext:
         keyed = list(buckets(data))
         # Computed here, once: the checks read them from several threads (``checks.evaluate``).
         data.chats.shape, data.probes.shape  # noqa: B018
-        return cls(data, keyed, identify(keyed, data.tolerance))
+        declared = Family(data.declared_family) if data.declared_family else None
+        return cls(data, keyed, identify(keyed, data.tolerance, declared))

@@ -155,7 +155,8 @@ def _traits(buckets: list[Bucket], tolerance: Tolerance) -> _Traits:
         rate = bucket.rate
         throttled, retry_lo, retry_hi = retry_bounds(bucket, tolerance)
         throttles += len(throttled)
-        bound = tolerance.long(rate.duration_ns) / rate.limit + tolerance.granularity_ns
+        resolution = tolerance.granularity_ns + tolerance.wait_resolution_ns
+        bound = tolerance.long(rate.duration_ns) / rate.limit + resolution
         long_wait |= bool(len(throttled) and bucket.wait_ns[throttled].max() > bound)
         admitted = bucket.where(ADMITTED)
         short = tolerance.short(rate.duration_ns)
@@ -174,6 +175,25 @@ def _traits(buckets: list[Bucket], tolerance: Tolerance) -> _Traits:
             phases[(bucket.case.name, bucket.key)] = phase
             confirmed |= phase.periods_seen >= 2
     return _Traits(throttles, long_wait, over_limit, falsified, confirmed, unanchored, phases)
+
+
+def _declared(buckets: list[Bucket], traits: _Traits, declared: Family) -> Identification | None:
+    """The declared family, where the trace does not refute it (None where it does): the
+    declaration is the policy, so the family's own, tighter checks are the policy's."""
+    refuted = {
+        Family.TOKEN_BUCKET: traits.long_wait,
+        Family.SLIDING_LOG: traits.over_limit,
+        Family.FIXED_WINDOW: traits.falsified,
+        Family.ANCHORED_WINDOW: traits.unanchored,
+    }.get(declared, False)  # a sliding-window counter: no trait of the others refutes it
+    if refuted:
+        return None
+    why = "declared by the scenario; nothing in the trace refutes it"
+    if declared is Family.TOKEN_BUCKET:
+        return Identification(declared, why, parameters=_refill(buckets))
+    if declared is Family.FIXED_WINDOW:
+        return Identification(declared, why, traits.phases, _alignment(buckets, traits.phases))
+    return Identification(declared, why)
 
 
 def _below_window(buckets: list[Bucket], tolerance: Tolerance) -> tuple[int, int]:
@@ -232,9 +252,12 @@ def _refill_waits(buckets: list[Bucket]) -> bool:
     return True
 
 
-def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
+def identify(
+    buckets: list[Bucket], tolerance: Tolerance, declared: Family | None = None
+) -> Identification:
     """The family the trace is held to: one whose own checks cannot fail a correct target of any
-    family (module docstring), or undetermined.
+    family (module docstring), or undetermined; or the ``declared`` family (an http profile's
+    policy) where the trace does not refute it.
 
     Two traits of real limiters come first. Waits all in whole seconds (a TTL, a clock of
     seconds) move every retry instant by up to a second: the families are then told apart with
@@ -242,6 +265,9 @@ def identify(buckets: list[Bucket], tolerance: Tolerance) -> Identification:
     but not below two windows' are a sliding-window counter's (and no other exact family's), or,
     with whole-second waits no longer than D/L rounded up, a token bucket's that loses its
     fractional refill on a clock of whole seconds."""
+    held = _declared(buckets, _traits(buckets, tolerance), declared) if declared else None
+    if held is not None:
+        return held
     whole = whole_second_waits(buckets)
     if whole:
         coarse = replace(tolerance, granularity_ns=max(tolerance.granularity_ns, SECOND_NS))

@@ -203,10 +203,15 @@ def over_admissions(
 
 
 def under_admissions(
-    bucket: Bucket, tolerance: Tolerance, family: Family = Family.UNDETERMINED
+    bucket: Bucket,
+    tolerance: Tolerance,
+    family: Family = Family.UNDETERMINED,
+    counter_declared: bool = False,
 ) -> Problem | None:
     """The first throttle this key got while it provably still had budget, if any; ``family``
-    (the identified one) names the approximation a throttle within two windows is read as."""
+    (the identified one) names the approximation a throttle within two windows is read as;
+    ``counter_declared``: an http profile's policy declares a sliding-window counter, which is
+    then held to its own bound instead (``_counter_under_admission``)."""
     rate = bucket.rate
     throttled, consumers = bucket.where(THROTTLED), bucket.consumers()
     observed = f"throttled after fewer than {rate.limit}"
@@ -218,6 +223,8 @@ def under_admissions(
             f"throttled although fewer than {rate.limit} requests of this key came before it",
             bucket.evidence(AdmissionProblem.THROTTLED_FRESH_KEY, fresh[:1], expected, observed),
         )
+    if counter_declared:
+        return _counter_under_admission(bucket, tolerance, throttled, consumers)
     recent = too_few_before(
         bucket.lo, bucket.hi, throttled, consumers, rate.limit, tolerance.long(rate.duration_ns)
     )
@@ -229,6 +236,32 @@ def under_admissions(
         f"{rate.canonical_duration} before it (no sliding log, fixed window or token bucket "
         f"does this); {_counter_reading(bucket, recent[0], tolerance, family)}",
         bucket.evidence(AdmissionProblem.THROTTLED_WITH_BUDGET, recent[:1], expected, observed),
+    )
+
+
+def _counter_under_admission(
+    bucket: Bucket, tolerance: Tolerance, throttled: Index, consumers: Index
+) -> Problem | None:
+    """A declared sliding-window counter's own bound: its estimate counts at most the current
+    and the previous period, both within 2·D⁺ before a request, so with fewer than L requests
+    there it must admit."""
+    rate = bucket.rate
+    horizon = 2 * tolerance.long(rate.duration_ns)
+    recent = too_few_before(bucket.lo, bucket.hi, throttled, consumers, rate.limit, horizon)
+    if not len(recent):
+        return None
+    expected = f"no throttle before {rate.limit} requests within two {rate.canonical_duration}"
+    return Problem(
+        f"throttled although fewer than {rate.limit} requests of this key came within the two "
+        f"{rate.canonical_duration} periods before it, more than a sliding-window counter "
+        "remembers (are throttled requests counted? then a client that keeps asking is never "
+        "admitted again)",
+        bucket.evidence(
+            AdmissionProblem.THROTTLED_WITH_BUDGET,
+            recent[:1],
+            expected,
+            f"throttled after fewer than {rate.limit}",
+        ),
     )
 
 
@@ -285,7 +318,9 @@ def over_admission_finding(context: CheckContext) -> Finding:
 def under_admission_finding(context: CheckContext) -> Finding:
     buckets, silent = decided(context.buckets)
     family = context.identification.family
-    found = (under_admissions(bucket, context.tolerance, family) for bucket in buckets)
+    counter = context.data.declared_family == Family.SLIDING_WINDOW_COUNTER.value
+    declared = counter and family is Family.SLIDING_WINDOW_COUNTER
+    found = (under_admissions(b, context.tolerance, family, declared) for b in buckets)
     problems = [problem for problem in found if problem is not None]
     power = Power.of(
         case_power(case, keys, [throttled(b) for b in keys], "was never throttled", REMEDY_RATE)

@@ -20,6 +20,7 @@ from harness.run.records import PROBE_PHASE_PREFIX, is_load_chat, starts_with
 
 __all__ = [
     "CHECK_COLUMNS",
+    "PROFILE_COLUMNS",
     "QUOTA_RESET_COLUMNS",
     "CaseSpec",
     "CheckInput",
@@ -68,6 +69,9 @@ CHECK_COLUMNS = (
     "detail",
     "answer_chars",
 )
+# What the checks of a profile other than the chatbot API's read besides (the answer's raw
+# limit headers, for the IETF RateLimit fields check).
+PROFILE_COLUMNS = ("m_other",)
 # Among them, what a quota answer's reset says: read on the quota refusals' rows alone
 # (``read_run_records(refusal_columns=...)``), since no check reads them on any other row.
 QUOTA_RESET_COLUMNS = (
@@ -87,21 +91,26 @@ class Tolerance:
 
     ``granularity_ns``: the server's clock and ``wait`` resolution (g); ``boundary_ns``: `<` vs `≤`
     and rounding at window edges (β); ``rate_error``: server vs client clock rate (ρ);
-    ``server_clock_ns``: how far the target's wall clock may be from ours (quota instants only).
+    ``server_clock_ns``: how far the target's wall clock may be from ours (quota instants only);
+    ``wait_resolution_ns``: how coarse a reported wait is beyond g (an HTTP ``Retry-After`` counts
+    whole seconds: 1 s; the chatbot API's waits are exact: 0).
     """
 
     granularity_ns: int = 1_000
     boundary_ns: int = 1_000_000
     rate_error: float = 2e-4
     server_clock_ns: int = 2_000_000_000
+    wait_resolution_ns: int = 0
 
     def short(self, duration_ns: int) -> int:
         """D⁻: a window surely shorter than the server's."""
         return int(duration_ns * (1 - self.rate_error)) - self.boundary_ns
 
     def retry_slack(self, wait_ns: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """ω: how far a promised retry instant may be from ``τ + wait`` (g + β + ρ·wait)."""
-        return self.granularity_ns + self.boundary_ns + self.rate_error * wait_ns
+        """ω: how far a promised retry instant may be from ``τ + wait`` (g + r + β + ρ·wait, r the
+        wait's resolution)."""
+        slack = self.granularity_ns + self.wait_resolution_ns + self.boundary_ns
+        return slack + self.rate_error * wait_ns
 
     def long(self, duration_ns: int) -> int:
         """D⁺: a window surely longer than the server's."""
@@ -148,6 +157,9 @@ class CheckInput:
     second_org: bool
     tolerance: Tolerance = field(default_factory=Tolerance)
     resets: pd.DataFrame | None = None
+    not_applicable: dict[str, str] = field(default_factory=dict)  # check id -> why (a profile's)
+    declared_family: str | None = None  # a profile's declared limiter family (identify.Family)
+    profile: str = "chatbot"  # the run's target profile (run.json): which profile checks apply
 
     def with_resets(self, refused: pd.DataFrame) -> pd.DataFrame:
         """Quota refusals among the records, with what their answers said of the reset."""
@@ -211,6 +223,17 @@ def check_input(
         cases={case.case.name: _case_spec(plan, case.case.name) for case in plan.cases},
         org_timezone=ZoneInfo(plan.org_timezone),
         second_org=plan.second_org,
-        tolerance=tolerance or Tolerance(),
+        tolerance=tolerance or _tolerance(plan),
         resets=resets,
+        not_applicable=dict(plan.not_applicable),
+        declared_family=plan.declared_family,
+        profile=plan.profile,
     )
+
+
+def _tolerance(plan: RunPlan) -> Tolerance:
+    """The default slack, with the resolution of the waits a profile's target reports (an HTTP
+    ``Retry-After`` counts whole seconds)."""
+    if plan.wait_resolution_ns is None:
+        return Tolerance()
+    return Tolerance(wait_resolution_ns=plan.wait_resolution_ns)

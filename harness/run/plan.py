@@ -64,6 +64,14 @@ class RunPlan(_Model):
     versions: dict[str, str] = Field(default_factory=dict)  # harness, locust, python
     # Parts of checks this host's source addresses could not exercise: skipped in the verdict.
     planned_away: list[PlannedAway] = Field(default_factory=list)
+    # The target profile (``harness.profiles``): chatbot (the API) or http.
+    profile: str = "chatbot"
+    # A profile's checks it cannot apply, each with why: skipped in the verdict, never passed.
+    not_applicable: dict[str, str] = Field(default_factory=dict)
+    # How coarse the target's reported waits are (an HTTP Retry-After: 1 s); none: exact.
+    wait_resolution_ns: int | None = None
+    # The limiter family a profile's policy declares, if one (held unless the trace refutes it).
+    declared_family: str | None = None
 
     def case(self, name: str) -> CasePlan:
         for plan in self.cases:

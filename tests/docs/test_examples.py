@@ -23,6 +23,7 @@ from testkit import clean_env
 
 from harness.cli.main import build_parser
 from harness.load.scenario import load_scenario
+from harness.profiles.http import load_http_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "README.md"]
@@ -56,6 +57,8 @@ ALL = [block for page in PAGES for block in blocks(page)]
 TOML = [block for block in ALL if block.lang == "toml"]
 SHELL = [block for block in ALL if block.lang == "sh"]
 RUN_PAGES = sorted({block.page for block in ALL if block.marker.startswith("run")})
+# Pages whose scenarios are the http profile's (``run --profile http``), not the chatbot API's.
+HTTP_PAGES = {ROOT / "docs" / "guides" / "any-http.md"}
 
 
 def test_every_marker_is_understood_and_marks_the_right_kind_of_block() -> None:
@@ -73,7 +76,8 @@ def test_every_marker_is_understood_and_marks_the_right_kind_of_block() -> None:
 def test_every_toml_snippet_is_a_valid_scenario(block: Block, tmp_path: Path) -> None:
     path = tmp_path / "scenario.toml"
     path.write_text(block.body, encoding="utf-8")
-    assert load_scenario(path).cases
+    load = load_http_scenario if block.page in HTTP_PAGES else load_scenario
+    assert load(path).cases
 
 
 def command_lines(body: str) -> list[list[str]]:
