@@ -224,9 +224,12 @@ def latency_gate(case: CaseComparison, group: LatencyGroup, q: float, threshold:
 
 
 def case_gates(case: CaseComparison, thresholds: Thresholds) -> list[Gate]:
-    """The admitted answers' p95, then each refusal group's p50 and p95."""
+    """The admitted answers' p95, then the p50 and p95 of each refusal group that either run
+    has (a case that refused nothing in both has no refusal latency to gate)."""
+    present = {item.group for item in case.latency if item.base_samples or item.candidate_samples}
     return [
         latency_gate(case, group, q, _threshold(group, thresholds))
         for group, quantiles in GATED.items()
+        if group == "admitted" or group in present
         for q in quantiles
     ]

@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 
-from harness.compare.gates import percent
 from harness.compare.result import Gate, QuantilePower
 from harness.compare.stats import MIN_SAMPLES, Floats
 from harness.load.samples import (
@@ -116,4 +115,4 @@ def resolution_words(gate: Gate) -> str:
     """What ``compare --explain`` says of a gate: the smallest change it can detect."""
     if gate.detectable is None:
         return "no interval: detects no change"
-    return f"detects a change of {percent(gate.detectable)} or more"
+    return f"detects a change of ±{gate.detectable * 100:.1f} % or more"

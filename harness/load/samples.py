@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
@@ -30,11 +31,13 @@ __all__ = [
     "CONFIDENCE",
     "MOST_SAMPLES",
     "PLANNING_SPREAD",
+    "PlannedPower",
     "QuantileFunction",
     "binomial_cdf",
     "fewest_samples",
     "log_half_width",
     "order_ranks",
+    "planned_power",
     "reference_quantiles",
     "resolution",
     "sample_quantiles",
@@ -179,3 +182,34 @@ def samples_needed(
         else:
             low = middle
     return high
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPower:
+    """What two runs of ``answers`` admitted answers each (per case) would resolve of a
+    percentile, shaped as the plan assumes; the answers that would resolve the threshold, and
+    the seconds of load they take at the run's pace (None: none planned, or past ``most``)."""
+
+    answers: int
+    resolution: float  # inf: too few answers for any interval
+    needed: int | None
+    seconds_needed: float | None
+
+    def enough(self, threshold: float) -> bool:
+        return self.resolution <= threshold
+
+
+def planned_power(
+    answers: int,
+    seconds: float,
+    threshold: float,
+    q: float = 0.95,
+    spread: float = PLANNING_SPREAD,
+) -> PlannedPower:
+    """``answers`` admitted answers in ``seconds`` of a case's load: what ``compare`` can tell."""
+    shape = reference_quantiles(spread)
+    resolved = resolution([log_half_width(shape, answers, q)] * 2)
+    needed = samples_needed([shape, shape], q, threshold)
+    pace = answers / seconds if seconds > 0 else 0.0
+    wanted = None if needed is None or pace <= 0 else needed / pace
+    return PlannedPower(answers, resolved, needed, wanted)

@@ -58,7 +58,7 @@ def test_the_same_latency_is_no_significant_change(
     assert document["exit_code"] == 0
     assert (document["base"]["label"], document["candidate"]["label"]) == ("v1.0", "v1.1")
     suite = ET.parse(out / "junit.xml").getroot()
-    assert (suite.get("tests"), suite.get("failures")) == ("8", "0")  # 4 refusal gates skipped
+    assert (suite.get("tests"), suite.get("failures")) == ("4", "0")
     page = (out / "compare.html").read_text()
     assert "NO SIGNIFICANT CHANGE" in page
     assert page.count("data:image/png;base64,") == 2  # the shifts and the distributions
@@ -176,9 +176,9 @@ def test_nothing_measured_cannot_be_compared(
     candidate = make_run(tmp_path / "k", {"a": []})
     code, _, err = compare(capsys, str(base), str(candidate), "--out", str(tmp_path / "o"))
     assert code == 2
-    assert err.startswith(
+    assert err == (
         "aisk-harness compare: error: nothing could be compared (p95 a: no admitted answers in "
-        "either run; "
+        "either run)\n"
     )
 
 

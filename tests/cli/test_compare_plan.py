@@ -1,0 +1,44 @@
+"""The plan's ``compare p95`` column: whether two runs of a case give ``compare`` the answers to
+resolve its default threshold, and how long a run would need; the built-in performance scenario
+gives every case enough at the emulator's latency and at a language model's."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.cli.rails import COMPARE_THRESHOLD, compare_power
+from harness.load.estimate import CaseEstimate
+from harness.load.reach import reach
+from harness.load.samples import planned_power
+from harness.load.scenario import default_scenario_path, load_scenario
+
+NS = 1_000_000_000
+SCENARIOS = default_scenario_path().parent
+
+
+def estimate(name: str, keys: int, seconds: float, admitted: int) -> CaseEstimate:
+    return CaseEstimate(name, "open", keys, int(seconds * NS), admitted, admitted, None)
+
+
+@pytest.mark.parametrize("admitted_s", [0.02, 2.0])  # the emulator's answers, a model's
+def test_every_perf_case_has_the_answers_compare_needs(admitted_s: float) -> None:
+    scenario = load_scenario(SCENARIOS / "perf.toml")
+    for case in scenario.cases:
+        seconds = scenario.case_duration_ns(case) / NS
+        most = 10**6  # a conformant target admits them all: the limits are far above the load
+        power = compare_power(
+            estimate(case.name, case.population.keys, seconds, most), reach(case, admitted_s)
+        )
+        assert power.answers == 480, case.name
+        assert power.enough(COMPARE_THRESHOLD), (case.name, power)
+        assert not reach(case, admitted_s).warning  # in flight enough for the schedule
+
+
+def test_a_case_with_too_few_answers_says_how_long_a_run_would_need() -> None:
+    """20 answers in 8 s (the built-in scenario's device-open): no interval of a p95 at all."""
+    power = compare_power(estimate("device-open", 4, 8.0, 20), None)
+    assert power.answers == 20
+    assert not power.enough(COMPARE_THRESHOLD)
+    assert power.needed == planned_power(10**4, 1.0, COMPARE_THRESHOLD).needed
+    assert power.needed is not None
+    assert power.seconds_needed == pytest.approx(power.needed / (20 / 8.0))
