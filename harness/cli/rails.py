@@ -9,6 +9,7 @@ name and happens before any connection is made.
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from harness.load.estimate import CaseEstimate, estimate_cases
 from harness.load.keys import is_loopback_host, url_host
 from harness.load.reach import Reach, reach
 from harness.load.samples import PLANNING_SPREAD, PlannedPower, planned_power
+from harness.load.scenario import Case
 from harness.load.settings import RunSettings
 
 __all__ = [
@@ -84,23 +86,31 @@ def print_target(host: str, api_key: str, embedded: bool) -> None:
     )
 
 
-def compare_power(estimate: CaseEstimate, reached: Reach | None) -> PlannedPower:
-    """What two runs of this case would let ``compare`` resolve of its admitted p95: its
-    admitted answers are what its keys offer (an open key's schedule; a closed loop's, at the
-    calibrated answer time) and never more than a conformant target admits."""
+def compare_power(estimate: CaseEstimate, case: Case, reached: Reach | None) -> PlannedPower:
+    """What two runs of this case would let ``compare`` resolve of its admitted p95. Its
+    admitted answers come at the pace its keys offer (an open key's schedule; a closed loop's at
+    the calibrated answer time; unknown uncalibrated: the most it may send), never faster than
+    its limit lets a conformant target admit, and never more than its quota."""
     seconds = estimate.duration_ns / NS
-    answers = estimate.max_admitted
+    pace = estimate.max_requests / seconds if seconds > 0 else 0.0
     if reached is not None and reached.offered_rps is not None:
-        answers = min(answers, int(reached.offered_rps * estimate.keys * seconds))
-    return planned_power(answers, seconds, COMPARE_THRESHOLD)
+        pace = min(pace, reached.offered_rps * estimate.keys)
+    rate = case.rate_limit
+    if rate is not None:
+        limiter_keys = 1 if case.vary_mode == "none" else estimate.keys
+        pace = min(pace, limiter_keys * rate.limit * NS / rate.duration_ns)
+    answers = min(estimate.max_admitted, int(pace * seconds))
+    return planned_power(answers, seconds, COMPARE_THRESHOLD, pace=pace)
 
 
-def _power_cell(power: PlannedPower) -> str:
+def _power_cell(power: PlannedPower, quota: int | None) -> str:
     if power.enough(COMPARE_THRESHOLD):
         return f"±{power.resolution * 100:.1f} %"
-    if power.seconds_needed is None:
+    if power.seconds_needed is None or power.needed is None:
         return "too few: no answers"
-    return f"too few: {power.needed} in {format_duration(int(power.seconds_needed * NS))}"
+    if quota is not None and power.needed > quota:
+        return f"too few: {power.needed} > its quota"
+    return f"too few: {power.needed} in {format_duration(math.ceil(power.seconds_needed) * NS)}"
 
 
 def print_estimate(settings: RunSettings, calibration: Calibration | None) -> list[str]:
@@ -157,7 +167,7 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
                 quota,
                 offers,
                 in_flight,
-                _power_cell(compare_power(e, reached)),
+                _power_cell(compare_power(e, cases[e.case], reached), e.quota),
             )
         )
     total_requests = sum(e.max_requests for e in estimates)

@@ -205,11 +205,14 @@ def planned_power(
     threshold: float,
     q: float = 0.95,
     spread: float = PLANNING_SPREAD,
+    pace: float | None = None,
 ) -> PlannedPower:
-    """``answers`` admitted answers in ``seconds`` of a case's load: what ``compare`` can tell."""
+    """``answers`` admitted answers in ``seconds`` of a case's load (``pace`` a second once
+    under way; by default ``answers / seconds``): what ``compare`` can tell."""
     shape = reference_quantiles(spread)
     resolved = resolution([log_half_width(shape, answers, q)] * 2)
     needed = samples_needed([shape, shape], q, threshold)
-    pace = answers / seconds if seconds > 0 else 0.0
+    if pace is None:
+        pace = answers / seconds if seconds > 0 else 0.0
     wanted = None if needed is None or pace <= 0 else needed / pace
     return PlannedPower(answers, resolved, needed, wanted)
