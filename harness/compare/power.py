@@ -59,11 +59,13 @@ def quantile_power(q: float, base: Floats, candidate: Floats, threshold: float) 
     )
 
 
-def needed_words(power: QuantilePower, threshold: float) -> str:
-    """'about 412 per run would resolve ±10 %' (or why no count can be given)."""
+def needed_words(power: QuantilePower, threshold: float, least: bool = False) -> str:
+    """'about 412 per run would resolve ±10 %' (or why no count can be given); ``least``:
+    the runs hold too few answers to show their tail, so the count is a floor."""
     allowed = f"±{threshold * 100:g} %"
     if power.needed is not None:
-        return f"about {power.needed} per run would resolve {allowed}"
+        about = "at least" if least else "about"
+        return f"{about} {power.needed} per run would resolve {allowed}"
     return f"more than {MOST_SAMPLES} per run would be needed for {allowed}"
 
 
@@ -83,7 +85,7 @@ def power_gate(
     if measured is not None and measured.outcome in ("regression", "improvement"):
         return measured.model_copy(update=extra)
     base, candidate = counts
-    remedy = needed_words(power, threshold)
+    remedy = needed_words(power, threshold, least=min(counts) < power.fewest)
     if power.resolution is None:
         summary = (
             f"{what}: {base} and {candidate} in the runs, and an interval needs "
@@ -97,7 +99,7 @@ def power_gate(
     elif measured is None:
         summary = (
             f"{what}: {base} and {candidate} in the runs, fewer than the {MIN_SAMPLES} "
-            f"the bootstrap needs in each"
+            f"the bootstrap needs in each; {MIN_SAMPLES} per run would tell"
         )
     else:
         return measured.model_copy(update=extra)

@@ -160,7 +160,7 @@ def test_too_few_answers_are_inconclusive_never_a_pass(
     assert "\nINCONCLUSIVE: 0 of 4 gates regressed, 0 improved, 1 inconclusive\n" in stdout
     assert re.search(
         r"\n  inconclusive +p95 a +p95 of admitted answers: 5 and 5 in the runs, and an interval "
-        r"needs 72 in each; about 72 per run would resolve ±10 %\n",
+        r"needs 72 in each; at least 72 per run would resolve ±10 %\n",
         stdout,
     )
     assert "\n  p95 a: no interval: detects no change; 72 answers per run resolve it\n" in stdout

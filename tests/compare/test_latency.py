@@ -46,7 +46,7 @@ def test_a_run_throttled_more_does_not_look_faster(
     assert gates["p50 throttled c"].outcome == "inconclusive"  # none in the base: no interval
     assert not gates["p50 throttled c"].decisive
     assert gates["p50 throttled c"].summary.startswith(
-        "p50 of throttles: 0 and 2000 in the runs, and an interval needs 6 in each; about 6 per"
+        "p50 of throttles: 0 and 2000 in the runs, and an interval needs 6 in each; at least 6 per"
     )
 
     assert case.outcome_shares["throttled"].candidate == 0.5
@@ -112,7 +112,7 @@ def test_too_few_admitted_answers_are_inconclusive_with_the_answers_needed(
     assert 72 < gate.needed < 2000  # at least the fewest; 20 answers see only part of the tail
     assert gate.summary == (
         "p95 of admitted answers: 20 and 20 in the runs, and an interval needs 72 in each; "
-        f"about {gate.needed} per run would resolve ±10 %"
+        f"at least {gate.needed} per run would resolve ±10 %"
     )
 
 
