@@ -3,8 +3,8 @@
 Offline, from the two run directories' records and verdicts. Prints the verdict, what changed
 and a table per case; writes ``compare.json``, ``junit.xml`` and ``compare.html`` into ``--out``.
 Exit 0: no regression (no significant change, or an improvement); 1: a regression; 3:
-inconclusive (an admitted p95 or the capacity could not be told: too few answers to resolve its
-threshold, named with the answers it would need); 2: the runs cannot be compared (different
+inconclusive (no admitted p95 nor the capacity could be told: too few answers to resolve the
+threshold, named with the answers each would need); 2: the runs cannot be compared (different
 scenarios, nothing measured, bad input). ``--explain`` adds, per gate, the smallest change it
 could detect with the runs given.
 """
@@ -129,8 +129,8 @@ def add_parser(subparsers: Any) -> None:
         "to fail, or a p95 (of admitted answers), a p50 or p95 of throttles or out-of-quota "
         "answers, or a capacity that moved significantly and beyond its threshold. A gate whose "
         "runs hold too few answers to resolve its threshold is inconclusive and names the "
-        "answers it needs. Exit 0 no regression, 1 regression, 3 inconclusive (an admitted p95 "
-        "or the capacity could not tell), 2 cannot compare.",
+        "answers it needs. Exit 0 no regression, 1 regression, 3 inconclusive (no admitted p95 "
+        "nor the capacity could tell), 2 cannot compare.",
     )
     parser.add_argument("base", metavar="BASE", help="the run to compare with (the last release)")
     parser.add_argument("candidate", metavar="CANDIDATE", help="the run under test")

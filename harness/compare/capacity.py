@@ -68,7 +68,12 @@ def compare_capacity(base: CapacityRun, candidate: CapacityRun) -> CapacityCompa
 
 def capacity_gate(capacity: CapacityComparison, max_drop: float) -> Gate:
     """Regression: capacity fell significantly *and* by more than allowed, or no step of the
-    candidate met the SLO where one of the base did."""
+    candidate met the SLO where one of the base did. Decisive (``Gate.decisive``): with the
+    admitted p95s, what the comparison's verdict rests on."""
+    return _capacity_gate(capacity, max_drop).model_copy(update={"decisive": True})
+
+
+def _capacity_gate(capacity: CapacityComparison, max_drop: float) -> Gate:
     base, candidate, shift = capacity.base_rps, capacity.candidate_rps, capacity.shift
     if base is None and candidate is None:
         return Gate(

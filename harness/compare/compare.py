@@ -2,9 +2,11 @@
 
 The verdict is a regression when any gate is (a check from pass to fail, a case's p95, a
 refusal percentile or the capacity beyond its threshold, significantly); **inconclusive** when
-none regressed and a decisive gate (an admitted p95, the capacity) could not tell: its runs had
-too few answers to resolve its threshold, or its interval straddles it (exit 3, never a pass);
-an improvement when some gate improved; otherwise no significant change. A comparison that could
+none regressed and every decisive gate compared (each case's admitted p95, the capacity) could
+not tell: its runs had too few answers to resolve its threshold, or its interval straddles it
+(exit 3, never a pass: checks that pass in both runs do not make a comparison whose latencies
+could not have failed a pass); an improvement when some gate improved; otherwise no significant
+change, its headline counting the gates that stayed inconclusive. A comparison that could
 weigh nothing at all, or whose cases differ, cannot be made: ``ConfigError`` (exit 2), naming
 the cases that match.
 """
@@ -101,7 +103,8 @@ def verdict_of(gates: list[Gate]) -> VerdictName:
     outcomes = {gate.outcome for gate in gates}
     if "regression" in outcomes:
         return "regression"
-    if any(gate.decisive and gate.outcome == "inconclusive" for gate in gates):
+    decisive = [gate for gate in gates if gate.decisive and gate.outcome != "not compared"]
+    if decisive and all(gate.outcome == "inconclusive" for gate in decisive):
         return "inconclusive"
     return "improvement" if "improvement" in outcomes else "no significant change"
 

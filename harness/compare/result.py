@@ -102,8 +102,8 @@ class Method(_Model):
 class Gate(_Model):
     """One thing the verdict weighs: a check, a case's p95, a refusal percentile, the capacity.
 
-    ``decisive``: an inconclusive decisive gate makes the comparison inconclusive (the admitted
-    answers' p95, the capacity); the others weigh only when they regress or improve.
+    ``decisive``: the admitted answers' p95 and the capacity; when every decisive gate compared
+    is inconclusive the comparison is. The others weigh only when they regress or improve.
     ``detectable``: the smallest relative change the gate could tell from none with the runs
     given (None: not a measurement, or no interval at all); ``needed``: the answers per run it
     would need to resolve its threshold (None: not a latency, or beyond any count planned)."""
@@ -111,7 +111,7 @@ class Gate(_Model):
     subject: str
     outcome: GateOutcome
     summary: str
-    decisive: bool = True
+    decisive: bool = False
     detectable: float | None = None
     needed: int | None = None
 
