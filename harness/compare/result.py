@@ -190,6 +190,9 @@ class CapacityComparison(_Model):
     candidate_knee: str
     base_knee_rps: Estimate | None
     candidate_knee_rps: Estimate | None
+    # Successful answers of each search's capacity step: what its p95 within the SLO rests on.
+    base_step_answers: int | None = None
+    candidate_step_answers: int | None = None
 
 
 class Comparison(_Model):
