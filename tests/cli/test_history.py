@@ -76,3 +76,6 @@ def test_two_runs_are_too_few_to_search_and_say_so(
         "not searched\n" in stdout
     )
     assert stdout.endswith("INCONCLUSIVE: no series had the runs a change-point search needs\n")
+    page = (tmp_path / "out" / "history.html").read_text()
+    assert '<div class="banner none">INCONCLUSIVE: too few runs (2)</div>' in page
+    assert "NO CHANGE POINT" not in page
