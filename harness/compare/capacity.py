@@ -79,8 +79,13 @@ def compare_capacity(base: CapacityRun, candidate: CapacityRun) -> CapacityCompa
 def capacity_gate(capacity: CapacityComparison, max_drop: float) -> Gate:
     """Regression: capacity fell significantly *and* by more than allowed, or no step of the
     candidate met the SLO where one of the base did. Decisive (``Gate.decisive``): with the
-    admitted p95s, what the comparison's verdict rests on."""
-    return _capacity_gate(capacity, max_drop).model_copy(update={"decisive": True})
+    admitted p95s, what the comparison's verdict rests on. What it can detect: half its shift
+    interval's width (a shift smaller than that, its interval cannot tell from none)."""
+    shift = capacity.shift
+    detectable = None if shift is None else (shift.high - shift.low) / 2
+    return _capacity_gate(capacity, max_drop).model_copy(
+        update={"decisive": True, "detectable": detectable}
+    )
 
 
 def _capacity_gate(capacity: CapacityComparison, max_drop: float) -> Gate:

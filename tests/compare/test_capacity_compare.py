@@ -32,7 +32,9 @@ def test_a_capacity_drop_beyond_the_allowed_is_a_regression(
     assert comparison.base_rps.value == 100.0
     assert comparison.shift is not None
     assert abs(comparison.shift.value + 0.2) < 1e-9
-    assert capacity_gate(comparison, 0.05).outcome == "regression"
+    gate = capacity_gate(comparison, 0.05)
+    assert (gate.outcome, gate.decisive) == ("regression", True)
+    assert gate.detectable == (comparison.shift.high - comparison.shift.low) / 2
     assert capacity_gate(comparison, 0.50).outcome == "no significant change"
     assert compare_capacity(candidate, base).shift.value > 0.2  # type: ignore[union-attr]
     assert capacity_gate(compare_capacity(candidate, base), 0.05).outcome == "improvement"
