@@ -5,7 +5,7 @@ answers, distribution-free. Of ``n`` independent answers sorted, the ``l``-th an
 smallest hold the true quantile between them with probability ``P(l ≤ B < u)``, ``B`` the
 binomial count of answers below it (``B ~ Bin(n, q)``); equal tails of ``(1 − confidence) / 2``
 pick ``l`` and ``u``. Below ``fewest_samples(q)`` answers no such pair exists (72 for a p95 at
-95 %): no number of them can pin the percentile, whatever the latencies.
+95 %): the percentile cannot be pinned, however tight the latencies.
 
 On the log scale the interval's half-width ``w`` is the run's relative uncertainty; two runs'
 combine as independent errors (``√(w₁² + w₂²)``) and ``exp(·) − 1`` is the **resolution**: the
