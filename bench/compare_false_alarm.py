@@ -1,7 +1,7 @@
 """How often ``compare`` cries wolf, and whether it and ``history`` see a real step.
 
 Against the embedded emulator, with the built-in performance scenario (``perf.toml``: open
-arrivals, 2 load cases of 4 keys at 2 requests/s, no limit on them, and a polite case), as the
+arrivals, 2 load cases of 4 keys at 5 requests/s, no limit on them, and a polite case), as the
 end-to-end test (``tests/cli/test_compare_power_runs.py``):
 
 - ``PAIRS`` pairs of runs at the same settings (``--latency 20ms``), each pair compared: the
