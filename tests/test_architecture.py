@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "conformance": {"api", "run"},
     "capacity": {"api", "run"},
     "report": {"api", "run", "conformance", "capacity"},
-    "compare": {"api", "run", "conformance", "capacity", "report"},
+    "compare": {"api", "load", "run", "conformance", "capacity", "report"},
     "cli": {
         "api",
         "emulator",

@@ -2,8 +2,11 @@
 
 Offline, from the two run directories' records and verdicts. Prints the verdict, what changed
 and a table per case; writes ``compare.json``, ``junit.xml`` and ``compare.html`` into ``--out``.
-Exit 0: no regression (no significant change, or an improvement); 1: a regression; 2: the runs
-cannot be compared (different scenarios, nothing measured, bad input).
+Exit 0: no regression (no significant change, or an improvement); 1: a regression; 3:
+inconclusive (no admitted p95 nor the capacity could be told: too few answers to resolve the
+threshold, named with the answers each would need); 2: the runs cannot be compared (different
+scenarios, nothing measured, bad input). ``--explain`` adds, per gate, the smallest change it
+could detect with the runs given.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from harness.compare import (
     write_compare_page,
     write_comparison,
 )
+from harness.compare.power import resolution_words
 from harness.compare.table import MARKS
 from harness.errors import ConfigError
 
@@ -50,7 +54,19 @@ def _cases(text: str | None) -> list[str] | None:
     return names
 
 
-def print_comparison(comparison: Comparison) -> None:
+def explain_lines(comparison: Comparison) -> list[str]:
+    """Per measured gate: the smallest change it can detect, and what its threshold needs."""
+    lines = []
+    for gate in comparison.gates:
+        if gate.outcome == "not compared" or gate.subject.startswith("check "):
+            continue
+        needed = "" if gate.needed is None else f"; {gate.needed} answers per run resolve it"
+        weight = "" if gate.decisive else " (weighs only if it moves)"
+        lines.append(f"  {gate.subject}: {resolution_words(gate)}{needed}{weight}")
+    return lines
+
+
+def print_comparison(comparison: Comparison, explain: bool = False) -> None:
     base, candidate = comparison.base, comparison.candidate
     print(f"base:      {base.run_dir} ({base.label or base.run_id}, {base.created_at})")
     print(
@@ -72,19 +88,24 @@ def print_comparison(comparison: Comparison) -> None:
     if capacity is not None:
         knees = f"knee {capacity.base_knee} → {capacity.candidate_knee}"
         print(f"\ncapacity search: {knees}")
+    if explain:
+        print("\nwhat each gate can detect with these runs (95 % order-statistic intervals):")
+        for line in explain_lines(comparison):
+            print(line)
 
 
 def _handle(args: argparse.Namespace) -> int:
     thresholds = Thresholds(
         max_p95_increase=parse_percentage(args.max_p95_increase, "--max-p95-increase"),
         max_capacity_drop=parse_percentage(args.max_capacity_drop, "--max-capacity-drop"),
+        max_refusal_increase=parse_percentage(args.max_refusal_increase, "--max-refusal-increase"),
     )
     cases = _cases(args.cases)
     base_dir, candidate_dir = Path(args.base), Path(args.candidate)
     base, candidate = read_run(base_dir), read_run(candidate_dir)
     comparison = compare_runs(base, candidate, thresholds, cases)
     folder = _out_dir(args.out, base_dir, candidate_dir)
-    print_comparison(comparison)
+    print_comparison(comparison, args.explain)
     try:
         paths = [
             write_comparison(folder, comparison),
@@ -105,8 +126,11 @@ def add_parser(subparsers: Any) -> None:
         "changed, the limiter family, latency percentiles per case with 95% bootstrap "
         "intervals and a Mann-Whitney U test, throughput, outcome shares and error rates, and "
         "for capacity searches capacity and knee. A regression is a check that went from pass "
-        "to fail, or a p95 (of admitted answers) or capacity that moved significantly and "
-        "beyond its threshold. Exit 0 no regression, 1 regression, 2 cannot compare.",
+        "to fail, or a p95 (of admitted answers), a p50 or p95 of throttles or out-of-quota "
+        "answers, or a capacity that moved significantly and beyond its threshold. A gate whose "
+        "runs hold too few answers to resolve its threshold is inconclusive and names the "
+        "answers it needs. Exit 0 no regression, 1 regression, 3 inconclusive (no admitted p95 "
+        "nor the capacity could tell), 2 cannot compare.",
     )
     parser.add_argument("base", metavar="BASE", help="the run to compare with (the last release)")
     parser.add_argument("candidate", metavar="CANDIDATE", help="the run under test")
@@ -121,6 +145,18 @@ def add_parser(subparsers: Any) -> None:
         default="5%",
         metavar="P",
         help="the capacity drop a capacity search may show (default: 5%%)",
+    )
+    parser.add_argument(
+        "--max-refusal-increase",
+        default="10%",
+        metavar="P",
+        help="the increase a case's throttles and out-of-quota answers may show in their p50 "
+        "and p95 (default: 10%%)",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print, per gate, the smallest change it can detect with the runs given",
     )
     parser.add_argument(
         "--cases",

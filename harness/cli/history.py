@@ -1,8 +1,9 @@
 """``aisk-harness history DIR...``: a trend across many runs, and where it changed for good.
 
 Each DIR is a run directory, or a folder of them (``reports/runs``). Prints one row per run in
-order and the change points; writes ``history.csv`` and ``history.html`` into ``--out``.
-Exit 0 written, 2 bad input.
+order and the change points, and says where the runs are too few to search or to confirm a step
+of ``--min-magnitude``; writes ``history.csv`` and ``history.html`` into ``--out``. Exit 0
+written, 3 no series had the runs a search needs (nothing could have been found), 2 bad input.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from harness.cli.capacity import parse_percentage
 from harness.compare import find_runs, read_run
 from harness.compare.changepoints import MAX_PVALUE, MIN_MAGNITUDE
-from harness.compare.history import History, build_history, run_point
+from harness.compare.history import History, build_history, power_lines, run_point
 from harness.compare.trend import change_lines, write_history_csv
 from harness.compare.trend_page import shown_columns, write_history_page
 from harness.errors import ConfigError
@@ -31,6 +32,8 @@ def print_history(history: History) -> None:
     print(f"\n{len(lines)} change point(s) in {len(history.runs)} runs")
     for line in lines:
         print(f"  ! {line}")
+    for line in power_lines(history):
+        print(f"  too few: {line}")
 
 
 def _max_pvalue(text: str) -> float:
@@ -58,6 +61,9 @@ def _handle(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out: cannot write to {str(folder)!r}: {exc}") from None
     print_history(history)
     print(f"\nwritten: {'  '.join(str(path) for path in paths)}")
+    if not any(metric.searched for metric in history.metrics):
+        print("INCONCLUSIVE: no series had the runs a change-point search needs")
+        return 3
     return 0
 
 
@@ -68,7 +74,8 @@ def add_parser(subparsers: Any) -> None:
         description="Order runs by start time or by their --label, and show per run the p95 of "
         "admitted answers per case, the capacity, the verdict and the limiter family; find "
         "change points in each series (ruptures PELT, confirmed by a t-test and a minimum "
-        "change). Writes history.csv and history.html. Exit 0 written, 2 bad input.",
+        "change). Writes history.csv and history.html. Exit 0 written, 3 too few runs for any "
+        "search, 2 bad input.",
     )
     parser.add_argument(
         "dirs", nargs="+", metavar="DIR", help="run directories, or folders holding them"

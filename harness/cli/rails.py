@@ -9,25 +9,33 @@ name and happens before any connection is made.
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
 from harness.api.duration import format_duration
 from harness.cli.calibrate import CALIBRATION_CHATS, Calibration
 from harness.errors import ConfigError
-from harness.load.estimate import estimate_cases
+from harness.load.estimate import CaseEstimate, estimate_cases
 from harness.load.keys import is_loopback_host, url_host
 from harness.load.power_plan import power_warnings
-from harness.load.reach import reach
+from harness.load.reach import Reach, reach
+from harness.load.samples import PLANNING_SPREAD, PlannedPower, planned_power
+from harness.load.scenario import Case
 from harness.load.settings import RunSettings
 
 __all__ = [
     "add_allow_remote_option",
     "check_target",
+    "compare_power",
     "key_fingerprint",
     "print_estimate",
     "print_target",
 ]
+
+# The threshold the plan sizes against: compare's default --max-p95-increase.
+COMPARE_THRESHOLD = 0.10
+NS = 1_000_000_000
 
 
 def add_allow_remote_option(parser: Any) -> None:
@@ -82,6 +90,33 @@ def print_target(host: str, api_key: str, embedded: bool) -> None:
 CAPPED = "*"  # a ceiling that is only the case's max_requests_per_key
 
 
+def compare_power(estimate: CaseEstimate, case: Case, reached: Reach | None) -> PlannedPower:
+    """What two runs of this case would let ``compare`` resolve of its admitted p95. Its
+    admitted answers come at the pace its keys offer (an open key's schedule; a closed loop's at
+    the calibrated answer time; unknown uncalibrated: the most it may send), never faster than
+    its limit lets a conformant target admit, and never more than its quota."""
+    seconds = estimate.duration_ns / NS
+    pace = estimate.max_requests / seconds if seconds > 0 else 0.0
+    if reached is not None and reached.offered_rps is not None:
+        pace = min(pace, reached.offered_rps * estimate.keys)
+    rate = case.rate_limit
+    if rate is not None:
+        limiter_keys = 1 if case.vary_mode == "none" else estimate.keys
+        pace = min(pace, limiter_keys * rate.limit * NS / rate.duration_ns)
+    answers = min(estimate.max_admitted, int(pace * seconds))
+    return planned_power(answers, seconds, COMPARE_THRESHOLD, pace=pace)
+
+
+def _power_cell(power: PlannedPower, quota: int | None) -> str:
+    if power.enough(COMPARE_THRESHOLD):
+        return f"±{power.resolution * 100:.1f} %"
+    if power.seconds_needed is None or power.needed is None:
+        return "too few: no answers"
+    if quota is not None and power.needed > quota:
+        return f"too few: {power.needed} > its quota"
+    return f"too few: {power.needed} in {format_duration(math.ceil(power.seconds_needed) * NS)}"
+
+
 def print_estimate(settings: RunSettings, calibration: Calibration | None) -> list[str]:
     """The budget and, per case, the most the run may send and a conformant target may admit,
     what its keys offer per second and need in flight at the calibrated answer time; returns the
@@ -112,6 +147,7 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
             "quota/day",
             "offers/s",
             "in flight",
+            "compare p95",
         )
     ]
     warnings: list[str] = []
@@ -120,6 +156,7 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
         if e.may_exhaust_quota:
             quota += " (may run out)"
         offers, in_flight = "-", "-"
+        reached = None
         if calibration is not None:
             reached = reach(cases[e.case], calibration.admitted_s)
             offers = "-" if reached.offered_rps is None else f"{reached.offered_rps:.3g}"
@@ -135,17 +172,23 @@ def print_estimate(settings: RunSettings, calibration: Calibration | None) -> li
                 quota,
                 offers,
                 in_flight,
+                _power_cell(compare_power(e, cases[e.case], reached), e.quota),
             )
         )
     total_requests = sum(e.max_requests for e in estimates)
     total_admitted = sum(e.max_admitted for e in estimates)
-    rows.append(("total", "", "", str(total_requests), str(total_admitted), "", "", ""))
+    rows.append(("total", "", "", str(total_requests), str(total_admitted), "", "", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print(
             "  "
             + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+    print(
+        f"  (compare p95: what `compare` of two such runs resolves of a case's p95 of admitted "
+        f"answers, for its default ±{COMPARE_THRESHOLD * 100:g} %, latencies assumed lognormal "
+        f"σ {PLANNING_SPREAD:g}; too few: the answers it needs, and the load that takes)"
+    )
     if any(e.capped for e in estimates):
         print(
             f"  {CAPPED} only max_requests_per_key bounds a closed loop that is never held back "

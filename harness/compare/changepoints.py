@@ -24,8 +24,17 @@ from scipy.stats import ttest_ind_from_stats
 
 from harness.compare.stats import Floats
 
-__all__ = ["MAX_PVALUE", "MIN_MAGNITUDE", "MIN_NOISE", "ChangePoint", "change_points"]
+__all__ = [
+    "MAX_PVALUE",
+    "MIN_MAGNITUDE",
+    "MIN_NOISE",
+    "MIN_RUNS",
+    "ChangePoint",
+    "change_points",
+    "smallest_step",
+]
 
+MIN_RUNS = 3  # fewer values: no search at all
 MAX_PVALUE = 0.01
 MIN_MAGNITUDE = 0.10
 MIN_NOISE = 0.01  # of the log: runs rarely repeat closer than 1 %, and σ = 0 would flag anything
@@ -97,3 +106,29 @@ def change_points(
     penalty = 2 * _noise(logs) ** 2 * math.log(values.size)
     ends = ruptures.Pelt(model="l2", min_size=1, jump=1).fit(logs).predict(pen=penalty)
     return _confirmed(values, [int(end) for end in ends[:-1]], max_pvalue, min_magnitude)
+
+
+def smallest_step(values: Floats, max_pvalue: float = MAX_PVALUE) -> float:
+    """The smallest relative step a new run could make that the confirmation t-test would
+    accept after these runs (their noise as ``_noise`` reads it, at least ``MIN_NOISE``):
+    the search's power over this series. ``inf`` with fewer than ``MIN_RUNS - 1`` runs."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < MIN_RUNS - 1 or np.any(values <= 0):
+        return math.inf
+    noise = _noise(np.log(values))
+    before = values.size
+
+    def accepted(step: float) -> bool:
+        # As ``_test`` weighs it: the runs so far (spread ``noise``), and one new run.
+        _, p = ttest_ind_from_stats(1.0, noise, before, 1.0 + step, 0.0, 1)
+        return not math.isnan(p) and float(p) < max_pvalue
+
+    low, high = 0.0, 1.0
+    while not accepted(high):
+        if high > 1e6:
+            return math.inf
+        low, high = high, high * 2
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (low, middle) if accepted(middle) else (middle, high)
+    return high

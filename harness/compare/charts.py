@@ -42,27 +42,44 @@ def _ecdf(latency_ms: Floats) -> tuple[Floats, Floats]:
     return np.quantile(latency_ms, levels, method="inverted_cdf"), levels
 
 
+# How each group of answers is drawn in the distributions: admitted solid, refusals dashed.
+_GROUP_LINES = {
+    "ok": ("-", "admitted"),
+    "throttled": ("--", "throttled"),
+    "out_of_quota": ("-.", "out of quota"),
+}
+
+
 def distributions_figure(
     comparison: Comparison, base: pd.DataFrame, candidate: pd.DataFrame
 ) -> Figure:
-    """Per case, the admitted answers' latency distribution of both runs, p95 marked."""
+    """Per case, the latency distribution of both runs' admitted answers (p95 marked) and,
+    beside them on the same log axis, of their throttles and out-of-quota answers."""
     names = [case.case for case in comparison.cases][:MAX_CASES]
     figure, axes = grid(max(len(names), 1), row_in=2.9)
     for ax, name in zip(axes, names, strict=False):
+        lowest: list[float] = []  # per curve: a log axis fits refusals beside answers
         for chats, color, side in (
             (base, BASE_COLOR, "base"),
             (candidate, CANDIDATE_COLOR, "candidate"),
         ):
-            values = chats.loc[(chats["case"] == name) & (chats["outcome"] == "ok"), "latency_ms"]
-            if values.empty:
-                continue
-            x, y = _ecdf(values.to_numpy(np.float64))
-            ax.plot(x, y, color=color, lw=1.6, label=f"{side} ({len(values)})")
-            p95 = float(np.quantile(values, 0.95, method="inverted_cdf"))
-            ax.axvline(p95, color=color, ls=":", lw=1.2)
+            for outcome, (style, words) in _GROUP_LINES.items():
+                chosen = (chats["case"] == name) & (chats["outcome"] == outcome)
+                values = chats.loc[chosen, "latency_ms"]
+                if values.empty:
+                    continue
+                x, y = _ecdf(values.to_numpy(np.float64))
+                lowest.append(float(x[0]))
+                label = f"{side} {words} ({len(values)})"
+                ax.plot(x, y, color=color, lw=1.6, ls=style, label=label)
+                if outcome == "ok":
+                    p95 = float(np.quantile(values, 0.95, method="inverted_cdf"))
+                    ax.axvline(p95, color=color, ls=":", lw=1.2)
         ax.axhline(0.95, color="#adb5bd", lw=0.8)
         ax.set_title(name, loc="left", fontsize=10, fontweight="bold")
-        ax.set_xlabel("latency of admitted answers (ms); dotted: p95")
+        if len(lowest) > 2 and min(lowest) > 0:
+            ax.set_xscale("log")
+        ax.set_xlabel("latency (ms): admitted solid (p95 dotted), refusals dashed")
         ax.set_ylabel("share of answers ≤ x")
         ax.set_ylim(0, 1.02)
         if ax.lines:
@@ -72,8 +89,13 @@ def distributions_figure(
 
 def shifts_figure(comparison: Comparison) -> Figure:
     """Per case, the relative shift of p50, p95 and p99 with its 95 % interval, against the
-    p95 threshold."""
-    rows = [(case.case, p) for case in comparison.cases for p in case.latency[0].percentiles]
+    p95 threshold: the admitted answers', then (a row of their own) each refusal group's."""
+    rows = [
+        (case.case if latency.group == "admitted" else f"{case.case} ({latency.group})", p)
+        for case in comparison.cases
+        for latency in case.latency
+        for p in latency.percentiles
+    ]
     names = list(dict.fromkeys(name for name, _ in rows))
     figure = Figure(figsize=(WIDTH_IN, 1.2 + 0.55 * max(len(names), 1)), layout="constrained")
     ax = figure.subplots()
@@ -102,7 +124,7 @@ def shifts_figure(comparison: Comparison) -> Figure:
         )
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
-    ax.set_xlabel("candidate vs base, admitted answers (%), with 95 % bootstrap intervals")
+    ax.set_xlabel("candidate vs base (%), with 95 % bootstrap intervals")
     ax.legend(loc="best", fontsize=8)
     return figure
 

@@ -1,9 +1,14 @@
 """Two runs in, one ``Comparison`` out: the gates, the news, the per-case figures, a verdict.
 
-The verdict is a regression when any gate is (a check from pass to fail, a case's p95 or the
-capacity beyond its threshold, significantly); an improvement when some gate improved and none
-regressed; otherwise no significant change. A comparison that could weigh nothing at all, or
-whose cases differ, cannot be made: ``ConfigError`` (exit 2), naming the cases that match.
+The verdict is a regression when any gate is (a check from pass to fail, a case's p95, a
+refusal percentile or the capacity beyond its threshold, significantly); **inconclusive** when
+none regressed and every decisive gate compared (each case's admitted p95, the capacity) could
+not tell: its runs had too few answers to resolve its threshold, or its interval straddles it
+(exit 3, never a pass: checks that pass in both runs do not make a comparison whose latencies
+could not have failed a pass); an improvement when some gate improved; otherwise no significant
+change, its headline counting the gates that stayed inconclusive. A comparison that could
+weigh nothing at all, or whose cases differ, cannot be made: ``ConfigError`` (exit 2), naming
+the cases that match.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import pandas as pd
 from harness.compare.capacity import capacity_gate, compare_capacity
 from harness.compare.cases import match_cases
 from harness.compare.checks import check_changes, check_gates, family_change
-from harness.compare.latency import compare_case, p95_gate
+from harness.compare.latency import case_gates, compare_case
 from harness.compare.result import (
     CapacityComparison,
     CaseComparison,
@@ -37,6 +42,7 @@ EXIT_CODES: dict[VerdictName, int] = {
     "no significant change": 0,
     "improvement": 0,
     "regression": 1,
+    "inconclusive": 3,
 }
 
 
@@ -97,6 +103,9 @@ def verdict_of(gates: list[Gate]) -> VerdictName:
     outcomes = {gate.outcome for gate in gates}
     if "regression" in outcomes:
         return "regression"
+    decisive = [gate for gate in gates if gate.decisive and gate.outcome != "not compared"]
+    if decisive and all(gate.outcome == "inconclusive" for gate in decisive):
+        return "inconclusive"
     return "improvement" if "improvement" in outcomes else "no significant change"
 
 
@@ -127,9 +136,9 @@ def compare_runs(
     empty = base.chats.iloc[0:0]
     compared: list[CaseComparison] = []
     for name in names:
-        case = compare_case(name, left.get(name, empty), right.get(name, empty))
+        case = compare_case(name, left.get(name, empty), right.get(name, empty), thresholds)
         compared.append(case)
-        gates.append(p95_gate(case, thresholds.max_p95_increase))
+        gates += case_gates(case, thresholds)
     capacity, capacity_gate_ = _capacity(base, candidate, thresholds.max_capacity_drop)
     if capacity_gate_ is not None:
         gates.append(capacity_gate_)

@@ -17,7 +17,14 @@ from typing import Literal
 
 import numpy as np
 
-from harness.compare.changepoints import MAX_PVALUE, MIN_MAGNITUDE, ChangePoint, change_points
+from harness.compare.changepoints import (
+    MAX_PVALUE,
+    MIN_MAGNITUDE,
+    MIN_RUNS,
+    ChangePoint,
+    change_points,
+    smallest_step,
+)
 from harness.compare.rundir import RunData
 from harness.compare.stats import MIN_SAMPLES, bootstrap_quantiles, interval
 from harness.errors import ConfigError
@@ -31,6 +38,7 @@ __all__ = [
     "build_history",
     "family_changes",
     "natural_key",
+    "power_lines",
     "run_point",
 ]
 
@@ -68,6 +76,13 @@ class Metric:
     changes: tuple[ChangePoint, ...]
     case: str | None = None
     percentile: str | None = None
+    # The smallest step a next run could show that the search would confirm (inf: too few runs).
+    detectable: float = float("inf")
+
+    @property
+    def searched(self) -> bool:
+        """Whether the series had the ``MIN_RUNS`` values a change-point search needs."""
+        return sum(value is not None for value in self.values) >= MIN_RUNS
 
     @property
     def name(self) -> str:
@@ -142,7 +157,8 @@ def _metric(
         ChangePoint(present[point.index], point.before, point.after, point.p_value)
         for point in found
     )
-    return Metric(tuple(values), mapped, case, percentile)
+    detectable = smallest_step(series, max_pvalue)
+    return Metric(tuple(values), mapped, case, percentile, max(detectable, min_magnitude))
 
 
 def build_history(
@@ -188,3 +204,23 @@ def family_changes(history: History) -> list[tuple[int, str, str]]:
             changes.append((position, last, point.family))
         last = point.family
     return changes
+
+
+def power_lines(history: History) -> list[str]:
+    """What the change-point search could not do: series with too few runs to search at all,
+    and series whose runs are too few or too noisy to confirm a step of ``min_magnitude``."""
+    lines = []
+    allowed = f"{history.min_magnitude * 100:g} %"
+    for metric in history.metrics:
+        runs = sum(value is not None for value in metric.values)
+        if not metric.searched:
+            lines.append(
+                f"{metric.name}: {runs} run(s) with a value; a change-point search needs "
+                f"{MIN_RUNS}: not searched"
+            )
+        elif metric.detectable > history.min_magnitude:
+            lines.append(
+                f"{metric.name}: over {runs} runs a next run's step is confirmed only from "
+                f"{metric.detectable * 100:.0f} %, not {allowed} (more runs, or steadier ones)"
+            )
+    return lines

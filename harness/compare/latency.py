@@ -2,8 +2,11 @@
 
 Latency is compared by outcome, never pooled: an admitted answer waits for the language model
 (tens of milliseconds and up), a refusal does not (a millisecond), so a run that is throttled
-more would look faster. Admitted answers are what ``--max-p95-increase`` gates; refusals are
-shown beside them. Client and server errors and unanswered requests count in the error rate only.
+more would look faster. Admitted answers are what ``--max-p95-increase`` gates (their p95,
+decisive); throttles and out-of-quota answers are the limiter's own latency, their p50 and p95
+gated apart by ``--max-refusal-increase``. Each gate also says what the runs could resolve
+(``harness.load.samples``): one that cannot resolve its threshold is inconclusive, never a pass.
+Client and server errors and unanswered requests count in the error rate only.
 """
 
 from __future__ import annotations
@@ -12,13 +15,17 @@ import numpy as np
 import pandas as pd
 
 from harness.compare.gates import shift_gate
+from harness.compare.power import power_gate, quantile_power
 from harness.compare.result import (
     CaseComparison,
     Estimate,
     Gate,
     LatencyComparison,
+    LatencyGroup,
     PercentileShift,
+    QuantilePower,
     RateComparison,
+    Thresholds,
 )
 from harness.compare.stats import (
     MIN_SAMPLES,
@@ -29,19 +36,57 @@ from harness.compare.stats import (
     relative_shift,
 )
 
-__all__ = ["GROUPS", "OUTCOMES", "compare_case", "compare_latency", "p95_gate"]
+__all__ = [
+    "GATED",
+    "GROUPS",
+    "GROUP_WORDS",
+    "OUTCOMES",
+    "case_gates",
+    "compare_case",
+    "compare_latency",
+    "latency_gate",
+]
 
 OUTCOMES = ("ok", "throttled", "out_of_quota", "client_error", "server_error", "transport_error")
-GROUPS = {"admitted": ("ok",), "refused": ("throttled", "out_of_quota")}
+GROUPS: dict[LatencyGroup, tuple[str, ...]] = {
+    "admitted": ("ok",),
+    "throttled": ("throttled",),
+    "out_of_quota": ("out_of_quota",),
+}
+GROUP_WORDS: dict[LatencyGroup, str] = {
+    "admitted": "admitted answers",
+    "throttled": "throttles",
+    "out_of_quota": "out-of-quota answers",
+}
+# The percentiles each group's gates weigh.
+GATED: dict[LatencyGroup, tuple[float, ...]] = {
+    "admitted": (0.95,),
+    "throttled": (0.50, 0.95),
+    "out_of_quota": (0.50, 0.95),
+}
+_SUBJECT = {"admitted": "", "throttled": "throttled ", "out_of_quota": "out-of-quota "}
 _ERRORS = ("client_error", "server_error", "transport_error")
 _BASE_STREAM, _CANDIDATE_STREAM = 0, 1
 
 
-def compare_latency(group: str, base: Floats, candidate: Floats) -> LatencyComparison:
-    """Percentiles (s) of both runs with intervals, their relative shifts, and the U test."""
+def _threshold(group: LatencyGroup, thresholds: Thresholds) -> float:
+    if group == "admitted":
+        return thresholds.max_p95_increase
+    return thresholds.max_refusal_increase
+
+
+def compare_latency(
+    group: LatencyGroup, base: Floats, candidate: Floats, threshold: float = 0.10
+) -> LatencyComparison:
+    """Percentiles (s) of both runs with intervals, their relative shifts, the U test, and
+    what the runs can resolve of each gated percentile at ``threshold``."""
+    power: list[QuantilePower] = [
+        quantile_power(q, base, candidate, threshold) for q in GATED[group]
+    ]
     if min(base.size, candidate.size) < MIN_SAMPLES:
         return LatencyComparison(
-            group=group,  # type: ignore[arg-type]
+            group=group,
+            power=power,
             base_samples=int(base.size),
             candidate_samples=int(candidate.size),
             percentiles=[],
@@ -75,7 +120,8 @@ def compare_latency(group: str, base: Floats, candidate: Floats) -> LatencyCompa
         )
     test = rank_test(base, candidate)
     return LatencyComparison(
-        group=group,  # type: ignore[arg-type]
+        group=group,
+        power=power,
         base_samples=int(base.size),
         candidate_samples=int(candidate.size),
         percentiles=percentiles,
@@ -105,8 +151,14 @@ def _rate(count: int, span_s: float) -> float:
     return count / span_s if span_s > 0 else 0.0
 
 
-def compare_case(case: str, base: pd.DataFrame, candidate: pd.DataFrame) -> CaseComparison:
+def compare_case(
+    case: str,
+    base: pd.DataFrame,
+    candidate: pd.DataFrame,
+    thresholds: Thresholds | None = None,
+) -> CaseComparison:
     """``base`` and ``candidate``: the case's chat requests of each run, in send order."""
+    chosen = thresholds or Thresholds()
     spans = _span_s(base), _span_s(candidate)
     counts = [chats["outcome"].value_counts() for chats in (base, candidate)]
     sizes = len(base), len(candidate)
@@ -131,21 +183,53 @@ def compare_case(case: str, base: pd.DataFrame, candidate: pd.DataFrame) -> Case
         error_rate=share(_ERRORS),
         outcome_shares={outcome: share((outcome,)) for outcome in OUTCOMES},
         latency=[
-            compare_latency(group, _seconds(base, outcomes), _seconds(candidate, outcomes))
+            compare_latency(
+                group,
+                _seconds(base, outcomes),
+                _seconds(candidate, outcomes),
+                _threshold(group, chosen),
+            )
             for group, outcomes in GROUPS.items()
         ],
     )
 
 
-def p95_gate(case: CaseComparison, max_increase: float) -> Gate:
-    """The admitted answers' p95 against ``--max-p95-increase`` (``gates.shift_gate``)."""
-    subject = f"p95 {case.case}"
-    admitted = case.latency[0]
-    p95 = next((p for p in admitted.percentiles if p.quantile == 0.95), None)
-    if p95 is None:
-        return Gate(subject=subject, outcome="not compared", summary=admitted.reason)
-    figures = (
-        f"p95 of admitted answers {p95.base_s.value * 1e3:.1f} → "
-        f"{p95.candidate_s.value * 1e3:.1f} ms"
+def latency_gate(case: CaseComparison, group: LatencyGroup, q: float, threshold: float) -> Gate:
+    """One percentile of one group of answers against its threshold (``gates.shift_gate``),
+    inconclusive where the runs cannot resolve it (``power.power_gate``)."""
+    name = f"p{q * 100:g}"
+    subject = f"{name} {_SUBJECT[group]}{case.case}"
+    words = GROUP_WORDS[group]
+    latency = next(item for item in case.latency if item.group == group)
+    counts = (latency.base_samples, latency.candidate_samples)
+    if counts == (0, 0):
+        return Gate(
+            subject=subject,
+            outcome="not compared",
+            summary=f"no {words} in either run",
+            decisive=False,
+        )
+    shift = next((p for p in latency.percentiles if p.quantile == q), None)
+    measured = None
+    if shift is not None:
+        figures = (
+            f"{name} of {words} {shift.base_s.value * 1e3:.1f} → "
+            f"{shift.candidate_s.value * 1e3:.1f} ms"
+        )
+        measured = shift_gate(subject, figures, shift.shift, threshold, worse="up")
+    power = next(p for p in latency.power if p.quantile == q)
+    return power_gate(
+        subject, f"{name} of {words}", counts, power, threshold, measured, group == "admitted"
     )
-    return shift_gate(subject, figures, p95.shift, max_increase, worse="up")
+
+
+def case_gates(case: CaseComparison, thresholds: Thresholds) -> list[Gate]:
+    """The admitted answers' p95, then the p50 and p95 of each refusal group that either run
+    has (a case that refused nothing in both has no refusal latency to gate)."""
+    present = {item.group for item in case.latency if item.base_samples or item.candidate_samples}
+    return [
+        latency_gate(case, group, q, _threshold(group, thresholds))
+        for group, quantiles in GATED.items()
+        if group == "admitted" or group in present
+        for q in quantiles
+    ]

@@ -23,7 +23,12 @@ from harness.report.html import FigureFile, Section, figure_html, render_page
 __all__ = ["COMPARE_PAGE_FILE", "render_compare_page", "write_compare_page"]
 
 COMPARE_PAGE_FILE = "compare.html"
-_BANNER = {"regression": "bad", "improvement": "ok", "no significant change": "ok"}
+_BANNER = {
+    "regression": "bad",
+    "inconclusive": "none",
+    "improvement": "ok",
+    "no significant change": "ok",
+}
 _BADGE = {
     "regression": "fail",
     "improvement": "pass",
@@ -80,9 +85,14 @@ def _method(comparison: Comparison) -> Section:
     text = (
         f"<p>Latency samples: the load's chat requests, by outcome. <b>Admitted</b> answers "
         f"(the model's latency) are gated by the p95 threshold "
-        f"({comparison.thresholds.max_p95_increase * 100:g} %); <b>refused</b> ones (throttles, "
-        f"out of quota) are shown, not gated; errors count in the error rate only. Percentiles "
-        f"by {method.percentile}; a case needs {MIN_SAMPLES} answers in each run.</p>"
+        f"({comparison.thresholds.max_p95_increase * 100:g} %); <b>throttles</b> and "
+        f"<b>out-of-quota</b> answers (the limiter's own latency) by their p50 and p95 "
+        f"({comparison.thresholds.max_refusal_increase * 100:g} %), each a gate of its own; "
+        f"errors count in the error rate only. Percentiles by {method.percentile}; the bootstrap "
+        f"needs {MIN_SAMPLES} answers in each run.</p><p>Power: {escape(method.power)}. A "
+        f"comparison whose admitted p95s (and capacity) are all inconclusive is INCONCLUSIVE, "
+        f"exit 3; "
+        f"<code>compare --explain</code> prints what each gate can detect.</p>"
         f"<p>Intervals: {escape(method.interval)}, {method.resamples} resamples, seed "
         f"{method.seed}, {method.confidence * 100:g} %. A shift counts as far as its interval "
         f"proves it: {escape(method.gate)}. So a regression is both significant and beyond the "

@@ -25,8 +25,10 @@ __all__ = [
     "Gate",
     "GateOutcome",
     "LatencyComparison",
+    "LatencyGroup",
     "Method",
     "PercentileShift",
+    "QuantilePower",
     "RateComparison",
     "RunRef",
     "Thresholds",
@@ -39,7 +41,8 @@ COMPARE_FILE = "compare.json"
 GateOutcome = Literal[
     "regression", "improvement", "no significant change", "inconclusive", "not compared"
 ]
-VerdictName = Literal["regression", "improvement", "no significant change"]
+VerdictName = Literal["regression", "inconclusive", "improvement", "no significant change"]
+LatencyGroup = Literal["admitted", "throttled", "out_of_quota"]
 
 
 class _Model(BaseModel):
@@ -65,8 +68,9 @@ class RunRef(_Model):
 
 
 class Thresholds(_Model):
-    max_p95_increase: float  # a fraction: 0.1 for --max-p95-increase 10%
-    max_capacity_drop: float
+    max_p95_increase: float = 0.10  # a fraction: 0.1 for --max-p95-increase 10%
+    max_capacity_drop: float = 0.05
+    max_refusal_increase: float = 0.10  # the p50 and p95 of throttles and out-of-quota answers
 
 
 class Method(_Model):
@@ -85,15 +89,31 @@ class Method(_Model):
         "regression or improvement: the shift's interval wholly beyond the threshold; "
         "no significant change: wholly within it; else inconclusive"
     )
-    gated_latency: str = "admitted answers (outcome ok) of the load's chat requests"
+    gated_latency: str = (
+        "admitted answers (outcome ok) of the load's chat requests: p95; throttles and "
+        "out-of-quota answers: p50 and p95, each its own gate"
+    )
+    power: str = (
+        "distribution-free order-statistic interval of each run's percentile (binomial ranks); "
+        "a gate whose two intervals cannot resolve its threshold is inconclusive"
+    )
 
 
 class Gate(_Model):
-    """One thing the verdict weighs: a check, a case's p95, the capacity."""
+    """One thing the verdict weighs: a check, a case's p95, a refusal percentile, the capacity.
+
+    ``decisive``: the admitted answers' p95 and the capacity; when every decisive gate compared
+    is inconclusive the comparison is. The others weigh only when they regress or improve.
+    ``detectable``: the smallest relative change the gate could tell from none with the runs
+    given (None: not a measurement, or no interval at all); ``needed``: the answers per run it
+    would need to resolve its threshold (None: not a latency, or beyond any count planned)."""
 
     subject: str
     outcome: GateOutcome
     summary: str
+    decisive: bool = False
+    detectable: float | None = None
+    needed: int | None = None
 
 
 class CheckChange(_Model):
@@ -120,11 +140,23 @@ class PercentileShift(_Model):
     significant: bool
 
 
-class LatencyComparison(_Model):
-    """One group of answers: ``admitted`` (the model's latency) or ``refused`` (throttles and
-    out-of-quota answers, milliseconds; shown, never gated)."""
+class QuantilePower(_Model):
+    """What the two runs can tell of one percentile (``harness.load.samples``): the smallest
+    relative shift their order-statistic intervals resolve (None: a run has too few answers for
+    any), the fewest answers a run needs for an interval, and the answers per run that would
+    resolve the group's threshold (None: more than ``MOST_SAMPLES``, or no answers to judge by)."""
 
-    group: Literal["admitted", "refused"]
+    quantile: float
+    resolution: float | None
+    fewest: int
+    needed: int | None
+
+
+class LatencyComparison(_Model):
+    """One group of answers: ``admitted`` (the model's latency), ``throttled`` or
+    ``out_of_quota`` (the limiter's own latency: its p50 and p95 are gates of their own)."""
+
+    group: LatencyGroup
     base_samples: int
     candidate_samples: int
     percentiles: list[PercentileShift]
@@ -132,6 +164,7 @@ class LatencyComparison(_Model):
     p_slower: float | None  # P(a candidate block's median > a base block's)
     block: int | None
     reason: str = ""  # why there are no percentiles, when there are none
+    power: list[QuantilePower] = []
 
 
 class RateComparison(_Model):
@@ -157,6 +190,9 @@ class CapacityComparison(_Model):
     candidate_knee: str
     base_knee_rps: Estimate | None
     candidate_knee_rps: Estimate | None
+    # Successful answers of each search's capacity step: what its p95 within the SLO rests on.
+    base_step_answers: int | None = None
+    candidate_step_answers: int | None = None
 
 
 class Comparison(_Model):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.compare.charts import trend_figure
-from harness.compare.history import History
+from harness.compare.history import History, power_lines
 from harness.compare.trend import change_lines, history_frame
 from harness.report.display import png_bytes, table_html
 from harness.report.html import FigureFile, Section, figure_html, render_page
@@ -19,13 +19,20 @@ HISTORY_PAGE_FILE = "history.html"
 
 
 def _top(history: History) -> str:
+    """The changes found, and where the runs were too few to find one (never "no change
+    point" over series that could not have shown one)."""
     lines = change_lines(history)
+    weak = "".join(f"<li>too few: {escape(line)}</li>" for line in power_lines(history))
+    notes = f"<ul>{weak}</ul>" if weak else ""
+    runs = len(history.runs)
+    if not any(metric.searched for metric in history.metrics):
+        return f'<div class="banner none">INCONCLUSIVE: too few runs ({runs})</div>{notes}'
     if not lines:
-        return f'<div class="banner ok">NO CHANGE POINT in {len(history.runs)} runs</div>'
+        return f'<div class="banner ok">NO CHANGE POINT in {runs} runs</div>{notes}'
     items = "".join(f"<li><b>{escape(line)}</b></li>" for line in lines)
     return (
-        f'<div class="banner none">{len(lines)} CHANGE(S) in {len(history.runs)} runs</div>'
-        f'<div class="error"><ul>{items}</ul></div>'
+        f'<div class="banner none">{len(lines)} CHANGE(S) in {runs} runs</div>'
+        f'<div class="error"><ul>{items}</ul></div>{notes}'
     )
 
 

@@ -146,16 +146,39 @@ def test_different_scenarios_cannot_be_compared(
     assert err.startswith("aisk-harness compare: error: --cases: gone cannot be compared (")
 
 
+def test_too_few_answers_are_inconclusive_never_a_pass(
+    tmp_path: Path, make_run: RunMaker, make_verdict: Callable[..., Verdict],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Checks that pass in both runs do not make a comparison whose latencies could not be
+    told a pass: exit 3, naming what is missing."""
+    base = make_run(tmp_path / "b", {"a": [20.0] * 5}, judged=make_verdict())
+    candidate = make_run(tmp_path / "k", {"a": [20.0] * 5}, judged=make_verdict())
+    out = tmp_path / "o"
+    code, stdout, err = compare(capsys, str(base), str(candidate), "--out", str(out), "--explain")
+    assert (code, err) == (3, "")
+    assert "\nINCONCLUSIVE: 0 of 4 gates regressed, 0 improved, 1 inconclusive\n" in stdout
+    assert re.search(
+        r"\n  inconclusive +p95 a +p95 of admitted answers: 5 and 5 in the runs, and an interval "
+        r"needs 72 in each; at least 72 per run would resolve ±10 %\n",
+        stdout,
+    )
+    assert "\n  p95 a: no interval: detects no change; 72 answers per run resolve it\n" in stdout
+    document = json.loads((out / "compare.json").read_text())
+    assert (document["verdict"], document["exit_code"]) == ("inconclusive", 3)
+    assert '<div class="banner none">INCONCLUSIVE' in (out / "compare.html").read_text()
+
+
 def test_nothing_measured_cannot_be_compared(
     tmp_path: Path, make_run: RunMaker, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = make_run(tmp_path / "b", {"a": [20.0] * 5})
-    candidate = make_run(tmp_path / "k", {"a": [20.0] * 5})
+    base = make_run(tmp_path / "b", {"a": []})
+    candidate = make_run(tmp_path / "k", {"a": []})
     code, _, err = compare(capsys, str(base), str(candidate), "--out", str(tmp_path / "o"))
     assert code == 2
     assert err == (
-        "aisk-harness compare: error: nothing could be compared (p95 a: fewer than 30 admitted "
-        "answers in a run (5 and 5))\n"
+        "aisk-harness compare: error: nothing could be compared (p95 a: no admitted answers in "
+        "either run)\n"
     )
 
 

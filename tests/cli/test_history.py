@@ -59,3 +59,23 @@ def test_a_folder_without_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code = main(["history", str(tmp_path)])
     assert code == 2
     assert "is not a run directory and holds none (run.json)" in capsys.readouterr().err
+
+
+def test_two_runs_are_too_few_to_search_and_say_so(
+    tmp_path: Path, make_run: Callable[..., Path], latencies_ms: Callable[..., np.ndarray],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    runs = [make_run(tmp_path / f"r{i}", {"answers": latencies_ms(20.0 + 10 * i, size=600,
+            seed=i)}, created_at=f"2026-11-2{i}T00:00:00+00:00") for i in range(2)]  # fmt: skip
+    code = main(["history", *map(str, runs), "--out", str(tmp_path / "out")])
+    stdout = capsys.readouterr().out
+    assert code == 3
+    assert "\n0 change point(s) in 2 runs\n" in stdout
+    assert (
+        "  too few: p95 answers: 2 run(s) with a value; a change-point search needs 3: "
+        "not searched\n" in stdout
+    )
+    assert stdout.endswith("INCONCLUSIVE: no series had the runs a change-point search needs\n")
+    page = (tmp_path / "out" / "history.html").read_text()
+    assert '<div class="banner none">INCONCLUSIVE: too few runs (2)</div>' in page
+    assert "NO CHANGE POINT" not in page

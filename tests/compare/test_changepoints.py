@@ -41,3 +41,20 @@ def test_the_false_alarm_rate_on_pure_noise_is_small() -> None:
 def test_two_steps() -> None:
     series = np.array([20, 20.3, 19.9, 30.1, 29.8, 30.2, 45.0, 44.6, 45.3])
     assert [p.index for p in change_points(series)] == [3, 6]
+
+
+def test_the_smallest_step_is_what_the_confirmation_test_accepts() -> None:
+    """Over runs of 1.5 % noise a next run's step is confirmed from the returned size on, not
+    below it; two runs can confirm little, and more runs confirm smaller steps."""
+    from scipy.stats import ttest_ind_from_stats
+
+    from harness.compare.changepoints import MAX_PVALUE, _noise, smallest_step
+
+    values = np.array([20.0, 20.3, 19.9, 20.2, 20.1, 19.8, 20.4, 20.0])
+    step = smallest_step(values)
+    noise = _noise(np.log(values))
+    p_at = ttest_ind_from_stats(1.0, noise, values.size, 1.0 + step, 0.0, 1).pvalue
+    p_below = ttest_ind_from_stats(1.0, noise, values.size, 1.0 + step * 0.99, 0.0, 1).pvalue
+    assert p_at < MAX_PVALUE <= p_below
+    assert smallest_step(values[:2]) > smallest_step(values[:4]) > step
+    assert smallest_step(values[:1]) == float("inf")
