@@ -288,7 +288,10 @@ def test_a_records_directory_that_stops_taking_writes_stops_the_run_and_keeps_wh
     assert [path.stem for path in part_paths(records_dir)][: len(written)] == written
     recording = json.loads((run_dir / "recording.json").read_text())
     assert len(read_records(run_dir)) == recording["records_written"] > 0
-    assert recording["records_lost"] > 0
+    # Every record is written or counted lost: what the full disk refused is kept and retried at
+    # the close, where compaction may have freed the room it needed (then nothing is lost).
+    for process, seen in recording["processes"].items():
+        assert seen["written"] + seen["lost"] == seen["recorded"], process
     assert not any(exists(emulator, chatbot) for chatbot in chatbot_ids(run_dir))
     assert_judgeable(run_dir)
 
@@ -351,7 +354,10 @@ def test_a_disk_that_fills_up_stops_the_run_cleanly_and_keeps_what_was_written(
     assert "No space left on device" in done.stderr
     recording = json.loads((run_dir / "recording.json").read_text())
     assert len(read_records(run_dir)) == recording["records_written"] > 0
-    assert recording["records_lost"] > 0
+    # Every record is written or counted lost: what the full disk refused is kept and retried at
+    # the close, where compaction may have freed the room it needed (then nothing is lost).
+    for process, seen in recording["processes"].items():
+        assert seen["written"] + seen["lost"] == seen["recorded"], process
     assert not any(exists(emulator, chatbot) for chatbot in chatbot_ids(run_dir))
     # What was saved can be judged (elsewhere: the full disk takes no verdict.json).
     saved = shutil.copytree(run_dir, tmp_path / "saved")
