@@ -138,11 +138,11 @@ def verdict_line(verdict: Verdict) -> str:
     """The verdict in one line: its state, what failed, and what kept it from deciding."""
     state = f"{verdict.headline}: {len(verdict.failed)} of {len(verdict.checks)} checks failed"
     roots = verdict.root_causes
-    if roots and len(roots) < len(verdict.failed):
+    explained = [check for check in verdict.failed if check.explained_by]
+    if roots and explained:
         named = ", ".join(roots)
         them = "it" if len(roots) == 1 else "them"
-        others = len(verdict.failed) - len(roots)
-        state += f" (root cause: {named}; the other {others} explained by {them})"
+        state += f" (root cause: {named}; the other {len(explained)} explained by {them})"
     if verdict.unanswered:
         # A failure stands whatever is missing; without one, missing answers leave it open.
         judged = "" if verdict.failed else ": the checks judged only the answers that came"

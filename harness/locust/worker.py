@@ -107,9 +107,16 @@ class WorkerSession(Session):
 
     def _say_when_users_done(self, run: Run) -> None:
         """``UsersDone`` once this worker's users have all run their slots (a worker given none
-        says it as soon as its spawn is complete); nothing if the run stops first."""
-        while self.run is run and self.worker.state not in STOPPED:
-            if self.worker.state == STATE_RUNNING and self.worker.user_count == 0:
+        says it as soon as its spawn is complete); nothing if the run stops first. The set-up
+        can come while the runner is still stopped from a previous Start (the web UI): a stopped
+        state ends the wait only once this run's users have been seen spawning or running."""
+        started = False
+        while self.run is run:
+            state = self.worker.state
+            started = started or state in (STATE_SPAWNING, STATE_RUNNING)
+            if started and state in STOPPED:
+                return
+            if state == STATE_RUNNING and self.worker.user_count == 0:
                 send(self.worker, UsersDone())
                 return
             gevent.sleep(USERS_POLL_S)

@@ -65,7 +65,7 @@ class Writer:
         self.received[process] += table.num_rows
         self.progress.add(table)
         if self._closed:
-            self.sink.write(table)  # no write: counted late
+            self.sink.refuse(table)  # after the close: counted late, never written
             return
         write: AsyncResult = self._thread.spawn(self.sink.write, table)
         self._writes.add(write)

@@ -72,8 +72,7 @@ class RecordSink:
     def write(self, table: pa.Table) -> None:
         """``table`` (``RECORD_SCHEMA``) as one part now, with any batch a failed write kept."""
         if self._closed:
-            self.late += table.num_rows
-            self._unwritten.update(_by_process(table))
+            self.refuse(table)
             return
         if table.num_rows:
             self._kept.append(table)
@@ -81,6 +80,13 @@ class RecordSink:
         self._write_kept()
         if self.write_error is not None:
             self._bound_kept()
+
+    def refuse(self, table: pa.Table) -> None:
+        """``table`` counted late, never written: it came after the run's close, when a part
+        written now would be missing from ``recording.json``'s list of the run's parts (even where
+        the close's own retry failed and a later write could succeed)."""
+        self.late += table.num_rows
+        self._unwritten.update(_by_process(table))
 
     @property
     def folder(self) -> Path:

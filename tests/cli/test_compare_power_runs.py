@@ -15,8 +15,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -47,22 +45,30 @@ def make_run(folder: Path, label: str, scenario: str, duration: str, latency: st
 
 
 @pytest.fixture(scope="module")
-def runs(
-    tmp_path_factory: pytest.TempPathFactory, cpu_alone: Callable[..., AbstractContextManager[None]]
-) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("compare-power")
-    with cpu_alone(1):
-        return {
-            "default20": make_run(folder, "d20", "default.toml", "8s", "20ms"),
-            "default30": make_run(folder, "d30", "default.toml", "8s", "30ms"),
-            "perf20": make_run(folder, "p20", "perf.toml", "10s", "20ms"),
-            "perf30": make_run(folder, "p30", "perf.toml", "10s", "30ms"),
-        }
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("compare-power")
+
+
+@pytest.fixture(scope="module")
+def default_runs(folder: Path) -> dict[str, Path]:
+    return {
+        "default20": make_run(folder, "d20", "default.toml", "8s", "20ms"),
+        "default30": make_run(folder, "d30", "default.toml", "8s", "30ms"),
+    }
+
+
+@pytest.fixture(scope="module")
+def perf_runs(folder: Path) -> dict[str, Path]:
+    return {
+        "perf20": make_run(folder, "p20", "perf.toml", "10s", "20ms"),
+        "perf30": make_run(folder, "p30", "perf.toml", "10s", "30ms"),
+    }
 
 
 def test_short_default_runs_never_pass(
-    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    default_runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    runs = default_runs
     code = main(["compare", str(runs["default20"]), str(runs["default30"]), "--out",
                  str(tmp_path)])  # fmt: skip
     stdout = capsys.readouterr().out
@@ -81,9 +87,11 @@ def test_short_default_runs_never_pass(
         assert all(" throttled " in g["subject"] for g in moved), moved
 
 
+@pytest.mark.timing  # latencies compared: alone on the cores (make test-timing), not make test
 def test_perf_runs_tell_20ms_from_30ms(
-    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    perf_runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    runs = perf_runs
     code = main(["compare", str(runs["perf20"]), str(runs["perf30"]), "--out", str(tmp_path),
                  "--explain"])  # fmt: skip
     stdout = capsys.readouterr().out

@@ -27,14 +27,14 @@ def test_scenarios_of_an_unknown_name_is_one_line(capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err
     assert err == (
         "aisk-harness scenarios: error: NAME 'defualt': no built-in scenario of that name "
-        "(built-in: compare, default; `aisk-harness scenarios` lists them)\n"
+        "(built-in: compare, default, perf; `aisk-harness scenarios` lists them)\n"
     )
 
 
 @pytest.mark.parametrize(
     ("content", "named"),
     [
-        ("nope", "neither a built-in scenario (built-in: compare, default;"),
+        ("nope", "neither a built-in scenario (built-in: compare, default, perf;"),
         (b'name = "caf\xe9"\n', "not UTF-8 text (byte 0xe9 at offset 11)"),
     ],
 )

@@ -23,7 +23,7 @@ def test_every_shipped_scenario_is_built_in_and_says_what_it_is_for() -> None:
         assert scenario.summary not in ("", "(no description)")
         assert "\n" not in scenario.describe()
     assert found["default"].summary == "The built-in conformance scenario"
-    assert found["compare"].describe().startswith("30s, 2 cases: A scenario for comparing")
+    assert found["compare"].describe().startswith("30s, 3 cases: A scenario for comparing")
 
 
 def test_a_name_is_a_built_in_scenario_and_anything_else_a_path(
@@ -50,7 +50,7 @@ def test_neither_a_built_in_nor_a_file_is_one_line_listing_the_names(
         scenario_path(value, "--aisk-scenario")
     message = str(caught.value)
     assert message.startswith(f"--aisk-scenario {value!r}: neither a built-in scenario")
-    assert "built-in: compare, default" in message
+    assert "built-in: compare, default, perf" in message
     assert "\n" not in message
 
 
@@ -64,7 +64,9 @@ def test_the_scenario_option_takes_a_name() -> None:
 
 def test_an_unknown_name_to_print_lists_the_names() -> None:
     assert builtin_scenario("default").path == default_scenario_path()
-    with pytest.raises(ConfigError, match=r"^NAME 'x': no built-in scenario .*compare, default"):
+    with pytest.raises(
+        ConfigError, match=r"^NAME 'x': no built-in scenario .*compare, default, perf"
+    ):
         builtin_scenario("x", "NAME")
 
 
