@@ -188,6 +188,10 @@ def _declared(buckets: list[Bucket], traits: _Traits, declared: Family) -> Ident
     }.get(declared, False)  # a sliding-window counter: no trait of the others refutes it
     if refuted:
         return None
+    if declared is Family.FIXED_WINDOW and not traits.phases:
+        # No key's window phase could be read (no waits): the aligned window's own tighter
+        # bound can never fire, so holding the run to it would claim power it does not have.
+        return None
     why = "declared by the scenario; nothing in the trace refutes it"
     if declared is Family.TOKEN_BUCKET:
         return Identification(declared, why, parameters=_refill(buckets))

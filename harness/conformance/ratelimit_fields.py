@@ -33,8 +33,8 @@ __all__ = ["RATELIMIT_FIELDS", "Fields", "FieldsProblem", "parse_fields"]
 
 NS = 1_000_000_000
 _INT = r"(\d{1,10})"
-_DRAFT7 = re.compile(rf"^\s*limit={_INT}\s*,\s*remaining={_INT}\s*,\s*reset={_INT}\s*$")
-_DRAFT7_POLICY = re.compile(rf"^\s*{_INT}\s*;\s*w={_INT}(?:\s*;[^,]*)?(?:\s*,.*)?$")
+_DRAFT7_MEMBER = re.compile(rf"^\s*(limit|remaining|reset)\s*=\s*{_INT}\s*$")
+_DRAFT7_POLICY = re.compile(rf"^\s*{_INT}\s*;\s*w={_INT}(?:\s*;[^,]*)?\s*$")
 _ITEM = re.compile(r'^\s*"[^"]*"\s*((?:;\s*[a-z][a-z0-9_.*-]*=[^;,]*)*)\s*$')
 _WHOLE = re.compile(rf"^\s*{_INT}\s*$")
 
@@ -56,6 +56,9 @@ class Fields:
     quota: int | None = None  # the policy's
     window_s: int | None = None  # the policy's
     error: str = ""
+    # Every policy item (quota, window): a field may list several (draft 7's own example is
+    # ``10;w=1, 50;w=60``); the declared policy need only be one of them.
+    policies: tuple[tuple[int, int | None], ...] = ()
 
 
 def _params(text: str) -> dict[str, str] | None:
@@ -84,30 +87,39 @@ def _draft8(ratelimit: str | None, policy: str | None) -> Fields:
             return Fields(error=f"RateLimit {ratelimit!r}: t is not a whole number of seconds")
         fields = Fields(remaining=remaining, reset_s=reset)
     if policy is not None:
-        params = _params(policy)
-        quota = _int(params.get("q")) if params is not None else None
-        window = _int(params.get("w", "")) if params is not None and "w" in params else None
-        if params is None or quota is None or ("w" in params and window is None):
-            return Fields(error=f"RateLimit-Policy {policy!r} is not '\"name\";q=N[;w=N]'")
-        fields = Fields(fields.remaining, fields.reset_s, None, quota, window)
+        items: list[tuple[int, int | None]] = []
+        for item in policy.split(","):
+            params = _params(item)
+            quota = _int(params.get("q")) if params is not None else None
+            window = _int(params.get("w", "")) if params is not None and "w" in params else None
+            if params is None or quota is None or ("w" in params and window is None):
+                return Fields(error=f"RateLimit-Policy {policy!r} is not '\"name\";q=N[;w=N]'")
+            items.append((quota, window))
+        first = items[0]
+        fields = Fields(fields.remaining, fields.reset_s, None, *first, policies=tuple(items))
     return fields
 
 
 def _draft7(ratelimit: str | None, policy: str | None) -> Fields:
     remaining = reset = limit = quota = window = None
     if ratelimit is not None:
-        found = _DRAFT7.match(ratelimit)
-        if found is None:
+        # A structured dictionary: its members in any order, each of the three once.
+        members = [_DRAFT7_MEMBER.match(member) for member in ratelimit.split(",")]
+        values = {found[1]: int(found[2]) for found in members if found is not None}
+        if None in members or len(members) != 3 or len(values) != 3:
             return Fields(error=f"RateLimit {ratelimit!r} is not 'limit=N, remaining=N, reset=N'")
-        limit, remaining, reset = (int(value) for value in found.groups())
+        limit, remaining, reset = values["limit"], values["remaining"], values["reset"]
         if remaining > limit:
             return Fields(error=f"RateLimit {ratelimit!r}: remaining above limit")
+    items: list[tuple[int, int | None]] = []
     if policy is not None:
-        found = _DRAFT7_POLICY.match(policy)
-        if found is None:
-            return Fields(error=f"RateLimit-Policy {policy!r} is not 'N;w=N'")
-        quota, window = (int(value) for value in found.groups())
-    return Fields(remaining, reset, limit, quota, window)
+        for item in policy.split(","):
+            found = _DRAFT7_POLICY.match(item)
+            if found is None:
+                return Fields(error=f"RateLimit-Policy {policy!r} is not 'N;w=N'")
+            items.append((int(found[1]), int(found[2])))
+        quota, window = items[0]
+    return Fields(remaining, reset, limit, quota, window, policies=tuple(items))
 
 
 def _draft6(headers: dict[str, str]) -> Fields:
@@ -120,11 +132,14 @@ def _draft6(headers: dict[str, str]) -> Fields:
     if remaining is not None and limit is not None and remaining > limit:
         return Fields(error="RateLimit-Remaining above RateLimit-Limit")
     policy = headers.get("ratelimit-policy")
-    found = _DRAFT7_POLICY.match(policy) if policy is not None else None
-    if policy is not None and found is None:
-        return Fields(error=f"RateLimit-Policy {policy!r} is not 'N;w=N'")
-    quota, window = (int(v) for v in found.groups()) if found else (None, None)
-    return Fields(remaining, parsed["reset"], limit, quota, window)
+    items: list[tuple[int, int | None]] = []
+    for item in policy.split(",") if policy is not None else []:
+        found = _DRAFT7_POLICY.match(item)
+        if found is None:
+            return Fields(error=f"RateLimit-Policy {policy!r} is not 'N;w=N'")
+        items.append((int(found[1]), int(found[2])))
+    quota, window = items[0] if items else (None, None)
+    return Fields(remaining, parsed["reset"], limit, quota, window, policies=tuple(items))
 
 
 def parse_fields(headers: dict[str, str]) -> Fields | None:
@@ -149,6 +164,8 @@ def _fields_of(bucket: Bucket, raw: list[str]) -> list[Fields | None]:
 
 def _policy_problem(rate: RateSpec, fields: Fields) -> str | None:
     window = math.ceil(rate.duration_ns / NS)
+    if any(q == rate.limit and w in (None, window) for q, w in fields.policies):
+        return None  # one of the items the field lists is the declared policy
     if fields.quota is not None and fields.quota != rate.limit:
         return f"quota {fields.quota}, not the declared {rate.limit}"
     if fields.window_s is not None and fields.window_s != window:

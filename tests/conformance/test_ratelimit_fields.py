@@ -33,11 +33,11 @@ MakeCase = Callable[..., CaseSpec]
     [
         (
             {"ratelimit": "limit=5, remaining=2, reset=3", "ratelimit-policy": "5;w=2"},
-            Fields(remaining=2, reset_s=3, limit=5, quota=5, window_s=2),
+            Fields(remaining=2, reset_s=3, limit=5, quota=5, window_s=2, policies=((5, 2),)),
         ),
         (
             {"ratelimit": '"default"; r=0; t=4', "ratelimit-policy": '"default"; q=5; w=2; pk=:a:'},
-            Fields(remaining=0, reset_s=4, quota=5, window_s=2),
+            Fields(remaining=0, reset_s=4, quota=5, window_s=2, policies=((5, 2),)),
         ),
         (
             {"ratelimit-limit": "5", "ratelimit-remaining": "1", "ratelimit-reset": "2"},
@@ -154,3 +154,17 @@ def test_an_answer_keeps_its_fields_for_the_check() -> None:
     answer = _answer(429, "limit=5, remaining=0, reset=1")
     assert answer.outcome is Outcome.THROTTLED
     assert json.loads(answer.m_other)["ratelimit"] == "limit=5, remaining=0, reset=1"
+
+
+def test_draft7_members_in_any_order_and_a_policy_among_several_are_read() -> None:
+    # A structured dictionary's members may come in any order; a field may list several
+    # policies (draft 7's own example), and the declared one need only be among them.
+    assert parse_fields({"ratelimit": "remaining=0, limit=5, reset=3"}) == Fields(
+        remaining=0, reset_s=3, limit=5
+    )
+    fields = parse_fields({"ratelimit-policy": "10;w=1, 50;w=60"})
+    assert fields is not None
+    assert fields.policies == ((10, 1), (50, 60))
+    repeated = parse_fields({"ratelimit": "limit=5, limit=0, reset=3"})
+    assert repeated is not None
+    assert repeated.error
