@@ -96,25 +96,29 @@ def cutoff_ns(records: pd.DataFrame, request_timeout_ns: int) -> int | None:
         return None
     received = pd.Series(_instants(load, "recv_wall_ns"), index=load.index)
     latest = received.groupby(load["process"].astype(str), observed=True).max()
-    error = 2 * _offset_error_ns(records)
+    # Three offset errors: the latest answer's own, and the prefix takes every request that may
+    # have been sent before W (``send - error < W``), so all sent before W + error must be here.
+    error = 3 * _offset_error_ns(records)
     return int(latest.min()) - request_timeout_ns - TIMEOUT_SLACK_NS - error
 
 
 def complete_prefix(
     records: pd.DataFrame, cutoff: int, resets: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The records of the requests surely sent before ``cutoff``, in their order and numbered
-    anew, and ``resets`` (indexed by places in ``records``) numbered the same way.
+    """The records of the requests that may have been sent before ``cutoff``, in their order
+    and numbered anew, and ``resets`` (indexed by places in ``records``) numbered the same way.
 
     A request sent before ``cutoff`` but answered after it is kept as one whose answer never
     came (a transport error on the same [send, receive]): the server may have handled it after
     a request that is not on disk yet, so what it answered is no evidence here, but it may
     have used budget. Every answer the prefix keeps came before any missing request reached
     the server, so the prefix is a trace the target could have made on its own."""
-    sent = _instants(records, "send_wall_ns") + _offset_error_ns(records)
+    # Every request that may have been sent before the cutoff is kept (a consumer left out could
+    # be what a cited throttle followed), and every answer that may have come after it is hidden.
+    sent = _instants(records, "send_wall_ns") - _offset_error_ns(records)
     places = np.flatnonzero(sent < cutoff)
     prefix = records.iloc[places].reset_index(drop=True)
-    answered = _instants(prefix, "recv_wall_ns") - _offset_error_ns(prefix)
+    answered = _instants(prefix, "recv_wall_ns") + _offset_error_ns(prefix)
     _unanswer(prefix, answered >= cutoff)
     if resets is None:
         return prefix, None
