@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from harness.capacity.result import CAPACITY_FILE, CapacityResult
-from harness.report.capacity_chart import capacity_figure
+from harness.report.capacity_chart import capacity_figure, offered_at
 
 __all__ = ["CAPACITY_FILE", "capacity_figure", "offered_at", "steps_frame"]
 
@@ -31,9 +31,3 @@ def steps_frame(result: CapacityResult) -> pd.DataFrame:
         [step.model_dump(include=set(STEP_COLUMNS)) for step in result.steps],
         columns=list(STEP_COLUMNS),
     )
-
-
-def offered_at(result: CapacityResult, step: int | None) -> float | None:
-    """The offered load of step ``step`` (None when the search found no such step)."""
-    match = [s.offered for s in result.steps if step is not None and s.index == step]
-    return match[0] if match else None

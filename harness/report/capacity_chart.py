@@ -29,7 +29,7 @@ from harness.report.charts import (
     slo_line,
 )
 
-__all__ = ["capacity_figure", "chart_steps"]
+__all__ = ["capacity_figure", "chart_steps", "offered_at"]
 
 _BLUE, _GREEN, _GREY, _ORANGE = "#1864ab", "#2b8a3e", "#868e96", "#f08c00"
 
@@ -50,22 +50,24 @@ def capacity_figure(result: CapacityResult) -> Figure:
     _completed_panel(completed, steps, result)
     _latency_panel(latency, steps, result)
     _errors_panel(errors, steps, result)
-    _mark_lines(figure.axes, steps, result)
+    _mark_lines(figure.axes, result)
     for ax in figure.axes:
         ax.grid(color="#dee2e6", lw=0.6)
         ax.legend(**LEGEND_BESIDE)
     return figure
 
 
-def _offered_at(steps: list[StepResult], index: int | None) -> float | None:
-    return next((step.offered for step in steps if index is not None and step.index == index), None)
+def offered_at(result: CapacityResult, step: int | None) -> float | None:
+    """The offered load of step ``step`` (None when the search found no such step)."""
+    match = [s.offered for s in result.steps if step is not None and s.index == step]
+    return match[0] if match else None
 
 
-def _mark_lines(axes: list[Axes], steps: list[StepResult], result: CapacityResult) -> None:
+def _mark_lines(axes: list[Axes], result: CapacityResult) -> None:
     _, latency, errors = axes
     open_model = result.model == "open"
-    knee_at = result.knee_rps if open_model else _offered_at(steps, result.knee_step)
-    errors_at = None if open_model else _offered_at(steps, result.errors_begin_step)
+    knee_at = result.knee_rps if open_model else offered_at(result, result.knee_step)
+    errors_at = None if open_model else offered_at(result, result.errors_begin_step)
     capacity_at = result.capacity_rps if open_model else None
     for ax in axes:
         if knee_at is not None:

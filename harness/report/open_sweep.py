@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from harness.capacity.result import CapacityResult, StepResult
+from harness.capacity.result import CapacityResult
 from harness.report.capacity_chart import chart_steps
 from harness.report.charts import LIMIT_LINE, new_figure
 
@@ -38,14 +38,10 @@ OPEN_STEP_COLUMNS = (
 _BLUE, _GREEN, _GREY = "#1864ab", "#2b8a3e", "#868e96"
 
 
-def _rates(result: CapacityResult) -> list[StepResult]:
-    return chart_steps(result)
-
-
 def open_steps_frame(result: CapacityResult) -> pd.DataFrame:
     """One row per rate step, in rate order (``OPEN_STEP_COLUMNS``)."""
     return pd.DataFrame(
-        [step.model_dump(include=set(OPEN_STEP_COLUMNS)) for step in _rates(result)],
+        [step.model_dump(include=set(OPEN_STEP_COLUMNS)) for step in chart_steps(result)],
         columns=list(OPEN_STEP_COLUMNS),
     )
 
@@ -67,7 +63,7 @@ def models_figure(closed: CapacityResult, open_model: CapacityResult) -> Figure:
         lw=1.4,
         label="closed loop (users), p95",
     )
-    rates = _rates(open_model)
+    rates = chart_steps(open_model)
     ax.plot(
         [s.throughput_rps for s in rates],
         [_value(s.p95_s) for s in rates],
